@@ -1,0 +1,1 @@
+"""Admin registration of the agents app's models (none yet)."""

@@ -1,0 +1,1 @@
+"""Admin registration of the banking app's models (none yet)."""

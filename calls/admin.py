@@ -1,0 +1,1 @@
+"""Admin registration of the calls app's models (none yet)."""

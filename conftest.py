@@ -1,0 +1,60 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from org.roles import Role
+from tests.factories import UnitFactory, make_staff
+
+
+def pytest_collection_modifyitems(config, items):
+    """``postgres`` and ``redis`` tests need the full stack; skip them in the embedded default."""
+    from django.conf import settings
+
+    for item in items:
+        if "postgres" in item.keywords and not settings.USING_POSTGRES:
+            item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL=postgres://..."))
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="needs REDIS_URL=redis://..."))
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def branches(db):
+    return [UnitFactory(code=f"B{n:02d}") for n in range(1, 4)]
+
+
+@pytest.fixture
+def staff(db, branches):
+    """One user per role; unit staff of B01 and B02."""
+    users = {role: make_staff(role, username=role) for role in Role.values if role != Role.UNIT_STAFF}
+    users["unit_staff_b01"] = make_staff(Role.UNIT_STAFF, unit=branches[0], username="branch01")
+    users["unit_staff_b02"] = make_staff(Role.UNIT_STAFF, unit=branches[1], username="branch02")
+    return users
+
+
+@pytest.fixture
+def client_for(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_for(api_client):
+    def authenticate(user):
+        api_client.force_authenticate(user)
+        return api_client
+
+    return authenticate
+
+
+@pytest.fixture
+def on_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")

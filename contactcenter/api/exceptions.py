@@ -1,0 +1,164 @@
+"""The one exception handler of the API: every error becomes ``{"error": {"code", "message"}}``.
+
+Validation errors keep per-field detail under ``error.fields``; the top-level code is the
+first field's code when it is a domain code (``received_in_future``), else ``invalid_input``.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from contactcenter.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+# DRF's own field codes: too generic to stand as the request's code.
+GENERIC_FIELD_CODES = {
+    "invalid",
+    "required",
+    "null",
+    "blank",
+    "max_length",
+    "min_length",
+    "max_value",
+    "min_value",
+    "invalid_choice",
+    "not_a_list",
+    "empty",
+    "max_digits",
+    "max_decimal_places",
+    "max_whole_digits",
+    "date",
+    "datetime",
+    "does_not_exist",
+    "incorrect_type",
+    "unique",
+    "not_a_dict",
+    "invalid_image",
+    "no_name",
+    "max_string_length",
+    "make_aware",
+    "overflow",
+    "parse_error",
+    "non_field_errors",
+}
+
+EXCEPTION_CODES: dict[type, tuple[str, str]] = {
+    exceptions.ParseError: ("malformed_json", gettext_lazy("The request body is not valid JSON.")),
+    exceptions.NotAuthenticated: ("not_authenticated", "Authentication credentials were not provided."),
+    exceptions.AuthenticationFailed: ("authentication_failed", "Invalid credentials."),
+    exceptions.PermissionDenied: ("permission_denied", "You do not have permission to do this."),
+    exceptions.NotFound: ("not_found", "Not found."),
+    exceptions.MethodNotAllowed: ("method_not_allowed", "Method not allowed."),
+    exceptions.NotAcceptable: ("not_acceptable", "Cannot satisfy the Accept header."),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", "Unsupported media type."),
+    exceptions.Throttled: ("throttled", "Too many requests."),
+}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(field path, code, message) for every leaf of a DRF error detail."""
+    if isinstance(detail, dict):
+        out = []
+        for key, value in detail.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(value, path))
+        return out
+    if isinstance(detail, list):
+        out = []
+        for index, value in enumerate(detail):
+            path = prefix if not isinstance(value, dict | list) else f"{prefix}[{index}]"
+            out.extend(_flatten(value, path))
+        return out
+    return [(prefix or "non_field_errors", getattr(detail, "code", "invalid") or "invalid", str(detail))]
+
+
+def validation_response(detail: Any) -> Response:
+    leaves = _flatten(detail)
+    fields: dict[str, list[dict[str, str]]] = {}
+    for path, code, message in leaves:
+        fields.setdefault(path, []).append({"code": code, "message": message})
+    first_path, first_code, first_message = leaves[0] if leaves else ("", "invalid_input", "")
+    if first_code in GENERIC_FIELD_CODES:
+        code = "invalid_input"
+        message = f"{first_path}: {first_message}" if first_path != "non_field_errors" else first_message
+    else:
+        code, message = first_code, first_message
+    return Response(error_body(code, message, fields=fields), status=status.HTTP_400_BAD_REQUEST)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    request = context.get("request")
+    if isinstance(exc, DomainError):
+        body = error_body(exc.code, exc.message)
+        if exc.details is not None:
+            body["error"]["details"] = exc.details
+        if exc.status == status.HTTP_403_FORBIDDEN:
+            _audit_denial(request, context, exc.code)
+        return Response(body, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.ValidationError):
+        return validation_response(exc.detail)
+    if isinstance(exc, exceptions.APIException):
+        code, message = _code_for(exc)
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, exceptions.PermissionDenied):
+            _audit_denial(request, context, code)
+        return Response(error_body(code, message), status=exc.status_code, headers=headers)
+    return None  # a bug: Django's 500 handler (JSON under /api/) takes it
+
+
+def _code_for(exc: exceptions.APIException) -> tuple[str, str]:
+    for exc_type, (code, message) in EXCEPTION_CODES.items():
+        if isinstance(exc, exc_type):
+            detail = exc.detail if isinstance(exc.detail, str) else message
+            custom_code = getattr(exc.detail, "code", None)
+            if custom_code and custom_code not in {exc.default_code, "parse_error"}:
+                code = custom_code
+            if isinstance(exc, exceptions.ParseError):
+                detail = message
+            return code, str(detail)
+    return getattr(exc, "default_code", "error") or "error", str(exc.detail)
+
+
+def _audit_denial(request, context: dict, code: str) -> None:
+    if request is None:
+        return
+    from audit.services import audit_record
+
+    view = context.get("view")
+    audit_record(
+        actor=request.user,
+        action="auth.permission_denied",
+        object_type="endpoint",
+        object_id=request.path[:200],
+        details={"method": request.method, "code": code, "view": view.__class__.__name__ if view else ""},
+        request=request,
+    )
+
+
+def api_not_found(request, *args, **kwargs) -> JsonResponse:
+    """Unknown routes under ``/api/``: a JSON 404 rather than an HTML page."""
+    return JsonResponse(error_body("not_found", _("No such API endpoint.")), status=404)
+
+
+def api_server_error(request, *args, **kwargs) -> JsonResponse:
+    return JsonResponse(error_body("server_error", _("Internal error; it has been logged.")), status=500)

@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from contactcenter.api.exceptions import api_not_found
+from contactcenter.health import healthz
+from org.apis import TokenObtainApi
+
+api_patterns = [
+    path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
+    path("org/", include("org.api_urls")),
+    path("audit/", include("audit.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^.*$", api_not_found),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("", include("org.urls")),
+    path("agent/", include("agents.urls")),
+    path("calls/", include("calls.urls")),
+    path("tickets/", include("tickets.urls")),
+    path("reports/", include("reports.urls")),
+    path("risk/", include("banking.urls")),
+    path("ivr/", include("ivr.urls")),
+]
+
+handler404 = "org.views.page_not_found"
+handler403 = "org.views.permission_denied"
+handler500 = "org.views.server_error"
+
+admin.site.site_header = _("Customer Service Center · Administration")
+admin.site.site_title = _("Customer Service Center")
+admin.site.index_title = _("System administration")
+if settings.DEBUG:  # pragma: no cover - media in the embedded default only
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

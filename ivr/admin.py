@@ -1,0 +1,1 @@
+"""Admin registration of the ivr app's models (none yet)."""

@@ -1,0 +1,1 @@
+"""Admin registration of the notifications app's models (none yet)."""

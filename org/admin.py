@@ -1,0 +1,59 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from .models import Outlet, StaffProfile, Unit
+
+
+class UnitScopedAdmin(admin.ModelAdmin):
+    """Admin lists read through the same unit scope as the API and pages."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+
+class OutletInline(admin.TabularInline):
+    model = Outlet
+    extra = 0
+    fields = ["code", "name", "address", "is_active"]
+
+
+@admin.register(Unit)
+class UnitAdmin(UnitScopedAdmin):
+    list_display = ["code", "name", "name_en", "kind", "head", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name", "name_en"]
+    inlines = [OutletInline]
+
+
+@admin.register(Outlet)
+class OutletAdmin(UnitScopedAdmin):
+    list_display = ["code", "name", "unit", "is_active"]
+    list_filter = ["unit", "is_active"]
+    search_fields = ["code", "name"]
+    list_select_related = ["unit"]
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    inlines = [StaffProfileInline]
+    list_display = ["username", "first_name", "last_name", "role", "unit", "is_active", "last_login"]
+    list_select_related = ["profile__unit"]
+    list_filter = ["profile__role", "is_active", "profile__unit"]
+
+    @admin.display(description="role", ordering="profile__role")
+    def role(self, obj):
+        return obj.profile.get_role_display() if hasattr(obj, "profile") else ""
+
+    @admin.display(description="unit", ordering="profile__unit__code")
+    def unit(self, obj):
+        return obj.profile.unit if hasattr(obj, "profile") else ""

@@ -1,0 +1,95 @@
+"""``python manage.py seed_demo [--history-days N] [--if-empty]``: the demo center, deterministic and
+idempotent (a second run changes nothing). Later releases add customers, IVR and history here."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from org import demo
+from org.models import Unit
+from org.roles import Role
+from org.services import outlet_ensure, staff_ensure, unit_upsert
+
+
+class Command(BaseCommand):
+    help = "Create the demo contact center: units, outlets, staff (password demo12345 unless DEMO_PASSWORD)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--history-days", type=int, default=90, help="days of call history (0 for none)")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when the database has units")
+        parser.add_argument("--quiet", action="store_true", help="do not print the logins")
+
+    def handle(self, *args, history_days: int, if_empty: bool, quiet: bool, **options):
+        if history_days < 0:
+            self.stderr.write("--history-days must be 0 or more")
+            raise SystemExit(2)
+        if if_empty and Unit.objects.exists():
+            self.stdout.write("Database already seeded; nothing to do.")
+            return
+        with transaction.atomic():
+            created = self.seed_org()
+        self.stdout.write(self.style.SUCCESS(f"Demo center ready ({created} new rows)."))
+        if not quiet:
+            self.print_logins()
+
+    def seed_org(self) -> int:
+        password = settings.DEMO_PASSWORD
+        created = 0
+        units = {}
+        for code, district, district_en in demo.BRANCHES:
+            units[code], changed = unit_upsert(
+                code=code,
+                name=f"{district}行社",
+                name_en=f"{district_en} District Branch",
+                kind=Unit.Kind.BRANCH,
+            )
+            created += changed
+        for code, name, name_en in demo.DEPARTMENTS:
+            units[code], changed = unit_upsert(code=code, name=name, name_en=name_en, kind=Unit.Kind.DEPARTMENT)
+            created += changed
+        for branch_code, outlet_code, outlet_name in demo.outlet_specs():
+            created += outlet_ensure(unit=units[branch_code], code=outlet_code, name=outlet_name)[1]
+
+        for username, role, last_name, first_name in demo.CENTER_STAFF:
+            created += staff_ensure(
+                username=username, role=role, password=password, last_name=last_name, first_name=first_name
+            )[1]
+        for number, (last_name, first_name) in enumerate(demo.AGENT_NAMES, start=1):
+            created += staff_ensure(
+                username=f"agent{number:02d}",
+                role=Role.AGENT,
+                password=password,
+                last_name=last_name,
+                first_name=first_name,
+                extension=f"{8000 + number}",
+            )[1]
+        for number, (code, district, _en) in enumerate(demo.BRANCHES, start=1):
+            created += staff_ensure(
+                username=f"branch{number:02d}",
+                role=Role.UNIT_STAFF,
+                password=password,
+                last_name=district,
+                first_name="工单专员",
+                unit=units[code],
+            )[1]
+        created += staff_ensure(
+            username="risk", role=Role.RISK_OFFICER, password=password, last_name="钱", first_name="蕾"
+        )[1]
+        created += staff_ensure(username="switch", role=Role.SWITCH, password=password, first_name="Switch")[1]
+        return created
+
+    def print_logins(self) -> None:
+        password_note = "DEMO_PASSWORD" if settings.DEMO_PASSWORD != "demo12345" else "demo12345"  # noqa: S105
+        rows = [
+            ("director", "中心主任 director", "/reports/dashboard/"),
+            ("maintainer", "系统维护员 maintainer", "/config/"),
+            ("analyst", "综合员 analyst", "/tickets/"),
+            ("lead1, lead2", "座席班长 team lead", "/calls/wallboard/"),
+            ("agent01 … agent15", "座席员 agent", "/agent/desktop/"),
+            ("branch01 … branch10", "区县行社 B01…B10 unit staff", "/tickets/inbox/"),
+            ("risk", "风险专员 risk officer", "/risk/alerts/"),
+            ("switch", "交换机 service account (API only)", "—"),
+        ]
+        self.stdout.write(f"\nLogins (password: {password_note}):")
+        for username, role, home in rows:
+            self.stdout.write(f"  {username:<22} {role:<34} {home}")

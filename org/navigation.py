@@ -1,0 +1,54 @@
+"""Navigation per role and each role's home page: defined once, used by the base template and login."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Role
+from .scoping import user_role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str | Promise
+    roles: frozenset[str]
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("agents:desktop", _("Agent desktop"), frozenset({Role.AGENT, Role.TEAM_LEAD})),
+    NavItem("calls:wallboard", _("Wallboard"), frozenset({Role.TEAM_LEAD, Role.DIRECTOR})),
+    NavItem("tickets:inbox", _("Work-order inbox"), frozenset({Role.UNIT_STAFF})),
+    NavItem("tickets:list", _("Work orders"), frozenset({Role.ANALYST, Role.DIRECTOR, Role.TEAM_LEAD})),
+    NavItem("reports:dashboard", _("Dashboard"), frozenset({Role.DIRECTOR, Role.ANALYST})),
+    NavItem("banking:risk-alerts", _("Risk alerts"), frozenset({Role.RISK_OFFICER, Role.DIRECTOR})),
+    NavItem("ivr:simulator", _("IVR simulator"), frozenset({Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT})),
+    NavItem("org:config", _("System configuration"), frozenset({Role.MAINTAINER, Role.DIRECTOR})),
+)
+
+HOME_BY_ROLE: dict[str, str] = {
+    Role.AGENT: "agents:desktop",
+    Role.TEAM_LEAD: "calls:wallboard",
+    Role.UNIT_STAFF: "tickets:inbox",
+    Role.DIRECTOR: "reports:dashboard",
+    Role.MAINTAINER: "org:config",
+    Role.ANALYST: "tickets:list",
+    Role.RISK_OFFICER: "banking:risk-alerts",
+}
+
+
+def nav_items_for(user) -> list[dict]:
+    role = user_role(user)
+    return [
+        {"url": reverse(item.url_name), "label": item.label, "url_name": item.url_name}
+        for item in NAV_ITEMS
+        if role in item.roles
+    ]
+
+
+def home_url_for(user) -> str | None:
+    """The page a user lands on after login; ``None`` for accounts without a UI (the switch)."""
+    url_name = HOME_BY_ROLE.get(user_role(user))
+    return reverse(url_name) if url_name else None

@@ -1,0 +1,1 @@
+"""Admin registration of the reports app's models (none yet)."""

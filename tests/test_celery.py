@@ -1,0 +1,90 @@
+"""Celery: eager in the embedded default; in full mode a real worker and beat consume from Redis."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from contactcenter.tasks import worker_probe
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_tasks_run_in_process_in_the_embedded_default():
+    if settings.REDIS_URL:
+        pytest.skip("full mode: covered by the worker test")
+    token = uuid.uuid4().hex
+    assert worker_probe.delay(token).get() == token
+    assert cache.get(f"worker-probe:{token}") == "consumed"
+
+
+def _database_url_of_test_db() -> str:
+    params = connection.settings_dict
+    user = params["USER"] or "postgres"
+    return f"postgres://{user}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+def _start(*args) -> subprocess.Popen:
+    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), REDIS_URL=settings.REDIS_URL)
+    env["DJANGO_SETTINGS_MODULE"] = "contactcenter.settings.local"
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "contactcenter", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _stop(process: subprocess.Popen) -> str:
+    process.terminate()
+    try:
+        _out, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _out, err = process.communicate()
+    return err.decode(errors="replace")[-2000:]
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_worker_consumes_a_task_from_redis():
+    token = uuid.uuid4().hex
+    worker = _start("worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "WARNING")
+    try:
+        result = worker_probe.delay(token)
+        assert result.get(timeout=60) == token
+        assert cache.get(f"worker-probe:{token}") == "consumed"
+    finally:
+        _stop(worker)
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_beat_schedules_a_periodic_task_that_the_worker_runs():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    token = uuid.uuid4().hex
+    every_second = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(
+        name=f"probe-{token}", task="contactcenter.worker_probe", interval=every_second, args=f'["{token}"]'
+    )
+    worker = _start("worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "WARNING")
+    beat = _start("beat", "--loglevel", "WARNING", "--schedule", f"/tmp/beat-{token}")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and cache.get(f"worker-probe:{token}") is None:
+            time.sleep(0.5)
+        assert cache.get(f"worker-probe:{token}") == "consumed", _stop(beat)
+    finally:
+        _stop(beat)
+        _stop(worker)

@@ -1,0 +1,93 @@
+"""``seed_demo``: the documented units and logins, deterministic and idempotent."""
+
+import io
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core import serializers
+from django.core.management import call_command
+from django.test import RequestFactory, override_settings
+
+from org.models import Outlet, StaffProfile, Unit
+from org.roles import Role
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+def seed(*args):
+    out = io.StringIO()
+    call_command("seed_demo", "--history-days", "0", *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> str:
+    """Every seeded row, serialized (last_login excluded: logging in is not seeding)."""
+    rows = [
+        *Unit.objects.order_by("pk"),
+        *Outlet.objects.order_by("pk"),
+        *StaffProfile.objects.order_by("pk"),
+    ]
+    users = list(User.objects.order_by("pk"))
+    return serializers.serialize("json", rows) + serializers.serialize(
+        "json", users, fields=["username", "password", "first_name", "last_name", "is_staff", "is_superuser"]
+    )
+
+
+def test_seed_creates_the_documented_organisation():
+    output = seed()
+    assert sorted(Unit.objects.filter(kind="branch").values_list("code", flat=True)) == [
+        f"B{n:02d}" for n in range(1, 11)
+    ]
+    assert {"CARD", "RETAIL", "RISK", "IT", "ACCT"} <= set(
+        Unit.objects.filter(kind="department").values_list("code", flat=True)
+    )
+    assert Outlet.objects.count() == 494
+    assert not Outlet.objects.filter(unit__kind="department").exists()
+    center = ["director", "maintainer", "analyst", "lead1", "lead2"] + [f"agent{n:02d}" for n in range(1, 16)]
+    assert User.objects.filter(username__in=center).count() == 20
+    assert "director" in output and "demo12345" in output
+
+
+def test_seed_roles_and_units_match_the_design():
+    seed()
+    role = dict(StaffProfile.objects.values_list("user__username", "role"))
+    assert role["director"] == Role.DIRECTOR and role["lead2"] == Role.TEAM_LEAD
+    assert role["agent15"] == Role.AGENT and role["risk"] == Role.RISK_OFFICER and role["switch"] == Role.SWITCH
+    for n in range(1, 11):
+        profile = StaffProfile.objects.get(user__username=f"branch{n:02d}")
+        assert profile.role == Role.UNIT_STAFF and profile.unit.code == f"B{n:02d}"
+
+
+def test_seeded_users_log_in_with_the_demo_password():
+    seed()
+    request = RequestFactory().post("/accounts/login/")
+    assert authenticate(request=request, username="agent07", password="demo12345") is not None
+    assert authenticate(request=request, username="agent07", password="wrong") is None
+
+
+@override_settings(DEMO_PASSWORD="Another-Pass-1")
+def test_demo_password_can_be_overridden_and_is_not_printed():
+    output = seed()
+    request = RequestFactory().post("/accounts/login/")
+    assert authenticate(request=request, username="director", password="Another-Pass-1") is not None
+    assert "Another-Pass-1" not in output
+
+
+def test_seed_is_idempotent():
+    seed()
+    before = snapshot()
+    seed()
+    assert snapshot() == before
+
+
+def test_seed_if_empty_skips_a_seeded_database():
+    seed()
+    assert "nothing to do" in seed("--if-empty")
+
+
+def test_seed_is_deterministic_across_databases():
+    seed()
+    names = list(Outlet.objects.order_by("code").values_list("code", "name", "unit__code"))
+    assert names[0] == ("B01-001", "东丽中心分理处", "B01")
+    assert names[-1] == ("B10-044", "滨海物流园分理处", "B10")

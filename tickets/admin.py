@@ -1,0 +1,1 @@
+"""Admin registration of the tickets app's models (none yet)."""
