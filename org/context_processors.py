@@ -1,4 +1,4 @@
-from .navigation import nav_items_for
+from .navigation import display_name, nav_items_for
 from .scoping import user_role
 
 
@@ -12,4 +12,5 @@ def navigation(request):
         "current_role": user_role(user),
         "current_role_label": profile.get_role_display() if profile else "",
         "current_unit": profile.unit if profile else None,
+        "current_user_name": display_name(user),
     }

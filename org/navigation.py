@@ -52,3 +52,13 @@ def home_url_for(user) -> str | None:
     """The page a user lands on after login; ``None`` for accounts without a UI (the switch)."""
     url_name = HOME_BY_ROLE.get(user_role(user))
     return reverse(url_name) if url_name else None
+
+
+def display_name(user) -> str:
+    """Chinese names read family name first with no space (孙海涛); others "First Last"."""
+    first, last = user.first_name.strip(), user.last_name.strip()
+    if not (first or last):
+        return user.get_username()
+    if any("\u4e00" <= char <= "\u9fff" for char in first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()

@@ -99,3 +99,10 @@ def test_navigation_shows_only_the_roles_pages(client_for, staff):
     html = client_for(staff["unit_staff_b01"]).get("/tickets/inbox/").content.decode()
     assert 'href="/tickets/inbox/"' in html
     assert 'href="/calls/wallboard/"' not in html and 'href="/config/"' not in html
+
+
+def test_chinese_names_are_shown_family_name_first(client_for, staff):
+    user = staff[Role.AGENT]
+    user.first_name, user.last_name = "海涛", "孙"
+    user.save()
+    assert "<strong>孙海涛</strong>" in client_for(user).get("/agent/desktop/").content.decode()
