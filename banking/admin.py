@@ -1,1 +1,140 @@
-"""Admin registration of the banking app's models (none yet)."""
+"""Banking in the admin: read-only. Money and states change only through ``services.py`` (locks,
+ledger, events); password hashes and full numbers are not shown."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from org.admin import UnitScopedAdmin
+
+from .masking import mask_id_number, mask_number
+from .models import (
+    Account,
+    AccountEvent,
+    Customer,
+    LedgerTransaction,
+    LinkedAccount,
+    LossReport,
+    PhoneBankingRegistration,
+    Posting,
+    SmsNoticeSubscription,
+)
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.display(description=_("number"))
+def masked_number(account: Account) -> str:
+    return mask_number(account.number, account.kind)
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
+    list_display = ["id", "name", "home_unit", "id_masked", "created_at"]
+    list_filter = ["home_unit"]
+    search_fields = ["name", "mobile", "id_last6"]
+    fields = ["name", "mobile", "id_masked", "home_unit", "created_at"]
+    readonly_fields = fields
+    list_select_related = ["home_unit"]
+
+    @admin.display(description=_("ID number"))
+    def id_masked(self, customer: Customer) -> str:
+        return mask_id_number(customer.id_last6)
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
+    list_display = [
+        "id",
+        masked_number,
+        "kind",
+        "card_role",
+        "customer",
+        "unit",
+        "status",
+        "balance_fen",
+        "is_internal",
+    ]
+    list_filter = ["kind", "status", "is_internal", "unit"]
+    # Exact full number only: a partial search would enumerate numbers.
+    search_fields = ["=number"]
+    fields = [
+        masked_number,
+        "kind",
+        "card_role",
+        "main_card",
+        "customer",
+        "unit",
+        "outlet",
+        "status",
+        "balance_fen",
+        "is_internal",
+        "opened_at",
+    ]
+    readonly_fields = fields
+    list_select_related = ["customer", "unit"]
+
+
+class LinkedAccountInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LinkedAccount
+    fields = ["code", "account", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(PhoneBankingRegistration)
+class PhoneBankingRegistrationAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
+    list_display = ["id", "account", "failed_attempts", "locked", "locked_at", "created_at"]
+    list_filter = ["locked"]
+    fields = ["account", "failed_attempts", "locked", "locked_at", "created_at"]
+    readonly_fields = fields
+    inlines = [LinkedAccountInline]
+    list_select_related = ["account"]
+
+
+@admin.register(SmsNoticeSubscription)
+class SmsNoticeSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["account", "phone", "active", "created_at"]
+    list_filter = ["active"]
+    list_select_related = ["account"]
+
+
+class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Posting
+    fields = ["account", "amount_fen", "balance_after_fen", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "created_at", "kind", "amount_fen", "channel", "call_id", "memo"]
+    list_filter = ["kind", "channel"]
+    search_fields = ["=idempotency_key", "=call_id"]
+    date_hierarchy = "created_at"
+    inlines = [PostingInline]
+
+
+@admin.register(LossReport)
+class LossReportAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
+    list_display = ["id", "account", "status", "channel", "verification", "valid_until", "created_at"]
+    list_filter = ["status", "channel", "verification"]
+    search_fields = ["=call_id"]
+    list_select_related = ["account"]
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "account", "kind", "channel", "call_id", "actor"]
+    list_filter = ["kind", "channel"]
+    search_fields = ["=call_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["account", "actor"]

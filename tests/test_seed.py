@@ -15,9 +15,9 @@ pytestmark = pytest.mark.django_db
 User = get_user_model()
 
 
-def seed(*args):
+def seed(*args, customers: int = 20, history_days: int = 0):
     out = io.StringIO()
-    call_command("seed_demo", "--history-days", "0", *args, stdout=out)
+    call_command("seed_demo", "--history-days", str(history_days), "--customers", str(customers), *args, stdout=out)
     return out.getvalue()
 
 
@@ -75,10 +75,68 @@ def test_demo_password_can_be_overridden_and_is_not_printed():
 
 
 def test_seed_is_idempotent():
-    seed()
-    before = snapshot()
-    seed()
-    assert snapshot() == before
+    seed(history_days=10)
+    before = snapshot(), ledger_snapshot()
+    seed(history_days=10)
+    assert (snapshot(), ledger_snapshot()) == before
+
+
+def ledger_snapshot() -> str:
+    from banking.models import Account, Customer, Posting
+
+    rows = [*Customer.objects.order_by("pk"), *Account.objects.order_by("pk"), *Posting.objects.order_by("pk")]
+    return serializers.serialize("json", rows)
+
+
+# (card, withdrawal PIN, balance, sms notice, phone-banking PIN, linked [(number, code, balance)])
+DOCUMENTED = {
+    "张伟": (
+        "6228480100000001",
+        "654321",
+        "50000.00",
+        True,
+        "123456",
+        [("01010000000001", "01", "1000.00"), ("01020000000002", "02", "0.00")],
+    ),
+    "李娜": ("6228480100000002", "111111", "2000.00", None, None, []),
+    "王强": ("6228480100000003", "222222", "10000.00", True, "223344", [("01010000000003", "01", "500.00")]),
+    "赵敏": ("6228480100000004", "333333", "8000.00", False, "334455", [("01010000000004", "01", "0.00")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED))
+def test_seed_creates_the_documented_identities_exactly(name):
+    from django.contrib.auth.hashers import check_password
+
+    from banking import selectors
+    from banking.models import Account
+    from banking.money import fen_to_yuan
+
+    seed(history_days=30)
+    card_number, pin, balance, sms, pb_pin, linked = DOCUMENTED[name]
+    card = Account.objects.get(number=card_number)
+    assert card.customer.name == name and card.kind == "debit_card" and card.card_role == "main"
+    assert fen_to_yuan(card.balance_fen) == balance
+    assert check_password(pin, card.withdrawal_password)
+    subscription = getattr(card, "sms_notice", None)
+    assert (subscription.active if subscription else None) == sms
+    registration = selectors.registration_for_account(card)
+    if pb_pin is None:
+        assert registration is None
+        return
+    assert registration.account_id == card.pk and check_password(pb_pin, registration.password)
+    links = {
+        (link.account.number, link.code, fen_to_yuan(link.account.balance_fen)) for link in registration.linked.all()
+    }
+    assert links == set(linked)
+
+
+def test_seeded_ledger_is_consistent_with_history():
+    from banking.models import Posting
+
+    seed(customers=200, history_days=30)
+    assert Posting.objects.filter(transaction__kind="external").exists()
+    call_command("ledger_check", stdout=io.StringIO())  # exits non-zero on any difference
 
 
 def test_seed_if_empty_skips_a_seeded_database():

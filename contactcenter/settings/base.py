@@ -278,3 +278,21 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo12345")
 # Lockout is per account (username) on purpose: rotating addresses or browsers must not buy an
 # attacker more guesses at one staff account. axes warns when the IP is not part of the key.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- Core banking (banking/) ---------------------------------------------------------------------
+# Core banking (DESIGN.md §4). Money in fen: 5,000,000 fen = 50,000.00 yuan.
+BANKING_TRANSFER_LIMIT_FEN = env.int("BANKING_TRANSFER_LIMIT_FEN", default=5_000_000)
+BANKING_DAILY_LIMIT_FEN = env.int("BANKING_DAILY_LIMIT_FEN", default=10_000_000)  # per registration per day
+BANKING_PASSWORD_MAX_ATTEMPTS = env.int("BANKING_PASSWORD_MAX_ATTEMPTS", default=3)
+BANKING_LOSS_REPORT_VALID_DAYS = env.int("BANKING_LOSS_REPORT_VALID_DAYS", default=5)
+BANKING_LOSS_REPORT_REMIND_HOURS = env.int("BANKING_LOSS_REPORT_REMIND_HOURS", default=24)
+BANKING_SMS_SIGNATURE = env.str("BANKING_SMS_SIGNATURE", default="【农合银行】")
+# Key of the ID-number digest; empty falls back to SECRET_KEY (set it so SECRET_KEY can rotate).
+BANKING_ID_DIGEST_KEY = env.str("BANKING_ID_DIGEST_KEY", default="")
+
+# Periodic tasks: django-celery-beat's database scheduler installs these entries at start-up;
+# the maintainer can change their timing in the admin ("Scheduled tasks").
+CELERY_BEAT_SCHEDULE = {
+    "banking-loss-reports-expire": {"task": "banking.loss_reports_expire", "schedule": 300.0},
+    "banking-loss-report-reminders": {"task": "banking.loss_report_reminders_send", "schedule": 900.0},
+}

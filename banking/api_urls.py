@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("customers/", apis.CustomerSearchApi.as_view(), name="api-customer-search"),
+    path("customers/<int:customer_id>/", apis.CustomerDetailApi.as_view(), name="api-customer-detail"),
+    path(
+        "accounts/<int:account_id>/transactions/",
+        apis.AccountTransactionsApi.as_view(),
+        name="api-account-transactions",
+    ),
+    path("loss-reports/", apis.LossReportCreateApi.as_view(), name="api-loss-report-create"),
+    path(
+        "registrations/<int:registration_id>/unlock/",
+        apis.RegistrationUnlockApi.as_view(),
+        name="api-registration-unlock",
+    ),
+]

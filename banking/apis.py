@@ -1,0 +1,154 @@
+"""Agent-facing banking API (DESIGN.md §6 Banking). Every customer lookup is audited with the
+reason (the call being handled)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from audit.services import audit_record
+from org.permissions import roles_allowed
+from org.roles import Role
+
+from . import selectors, services
+from .masking import mask_query
+from .serializers import (
+    CustomerDetailSerializer,
+    CustomerListSerializer,
+    CustomerSearchQuerySerializer,
+    LossReportCreateSerializer,
+    LossReportSerializer,
+    PostingSerializer,
+    TransactionQuerySerializer,
+    UnlockSerializer,
+)
+
+CUSTOMER_READERS = (Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR, Role.ANALYST, Role.RISK_OFFICER)
+
+
+def _query(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class CustomerSearchApi(GenericAPIView):
+    """``GET /api/banking/customers/?q=`` — phone, full card or account number, or ID last 6."""
+
+    permission_classes = [roles_allowed(*CUSTOMER_READERS)]
+    serializer_class = CustomerListSerializer
+
+    @extend_schema(parameters=[CustomerSearchQuerySerializer])
+    def get(self, request):
+        params = _query(CustomerSearchQuerySerializer, request)
+        queryset = selectors.customer_search(user=request.user, q=params["q"])
+        page = self.paginate_queryset(queryset)
+        audit_record(
+            actor=request.user,
+            action="banking.customer_search",
+            object_type="customer",
+            details={
+                "query": mask_query(params["q"]),
+                "call_id": params.get("call_id", ""),
+                "results": [customer.pk for customer in page],
+            },
+            request=request,
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class CustomerDetailApi(GenericAPIView):
+    permission_classes = [roles_allowed(*CUSTOMER_READERS)]
+    serializer_class = CustomerDetailSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("call_id", str, description="the call being handled")])
+    def get(self, request, customer_id: int):
+        customer = selectors.customer_get(user=request.user, customer_id=customer_id)
+        registration = selectors.registration_for_customer(customer)
+        audit_record(
+            actor=request.user,
+            action="banking.customer_view",
+            obj=customer,
+            details={"call_id": request.query_params.get("call_id", "")[:64]},
+            request=request,
+        )
+        serializer = self.get_serializer(customer, context={"request": request, "registration": registration})
+        return Response(serializer.data)
+
+
+class AccountTransactionsApi(GenericAPIView):
+    """``GET /api/banking/accounts/{id}/transactions/?date_from=&date_to=`` (local dates, inclusive)."""
+
+    permission_classes = [roles_allowed(*CUSTOMER_READERS)]
+    serializer_class = PostingSerializer
+
+    @extend_schema(parameters=[TransactionQuerySerializer])
+    def get(self, request, account_id: int):
+        params = _query(TransactionQuerySerializer, request)
+        account = selectors.account_get(user=request.user, account_id=account_id)
+        queryset = selectors.account_transactions(
+            account=account, date_from=params.get("date_from"), date_to=params.get("date_to")
+        )
+        page = self.paginate_queryset(queryset)
+        audit_record(
+            actor=request.user,
+            action="banking.transactions_view",
+            obj=account,
+            details={
+                "call_id": params.get("call_id", ""),
+                "date_from": str(params.get("date_from") or ""),
+                "date_to": str(params.get("date_to") or ""),
+            },
+            request=request,
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class LossReportCreateApi(GenericAPIView):
+    """``POST /api/banking/loss-reports/`` — a verbal loss report on the caller's behalf."""
+
+    permission_classes = [roles_allowed(Role.AGENT, Role.TEAM_LEAD)]
+    serializer_class = LossReportSerializer
+
+    @extend_schema(request=LossReportCreateSerializer, responses={201: LossReportSerializer})
+    def post(self, request):
+        data = LossReportCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        account = selectors.account_get(user=request.user, account_id=params["account"])
+        report = services.loss_report_register(
+            account=account,
+            verification=params["verification"],
+            channel="agent",
+            call_id=params.get("call_id", ""),
+            actor=request.user,
+            password=params.get("password"),
+        )
+        return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
+
+
+class RegistrationUnlockApi(GenericAPIView):
+    """``POST /api/banking/registrations/{id}/unlock/`` — team lead, after an identity check."""
+
+    permission_classes = [roles_allowed(Role.TEAM_LEAD)]
+    serializer_class = UnlockSerializer
+
+    @extend_schema(request=UnlockSerializer)
+    def post(self, request, registration_id: int):
+        data = UnlockSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration = selectors.registration_get(user=request.user, registration_id=registration_id)
+        registration = services.registration_unlock(
+            registration=registration,
+            actor=request.user,
+            call_id=data.validated_data["call_id"],
+            reason=data.validated_data["reason"],
+        )
+        return Response(
+            {
+                "id": registration.id,
+                "registered": True,
+                "locked": registration.locked,
+                "failed_attempts": registration.failed_attempts,
+            }
+        )
