@@ -25,6 +25,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("reports:dashboard", _("Dashboard"), frozenset({Role.DIRECTOR, Role.ANALYST})),
     NavItem("banking:risk-alerts", _("Risk alerts"), frozenset({Role.RISK_OFFICER, Role.DIRECTOR})),
     NavItem("ivr:simulator", _("IVR simulator"), frozenset({Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT})),
+    NavItem("ivr:menu-list", _("IVR menus"), frozenset({Role.MAINTAINER})),
+    NavItem("ivr:statistics", _("IVR statistics"), frozenset({Role.DIRECTOR, Role.ANALYST, Role.MAINTAINER})),
     NavItem("org:config", _("System configuration"), frozenset({Role.MAINTAINER, Role.DIRECTOR})),
 )
 

@@ -94,3 +94,12 @@ def test_openapi_schema_and_docs_are_served(client):
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content.lower()
     assert b"cdn.jsdelivr" not in docs.content  # no CDN on the bank's network
+
+
+def test_token_authentication_loads_the_role_in_one_query(api_client, staff, django_assert_num_queries):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=staff[Role.AGENT])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    with django_assert_num_queries(1):  # token + user + profile; the view itself reads nothing
+        assert api_client.get("/api/org/me/").status_code == 200

@@ -222,7 +222,7 @@ WHITENOISE_USE_FINDERS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request then gets 401 with ``WWW-Authenticate: Token``.
-        "rest_framework.authentication.TokenAuthentication",
+        "contactcenter.api.authentication.ProfileTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -278,6 +278,25 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo12345")
 # Lockout is per account (username) on purpose: rotating addresses or browsers must not buy an
 # attacker more guesses at one staff account. axes warns when the IP is not part of the key.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- IVR (ivr/): engine limits, agent queue, prompt audio -----------------------------------------
+# Invalid inputs plus timeouts a caller may make in one menu before the IVR gives up on it.
+IVR_MAX_FAILURES = env.int("IVR_MAX_FAILURES", default=3)
+# What happens then: "agent" (transfer to IVR_AGENT_QUEUE) or "goodbye" (goodbye and hang up).
+IVR_FAILURE_ACTION = env.str("IVR_FAILURE_ACTION", default="agent")
+IVR_AGENT_QUEUE = env.str("IVR_AGENT_QUEUE", default="general")
+IVR_GATHER_TIMEOUT_S = env.int("IVR_GATHER_TIMEOUT_S", default=8)
+IVR_RECENT_TRANSACTIONS = env.int("IVR_RECENT_TRANSACTIONS", default=10)
+# Prompt audio: espeak-ng (Mandarin) then sox to 8 kHz mono, cached under MEDIA_ROOT/ivr-audio/.
+IVR_TTS_BINARY = env.str("IVR_TTS_BINARY", default="espeak-ng")
+IVR_TTS_VOICE = env.str("IVR_TTS_VOICE", default="cmn")
+IVR_SOX_BINARY = env.str("IVR_SOX_BINARY", default="sox")
+IVR_TTS_TIMEOUT_S = env.int("IVR_TTS_TIMEOUT_S", default=30)
+# Prefix of the audio_url of say actions ("" = a path on this host; e.g. https://cc.example.cn).
+IVR_AUDIO_BASE_URL = env.str("IVR_AUDIO_BASE_URL", default="")
+
+# VoiceXML <transfer dest>: where the platform sends a caller for an agent queue.
+IVR_VXML_TRANSFER_URI = env.str("IVR_VXML_TRANSFER_URI", default="sip:{queue}@acd.invalid")
 
 # --- Core banking (banking/) ---------------------------------------------------------------------
 # Core banking (DESIGN.md §4). Money in fen: 5,000,000 fen = 50,000.00 yuan.

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from banking import demo as banking_demo
+from ivr.demo import seed_default_menu
 from org import demo
 from org.models import Unit
 from org.roles import Role
@@ -38,6 +39,9 @@ class Command(BaseCommand):
             f"Customers: {identities} documented and {generated} generated created"
             f" ({history_days} days of card history)."
         )
+        with transaction.atomic():
+            menu = seed_default_menu()
+        self.stdout.write(f"IVR: default menu published as version {menu.number}.")
         self.stdout.write(self.style.SUCCESS(f"Demo center ready ({created} new organisation rows)."))
         if not quiet:
             self.print_logins()

@@ -1,0 +1,369 @@
+"""IVR step throughput and latency under gunicorn, next to a one-row UPDATE baseline (issue 4).
+
+Whole simulated calls (an authenticated balance query: start, "1", card number, password,
+"1", hang-up = 6 steps) at 16 and 64 concurrent connections against gunicorn (sync workers,
+as production serves plain HTTP), and in the same run, on the same server, a baseline DRF view
+with the same token authentication that runs one single-row UPDATE in a transaction (every IVR
+step must persist state, so that is the floor). Goals: IVR steps ≥ 70 % of the baseline's
+requests/s; p99 < 100 ms at 16 connections.
+
+The load generator is a small asyncio HTTP/1.1 client in this process (no wrk on the machine);
+it shares the 2 cores with the server, equally for both measurements. Phone-banking passwords
+are hashed with Django's test hasher in this run (PBKDF2 would make each login cost hundreds
+of ms of CPU whatever the IVR does; the note says how much).
+
+Run: ``make bench`` or ``.venv/bin/python -m bench bench_ivr``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+WARMUP_SECONDS = 3.0
+CONCURRENCY = tuple(int(n) for n in os.environ.get("BENCH_IVR_CONCURRENCY", "16,64").split(","))
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 2) * 2)))
+CUSTOMERS = 200
+COUNTER_ROWS = 1000
+PIN = "246810"
+GOAL_RATIO = 0.70
+GOAL_P99_MS = 100.0
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def run() -> list[dict]:
+    from bench.pg import throwaway_database
+
+    with throwaway_database("cc_bench_ivr") as url:
+        env = dict(
+            os.environ,
+            DATABASE_URL=url,
+            DJANGO_SETTINGS_MODULE="contactcenter.settings.base",
+            LOG_LEVEL="WARNING",
+            AXES_ENABLED="false",
+        )
+        env.pop("REDIS_URL", None)
+        setup = subprocess.run(
+            [sys.executable, "-m", "bench.bench_ivr", "--setup"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        fixture = json.loads(setup.strip().splitlines()[-1])
+        port = _free_port()
+        server = subprocess.Popen(  # noqa: S603
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "bench.bench_ivr:application",
+                "--workers",
+                str(GUNICORN_WORKERS),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--backlog",
+                "512",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        try:
+            _wait_for(port)
+            results = asyncio.run(_measure_all(port, fixture))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return _rows(results, fixture)
+
+
+def _rows(results: dict, fixture: dict) -> list[dict]:
+    rows = []
+    for conc in CONCURRENCY:
+        ivr, base = results[f"ivr-{conc}"], results[f"baseline-{conc}"]
+        rows.append(
+            {
+                "name": f"IVR steps/s ({conc} connections, gunicorn ×{GUNICORN_WORKERS})",
+                "value": ivr["rps"],
+                "unit": "req/s",
+                "baseline": base["rps"],
+                "ratio": ivr["rps"] / base["rps"] if base["rps"] else float("nan"),
+                "note": f"goal ≥ {GOAL_RATIO:.0%} of baseline (1-row UPDATE view); "
+                f"{ivr['calls_per_s']:.1f} whole calls/s; errors {ivr['errors']}",
+            }
+        )
+        rows.append(
+            {
+                "name": f"  IVR step p99 latency ({conc} connections)",
+                "value": ivr["p99_ms"],
+                "unit": "ms",
+                "baseline": base["p99_ms"],
+                "ratio": ivr["p99_ms"] / base["p99_ms"] if base["p99_ms"] else float("nan"),
+                "note": (f"goal < {GOAL_P99_MS:.0f} ms; " if conc == 16 else "")
+                + f"median {ivr['median_ms']:.1f} ms; baseline = its p99",
+            }
+        )
+    rows.append(
+        {
+            "name": "  one PBKDF2 password check (not in the figures above)",
+            "value": fixture["pbkdf2_ms"],
+            "unit": "ms",
+            "baseline": 0.0,
+            "ratio": 0.0,
+            "note": "CPU per login with Django's default hasher",
+        }
+    )
+    return rows
+
+
+# --- the load generator ---------------------------------------------------------------------------
+
+
+class Client:
+    def __init__(self, port: int, token: str):
+        self.port = port
+        self.token = token
+        self.latencies: list[float] = []
+        self.errors = 0
+
+    async def post(self, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body or {}).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {self.token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        started = time.perf_counter()
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        writer.write(head + data)
+        await writer.drain()
+        raw = await reader.read()
+        writer.close()
+        self.latencies.append((time.perf_counter() - started) * 1000)
+        status = int(raw[9:12]) if len(raw) > 12 else 0
+        if status >= 400 or status == 0:
+            self.errors += 1
+            return {}
+        return json.loads(raw.split(b"\r\n\r\n", 1)[1] or b"{}")
+
+
+async def _baseline_loop(client: Client, deadline: float) -> int:
+    count = 0
+    while time.monotonic() < deadline:
+        await client.post("/bench/baseline/", {"row": random.randint(1, COUNTER_ROWS)})  # noqa: S311
+        count += 1
+    return count
+
+
+async def _ivr_loop(client: Client, deadline: float, cards: list[str], prefix: str) -> int:
+    calls = 0
+    while time.monotonic() < deadline:
+        call_id = f"{prefix}-{calls}"
+        card = cards[calls % len(cards)]
+        await client.post("/api/ivr/calls/", {"call_id": call_id, "ani": "13900000000", "dnis": "96000"})
+        events = f"/api/ivr/calls/{call_id}/events/"
+        for seq, body in enumerate(
+            (
+                {"type": "digits", "digits": "1"},
+                {"type": "digits", "digits": card},
+                {"type": "digits", "digits": PIN},
+                {"type": "digits", "digits": "1"},
+                {"type": "hangup"},
+            ),
+            start=1,
+        ):
+            answer = await client.post(events, {"seq": seq, **body})
+            if seq == 4 and not any(a.get("prompt") == "balance" for a in answer.get("actions", [])):
+                client.errors += 1
+        calls += 1
+    return calls
+
+
+async def _measure(
+    port: int, token: str, conc: int, kind: str, cards: list[str], prefix: str = "b", seconds: float = SECONDS
+) -> dict:
+    clients = [Client(port, token) for _ in range(conc)]
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    if kind == "baseline":
+        counts = await asyncio.gather(*(_baseline_loop(c, deadline) for c in clients))
+    else:
+        # Each connection calls with its own customers, so logins do not queue on one registration.
+        counts = await asyncio.gather(
+            *(
+                _ivr_loop(c, deadline, cards[index::conc] or cards, f"{prefix}{conc}-{index}-{int(started)}")
+                for index, c in enumerate(clients)
+            )
+        )
+    elapsed = time.monotonic() - started
+    latencies = sorted(value for c in clients for value in c.latencies)
+    return {
+        "rps": len(latencies) / elapsed,
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] if latencies else float("nan"),
+        "median_ms": statistics.median(latencies) if latencies else float("nan"),
+        "errors": sum(c.errors for c in clients),
+        "calls_per_s": sum(counts) / elapsed if kind == "ivr" else 0.0,
+    }
+
+
+async def _measure_all(port: int, fixture: dict) -> dict:
+    token, cards = fixture["token"], fixture["cards"]
+    # Warm every worker up (imports, translations, compiled menu, DB pool) before measuring.
+    for kind in ("baseline", "ivr"):
+        await _measure(port, token, max(CONCURRENCY), kind, cards, prefix="warm", seconds=WARMUP_SECONDS)
+    results = {}
+    for conc in CONCURRENCY:
+        results[f"baseline-{conc}"] = await _measure(port, token, conc, "baseline", [])
+        results[f"ivr-{conc}"] = await _measure(port, token, conc, "ivr", cards)
+    return results
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+# --- the server side: this module is also the WSGI app and URLconf gunicorn serves -------------------
+
+
+def _application():
+    import django
+    from django.conf import settings
+
+    django.setup()
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    # The bench URLconf adds the baseline view in front of the project's URLs.
+    settings.ROOT_URLCONF = "bench.bench_ivr"
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
+def _urlpatterns():
+    from django.db import connection, transaction
+    from django.urls import include, path
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from org.permissions import roles_allowed
+    from org.roles import Role
+
+    class BaselineApi(APIView):
+        """One single-row UPDATE in a transaction, behind the same token auth as the IVR API."""
+
+        permission_classes = [roles_allowed(Role.SWITCH)]
+
+        def post(self, request):
+            row = int(request.data.get("row", 1))
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("UPDATE bench_counter SET n = n + 1 WHERE id = %s", [row])
+            return Response({"ok": True})
+
+    return [path("bench/baseline/", BaselineApi.as_view()), path("", include("contactcenter.urls"))]
+
+
+_cache: dict = {}
+
+
+def __getattr__(name: str):
+    # PEP 562: gunicorn asks for ``application``, Django's resolver for ``urlpatterns``; both are
+    # built lazily so that importing this module for ``make bench`` needs no Django settings.
+    if name == "application":
+        _cache.setdefault("application", _application())
+        return _cache["application"]
+    if name == "urlpatterns":
+        _cache.setdefault("urlpatterns", _urlpatterns())
+        return _cache["urlpatterns"]
+    raise AttributeError(name)
+
+
+# --- setup (child process on the throw-away database) ----------------------------------------------
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm, make_password
+    from django.core.management import call_command
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    started = time.perf_counter()
+    make_password(PIN)  # the default hasher (PBKDF2), timed for the note
+    pbkdf2_ms = (time.perf_counter() - started) * 1000
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+    from banking import services
+    from banking.models import Account
+    from ivr.demo import seed_default_menu
+    from org.models import StaffProfile, Unit
+    from org.roles import Role
+
+    call_command("migrate", verbosity=0)
+    seed_default_menu()
+    unit, _ = Unit.objects.get_or_create(code="B01", defaults={"name": "东丽区行社", "kind": Unit.Kind.BRANCH})
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("bench-switch", password="bench-switch-1")  # noqa: S106 - a throw-away bench database
+    StaffProfile.objects.create(user=user, role=Role.SWITCH)
+    token = Token.objects.create(user=user).key
+    cards = []
+    for index in range(CUSTOMERS):
+        customer = services.customer_create(
+            name=f"压测{index}", mobile=f"137{index:08d}", id_number=f"1201011985{index:08d}", home_unit=unit
+        )
+        card = services.account_open(
+            customer=customer,
+            kind=Account.Kind.DEBIT_CARD,
+            number=f"62284877{index:08d}",
+            unit=unit,
+            withdrawal_password="000000",  # noqa: S106
+            card_role=Account.CardRole.MAIN,
+            opening_balance_fen=1_000_000,
+        )
+        services.registration_create(account=card, password=PIN)
+        cards.append(card.number)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_counter (id integer PRIMARY KEY, n bigint NOT NULL DEFAULT 0)")
+        cursor.execute("INSERT INTO bench_counter (id) SELECT generate_series(1, %s)", [COUNTER_ROWS])
+    print(json.dumps({"token": token, "cards": cards, "pbkdf2_ms": pbkdf2_ms}))
+
+
+if __name__ == "__main__":
+    if "--setup" in sys.argv:
+        sys.path.insert(0, str(ROOT))
+        _setup()
+    else:
+        from bench.__main__ import print_table
+
+        print_table(run())

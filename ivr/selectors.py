@@ -1,0 +1,138 @@
+"""Reads of the IVR: compiled menus, announcements, call context for the agent, statistics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from .menu import Menu, cached_menu, menu_from_tree
+from .models import Announcement, IvrCall, MenuNode, MenuVersion, Prompt
+
+
+def published_version() -> MenuVersion | None:
+    return MenuVersion.objects.filter(status=MenuVersion.Status.PUBLISHED).first()
+
+
+def menu_version_list() -> QuerySet[MenuVersion]:
+    return MenuVersion.objects.select_related("created_by", "published_by").order_by("-number")
+
+
+def menu_tree_of(version: MenuVersion) -> dict[str, Any]:
+    """The JSON form of a version's tree, read from its rows."""
+    nodes = []
+    for node in MenuNode.objects.filter(version=version).prefetch_related("options").order_by("position", "key"):
+        item: dict[str, Any] = {"key": node.key, "kind": node.kind}
+        for name, value in (
+            ("title", node.title),
+            ("prompt", node.prompt_key),
+            ("text", node.text),
+            ("next", node.next_key),
+            ("queue", node.queue),
+        ):
+            if value:
+                item[name] = value
+        options = {option.digit: option.target_key for option in node.options.all()}
+        if options:
+            item["options"] = dict(sorted(options.items()))
+        nodes.append(item)
+    prompts = dict(Prompt.objects.filter(version=version).order_by("key").values_list("key", "text"))
+    return {"root": version.root_key, "prompts": prompts, "nodes": nodes}
+
+
+def menu_for_version(version: MenuVersion) -> Menu:
+    """The compiled menu of ``version``, cached per process until the draft's next edit."""
+    return cached_menu(
+        (version.pk, version.edit_token),
+        lambda: menu_from_tree(menu_tree_of(version), version_id=version.pk, revision=version.revision),
+    )
+
+
+def active_announcements(position: str, *, at: datetime | None = None) -> list[Announcement]:
+    at = at or timezone.now()
+    return list(
+        Announcement.objects.filter(enabled=True, position=position, starts_at__lte=at, ends_at__gt=at).order_by(
+            "priority", "starts_at", "pk"
+        )
+    )
+
+
+def announcement_list() -> QuerySet[Announcement]:
+    return Announcement.objects.select_related("updated_by").order_by("position", "priority", "-starts_at")
+
+
+def ivr_context_for_call(call_id: str) -> dict[str, Any] | None:
+    """What the agent's screen-pop shows of the caller's IVR session, or ``None`` if there was none:
+    ``{"verified", "path", "customer_id", "account_id", "outcome", "queue", "node"}``."""
+    call = (
+        IvrCall.objects.filter(call_id=call_id)
+        .only("verified", "path", "customer_id", "account_id", "outcome", "queue", "node")
+        .first()
+    )
+    if call is None:
+        return None
+    return {
+        "verified": call.verified,
+        "path": list(call.path),
+        "customer_id": call.customer_id if call.verified else None,
+        "account_id": call.account_id if call.verified else None,
+        "outcome": call.outcome,
+        "queue": call.queue,
+        "node": call.node,
+    }
+
+
+def _local_day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_default_timezone()
+    start = timezone.make_aware(datetime.combine(date_from, time.min), tz)
+    end = timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz)
+    return start, end
+
+
+def ivr_statistics(date_from: date, date_to: date) -> dict[str, Any]:
+    """IVR calls started in ``[date_from, date_to]`` (Asia/Shanghai local dates, inclusive),
+    test calls from the simulator excluded.
+
+    - ``nodes``: per node key, ``visits`` (times callers entered it) and ``exits`` (calls that
+      ended while in it: hung up, sent to an agent or said goodbye);
+    - ``auth_failures``: wrong numbers and passwords at login; ``lockouts``: calls in which the
+      phone-banking password got (or already was) locked;
+    - ``containment``: calls that ended in the IVR without going to an agent ÷ IVR calls
+      (DESIGN.md §5); ``null`` when there were no calls.
+    """
+    start, end = _local_day_bounds(date_from, date_to)
+    calls = IvrCall.objects.filter(started_at__gte=start, started_at__lt=end, is_test=False)
+    visits: Counter[str] = Counter()
+    exits: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    total = 0
+    for path, node, ended, outcome in calls.values_list("path", "node", "ended", "outcome").iterator():
+        total += 1
+        visits.update(path or [])
+        outcomes[outcome or "in_progress"] += 1
+        if ended:
+            exits[node] += 1
+    totals = calls.aggregate(auth_failures=Sum("auth_failures"))
+    contained = outcomes["hangup"] + outcomes["goodbye"]
+    return {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "calls": total,
+        "outcomes": {
+            "hangup": outcomes["hangup"],
+            "goodbye": outcomes["goodbye"],
+            "agent": outcomes["agent"],
+            "in_progress": outcomes["in_progress"],
+        },
+        "contained": contained,
+        "containment": round(contained / total, 4) if total else None,
+        "auth_failures": totals["auth_failures"] or 0,
+        "lockouts": calls.filter(locked_out=True).count(),
+        "nodes": [
+            {"node": key, "visits": visits[key], "exits": exits[key]}
+            for key in sorted(set(visits) | set(exits), key=lambda k: (-visits[k], k))
+        ],
+    }

@@ -1,0 +1,450 @@
+"""Writes of the IVR: calls and their events (the switch API and the simulator both come here),
+menu versions (draft → publish → archive, rollback) and announcements.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+
+from . import banking_port as bank
+from . import tts
+from .engine import NotVerified, Turn, is_secret_step
+from .errors import (
+    CallEnded,
+    CallExists,
+    CallNotFound,
+    MenuInvalid,
+    MenuNotEditable,
+    NoPublishedMenu,
+    SeqOutOfOrder,
+)
+from .menu import KINDS, menu_from_tree, validate_or_raise
+from .models import Announcement, IvrCall, IvrEvent, MenuNode, MenuOption, MenuVersion, Prompt
+from .selectors import active_announcements, menu_for_version, menu_tree_of, published_version
+from .signals import call_transferred_to_agent
+
+logger = logging.getLogger(__name__)
+
+CALL_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
+DIGITS_PATTERN = re.compile(r"[0-9*]{0,32}")
+EVENT_ATTEMPTS = 5
+# What an event may change on the call row (the rest is fixed at the start).
+STATE_FIELDS = [
+    "node",
+    "step",
+    "data",
+    "path",
+    "verified",
+    "account_id",
+    "customer_id",
+    "auth_failures",
+    "locked_out",
+    "last_seq",
+    "ended",
+    "outcome",
+    "queue",
+    "ended_at",
+]
+
+
+# --- Calls ----------------------------------------------------------------------------------------
+
+
+def _with_audio(call_id: str, seq: int, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add ``audio_url`` to each ``say`` (rendered lazily when first fetched); none without TTS."""
+    if not tts.available():
+        return actions
+    base = f"{settings.IVR_AUDIO_BASE_URL}/api/ivr/calls/{call_id}/audio/{seq}-"
+    for index, action in enumerate(actions):
+        if action["type"] == "say":
+            action["audio_url"] = f"{base}{index}.wav"
+        for sub, item in enumerate(action.get("hold", ())):
+            item["audio_url"] = f"{base}{index}-{sub}.wav"
+    return actions
+
+
+def _run(turn: Turn, step) -> None:
+    try:
+        step()
+    except NotVerified:
+        # Only a draft in preview can reach an account node without a login; end it politely.
+        logger.warning("IVR menu v%s: account node reached without login", turn.menu.version_id)
+        turn.give_up()
+
+
+def call_start(
+    *,
+    call_id: str,
+    ani: str = "",
+    dnis: str = "",
+    version: MenuVersion | None = None,
+    is_test: bool = False,
+    started_by=None,
+) -> tuple[dict[str, Any], bool]:
+    """Start a call on the published menu (or ``version``, for a preview) → (response, created).
+
+    A repeated start with the same ``ani`` and ``dnis`` (a switch retrying) returns the first
+    response and ``created=False``; a different one is refused with ``call_exists``.
+    """
+    if version is None:
+        version = published_version()
+        if version is None:
+            raise NoPublishedMenu()
+    else:
+        version = MenuVersion.objects.get(pk=version.pk)  # the draft's latest edit, not a stale copy
+    try:
+        with transaction.atomic():
+            # The first turn runs on the unsaved row: one INSERT with its outcome, no UPDATE.
+            call = IvrCall(call_id=call_id, ani=ani, dnis=dnis, version=version, is_test=is_test, started_by=started_by)
+            turn = Turn(call, menu_for_version(version), seq=0, announcements=active_announcements)
+            _run(turn, turn.start)
+            response = {"call_id": call_id, "actions": _with_audio(call_id, 0, turn.actions)}
+            call.save(force_insert=True)
+            IvrEvent.objects.create(
+                call=call, seq=0, type=IvrEvent.Type.START, node=call.node, step=call.step, response=response
+            )
+            if call.ended:
+                _announce_transfer(call)
+    except IntegrityError:
+        # The call exists: a switch retrying its start (or two starts racing). No look-up
+        # beforehand: the unique call_id decides, which saves the common case a query.
+        existing = IvrCall.objects.filter(call_id=call_id).first()
+        if existing is None:
+            raise
+        return _repeated_start(existing, ani=ani, dnis=dnis), False
+    return response, True
+
+
+def _announce_transfer(call: IvrCall) -> None:
+    """After commit: tell the calls app that this (real, not simulator) call wants an agent."""
+    if call.is_test or call.outcome != IvrCall.Outcome.AGENT:
+        return
+    payload = {
+        "call_id": call.call_id,
+        "ani": call.ani,
+        "dnis": call.dnis,
+        "queue": call.queue,
+        "verified": call.verified,
+        "customer_id": call.customer_id if call.verified else None,
+        "account_id": call.account_id if call.verified else None,
+        "path": list(call.path),
+    }
+    transaction.on_commit(lambda: call_transferred_to_agent.send(sender=IvrCall, **payload))
+
+
+def _repeated_start(call: IvrCall, *, ani: str, dnis: str) -> dict[str, Any]:
+    if call.ani != ani or call.dnis != dnis:
+        raise CallExists()
+    return IvrEvent.objects.get(call=call, seq=0).response
+
+
+def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_by=None) -> dict[str, Any]:
+    """Apply one event of the switch (or the simulator) and return ``{"actions": [...]}``.
+
+    ``seq`` must be the last one + 1; a repeat of the last one (a switch retrying) returns the
+    stored response and executes nothing; older or skipped ones are ``seq_out_of_order``. The
+    call row is locked for the whole event (one transaction, banking included), so concurrent
+    retries of one ``seq`` run one after the other: the first executes, the others get its
+    stored response. ``started_by`` restricts the call to a simulator user's own test
+    calls. A transaction the database aborts as a deadlock victim is run again.
+    """
+    for attempt in range(1, EVENT_ATTEMPTS + 1):
+        try:
+            return _call_event(call_id=call_id, seq=seq, type=type, digits=digits, started_by=started_by)
+        except OperationalError as exc:
+            if attempt == EVENT_ATTEMPTS or not bank.is_retryable(exc):
+                raise
+            logger.warning("IVR event of call %s retried after a database conflict (attempt %d)", call_id, attempt)
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _call_event(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any]:
+    calls = IvrCall.objects.select_for_update(of=("self",)).select_related("version")
+    if started_by is not None:
+        calls = calls.filter(is_test=True, started_by=started_by)
+    call = calls.filter(call_id=call_id).first()
+    if call is None:
+        raise CallNotFound()
+
+    if seq == call.last_seq and seq > 0:
+        # The switch retrying its latest request (the answer got lost): the same answer again,
+        # nothing executed. The call row lock makes concurrent twins wait for the first.
+        return IvrEvent.objects.get(call=call, seq=seq).response
+    if seq < call.last_seq:
+        # A switch only retries the request it is waiting for; an older seq means its counter
+        # went backwards.
+        raise SeqOutOfOrder(
+            _("Event %(seq)s is older than the last one (%(last)s); the next is %(next)s.")
+            % {"seq": seq, "last": call.last_seq, "next": call.last_seq + 1}
+        )
+    if call.ended:
+        raise CallEnded()
+    if seq != call.last_seq + 1:
+        raise SeqOutOfOrder(_("Expected event %(next)s, got %(seq)s.") % {"next": call.last_seq + 1, "seq": seq})
+
+    secret = type == "digits" and is_secret_step(call)
+    node_before, step_before = call.node, call.step
+    turn = Turn(call, menu_for_version(call.version), seq=seq, announcements=active_announcements)
+    if type == "digits":
+        _run(turn, lambda: turn.on_digits(digits))
+    elif type == "timeout":
+        _run(turn, turn.on_timeout)
+    else:
+        turn.on_hangup()
+    response = {"actions": _with_audio(call.call_id, seq, turn.actions)}
+    call.last_seq = seq
+    call.save(update_fields=STATE_FIELDS)
+    IvrEvent.objects.create(
+        call=call,
+        seq=seq,
+        type=type,
+        digits=IvrEvent.REDACTED if secret else (digits if type == "digits" else ""),
+        node=node_before,
+        step=step_before,
+        response=response,
+    )
+    if call.ended:
+        _announce_transfer(call)
+    return response
+
+
+def current_step(call: IvrCall) -> dict[str, Any]:
+    """The last response of a call (what the switch is doing now) and the next ``seq``."""
+    event = IvrEvent.objects.get(call=call, seq=call.last_seq)
+    return {"actions": event.response.get("actions", []), "next_seq": call.last_seq + 1, "ended": call.ended}
+
+
+# --- Menu versions --------------------------------------------------------------------------------
+
+
+def _next_number() -> int:
+    return (MenuVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def _write_tree(version: MenuVersion, tree: dict[str, Any]) -> None:
+    menu = menu_from_tree(tree)  # shape errors raise MenuInvalid before anything is written
+    MenuOption.objects.filter(node__version=version).delete()
+    MenuNode.objects.filter(version=version).delete()
+    Prompt.objects.filter(version=version).delete()
+    Prompt.objects.bulk_create([Prompt(version=version, key=key, text=text) for key, text in menu.prompts.items()])
+    for position, node in enumerate(menu.nodes.values()):
+        row = MenuNode.objects.create(
+            version=version,
+            key=node.key,
+            kind=node.kind,
+            title=node.title,
+            prompt_key=node.prompt,
+            text=node.text,
+            next_key=node.next,
+            queue=node.queue,
+            position=position * 10,
+        )
+        MenuOption.objects.bulk_create(
+            [MenuOption(node=row, digit=digit, target_key=target) for digit, target in node.options.items()]
+        )
+    version.root_key = menu.root
+    _touch(version)
+
+
+def _touch(version: MenuVersion) -> None:
+    """Count an edit: the engine caches compiled menus by the edit token."""
+    MenuVersion.objects.filter(pk=version.pk).update(
+        revision=F("revision") + 1, edit_token=uuid.uuid4(), root_key=version.root_key
+    )
+    version.refresh_from_db(fields=["revision", "edit_token", "root_key"])
+
+
+def _lock_version(version: MenuVersion) -> MenuVersion:
+    return MenuVersion.objects.select_for_update().get(pk=version.pk)
+
+
+def _editable(version: MenuVersion) -> MenuVersion:
+    version = _lock_version(version)
+    if not version.is_draft:
+        raise MenuNotEditable()
+    return version
+
+
+@transaction.atomic
+def menu_version_create(*, tree: dict[str, Any], actor=None, note: str = "", based_on=None) -> MenuVersion:
+    """A new draft holding ``tree``."""
+    version = MenuVersion.objects.create(number=_next_number(), note=note, created_by=actor, based_on=based_on)
+    _write_tree(version, tree)
+    audit_record(actor=actor, action="ivr.menu_draft_created", obj=version, details={"number": version.number})
+    return version
+
+
+def menu_version_copy(*, version: MenuVersion, actor=None, note: str = "") -> MenuVersion:
+    """A new draft starting as a copy of ``version`` (any status)."""
+    note = note or _("Copy of version %(number)s") % {"number": version.number}
+    return menu_version_create(tree=menu_tree_of(version), actor=actor, note=note, based_on=version)
+
+
+@transaction.atomic
+def menu_tree_replace(*, version: MenuVersion, tree: dict[str, Any], actor=None) -> MenuVersion:
+    """Replace a draft's whole tree (JSON form); drafts may be invalid until published."""
+    version = _editable(version)
+    _write_tree(version, tree)
+    audit_record(actor=actor, action="ivr.menu_draft_changed", obj=version, details={"number": version.number})
+    return version
+
+
+@transaction.atomic
+def menu_version_publish(*, version: MenuVersion, actor=None) -> MenuVersion:
+    """Publish a draft, or re-publish an archived version (rollback). The version published
+    before is archived; calls already in progress keep the version they started on."""
+    version = _lock_version(version)
+    if version.status == MenuVersion.Status.PUBLISHED:
+        return version
+    validate_or_raise(menu_for_version(version))
+    previous = (
+        MenuVersion.objects.select_for_update().filter(status=MenuVersion.Status.PUBLISHED).exclude(pk=version.pk)
+    )
+    archived = [v.number for v in previous]
+    previous.update(status=MenuVersion.Status.ARCHIVED)
+    rollback = version.status == MenuVersion.Status.ARCHIVED
+    version.status = MenuVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = actor
+    version.save(update_fields=["status", "published_at", "published_by"])
+    audit_record(
+        actor=actor,
+        action="ivr.menu_rolled_back" if rollback else "ivr.menu_published",
+        obj=version,
+        details={"number": version.number, "archived": archived},
+    )
+    return version
+
+
+def menu_version_rollback(*, version: MenuVersion, actor=None) -> MenuVersion:
+    if version.status != MenuVersion.Status.ARCHIVED:
+        raise MenuNotEditable(_("Only an archived version can be rolled back to."), code="not_archived")
+    return menu_version_publish(version=version, actor=actor)
+
+
+@transaction.atomic
+def menu_version_discard(*, version: MenuVersion, actor=None) -> None:
+    """Delete a draft that no call has used (previews keep theirs for the record)."""
+    version = _editable(version)
+    if IvrCall.objects.filter(version=version).exists():
+        raise MenuNotEditable(_("Test calls used this draft; it is kept for the record."), code="draft_in_use")
+    number = version.number
+    MenuOption.objects.filter(node__version=version).delete()
+    version.delete()
+    audit_record(actor=actor, action="ivr.menu_draft_discarded", object_type="menuversion", object_id=number)
+
+
+@transaction.atomic
+def prompt_set(*, version: MenuVersion, key: str, text: str, actor=None) -> Prompt:
+    version = _editable(version)
+    text = text.strip()
+    if not text:
+        raise MenuInvalid(_("A prompt needs a text."), code="missing_prompt")
+    prompt, _created = Prompt.objects.update_or_create(version=version, key=key, defaults={"text": text})
+    _touch(version)
+    return prompt
+
+
+@transaction.atomic
+def menu_node_save(*, version: MenuVersion, key: str, fields: dict[str, Any], actor=None) -> MenuNode:
+    """Create or change node ``key`` of a draft: ``kind``, ``title``, ``prompt_key``, ``text``,
+    ``next_key``, ``queue``; ``options`` (``{digit: target}``) replaces the node's options."""
+    version = _editable(version)
+    options = fields.pop("options", None)
+    if fields.get("kind", "menu") not in KINDS:
+        raise MenuInvalid(_("Unknown node kind."), code="unknown_kind")
+    node = MenuNode.objects.filter(version=version, key=key).first()
+    if node is None:
+        position = (MenuNode.objects.filter(version=version).aggregate(p=Max("position"))["p"] or 0) + 10
+        node = MenuNode(version=version, key=key, position=position, kind=fields.get("kind", "menu"))
+    for name, value in fields.items():
+        setattr(node, name, value)
+    node.full_clean(exclude=["version"], validate_unique=False)
+    node.save()
+    if options is not None:
+        node.options.all().delete()
+        MenuOption.objects.bulk_create(
+            [MenuOption(node=node, digit=digit, target_key=target) for digit, target in sorted(options.items())]
+        )
+    _touch(version)
+    return node
+
+
+@transaction.atomic
+def menu_node_delete(*, version: MenuVersion, key: str, actor=None) -> None:
+    version = _editable(version)
+    MenuOption.objects.filter(node__version=version, node__key=key).delete()
+    MenuNode.objects.filter(version=version, key=key).delete()
+    _touch(version)
+
+
+@transaction.atomic
+def menu_version_set_root(*, version: MenuVersion, root_key: str, actor=None) -> MenuVersion:
+    version = _editable(version)
+    version.root_key = root_key
+    _touch(version)
+    return version
+
+
+# --- Announcements --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def announcement_save(
+    *,
+    announcement: Announcement | None = None,
+    title: str,
+    text: str,
+    position: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    enabled: bool = True,
+    priority: int = 10,
+    actor=None,
+) -> Announcement:
+    if ends_at <= starts_at:
+        raise MenuInvalid(_("The announcement must end after it starts."), code="invalid_window")
+    if position not in Announcement.Position.values:
+        raise MenuInvalid(_("Unknown position."), code="invalid_position")
+    announcement = announcement or Announcement()
+    creating = announcement.pk is None
+    for name, value in {
+        "title": title.strip(),
+        "text": text.strip(),
+        "position": position,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "enabled": enabled,
+        "priority": priority,
+        "updated_by": actor,
+    }.items():
+        setattr(announcement, name, value)
+    announcement.save()
+    audit_record(
+        actor=actor,
+        action="ivr.announcement_created" if creating else "ivr.announcement_changed",
+        obj=announcement,
+        details={"title": announcement.title, "position": position, "enabled": enabled},
+    )
+    return announcement
+
+
+@transaction.atomic
+def announcement_delete(*, announcement: Announcement, actor=None) -> None:
+    audit_record(
+        actor=actor, action="ivr.announcement_deleted", obj=announcement, details={"title": announcement.title}
+    )
+    announcement.delete()

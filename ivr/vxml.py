@@ -1,0 +1,110 @@
+"""The current step of a call as a VoiceXML 2.1 document.
+
+One document per step: the prompts (``<audio src>`` with the text inside as the fallback a
+platform speaks with its own TTS when the WAV cannot be fetched), then a DTMF ``<field>`` when
+the step gathers keys, a ``<transfer>`` to the agent queue, or ``<disconnect/>``. Keys, a
+timeout (``<noinput>``) or the caller hanging up are posted back with ``<submit>`` to the events
+endpoint as ``seq``, ``type`` and ``digits``; its answer (``?reply=vxml``) is the next document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from django.conf import settings
+
+VXML_NS = "http://www.w3.org/2001/vxml"
+SRGS_NS = "http://www.w3.org/2001/06/grammar"
+CONTENT_TYPE = "application/voicexml+xml; charset=utf-8"
+KEYS = "0123456789*"
+
+
+def _prompt(action: dict[str, Any], indent: str) -> str:
+    text = escape(action.get("text", ""))
+    url = action.get("audio_url")
+    if url:
+        return f"{indent}<prompt><audio src={quoteattr(url)}>{text}</audio></prompt>\n"
+    return f"{indent}<prompt>{text}</prompt>\n"
+
+
+def _grammar(max_digits: int, indent: str) -> str:
+    items = "".join(f"<item>{key}</item>" for key in KEYS)
+    return (
+        f'{indent}<grammar mode="dtmf" version="1.0" root="keys" type="application/srgs+xml" xmlns="{SRGS_NS}">'
+        f'<rule id="keys" scope="public"><item repeat="0-{max_digits}"><one-of>{items}</one-of></item></rule>'
+        "</grammar>\n"
+    )
+
+
+def _submit(events_url: str, event_type: str, indent: str) -> str:
+    return (
+        f'{indent}<assign name="type" expr="\'{event_type}\'"/>\n'
+        f'{indent}<submit next={quoteattr(events_url)} method="post" namelist="seq type digits"/>\n'
+    )
+
+
+def transfer_destination(queue: str) -> str:
+    return settings.IVR_VXML_TRANSFER_URI.format(queue=queue)
+
+
+def document(*, actions: list[dict[str, Any]], next_seq: int, events_url: str, ended: bool) -> str:
+    """The VoiceXML document for ``actions`` (one response of the engine)."""
+    says = [action for action in actions if action["type"] == "say"]
+    gather = next((action for action in actions if action["type"] == "gather"), None)
+    transfer = next((action for action in actions if action["type"] == "transfer"), None)
+    hangup = any(action["type"] == "hangup" for action in actions)
+    submit_url = f"{events_url}?reply=vxml"
+
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<vxml version="2.1" xmlns="{VXML_NS}" xml:lang="zh-CN">\n',
+        '  <property name="inputmodes" value="dtmf"/>\n',
+        '  <property name="termchar" value="#"/>\n',
+        f'  <var name="seq" expr="\'{int(next_seq)}\'"/>\n',
+        '  <var name="type" expr="\'digits\'"/>\n',
+        '  <var name="digits" expr="\'\'"/>\n',
+        '  <form id="step">\n',
+    ]
+    if not ended and gather is None and not transfer and not hangup:
+        # Nothing to wait for (should not happen); end the dialogue rather than loop.
+        ended = True
+    if gather is not None:
+        lines.append(f'    <field name="keys">\n{_grammar(int(gather["max_digits"]), "      ")}')
+        lines.append(f'      <property name="timeout" value="{int(gather["timeout_s"])}s"/>\n')
+        lines.append('      <property name="interdigittimeout" value="5s"/>\n')
+        lines.extend(_prompt(action, "      ") for action in says)
+        # DTMF utterances come as "1 2 3" on some platforms: keep only the keys.
+        lines.append(
+            '      <filled>\n        <assign name="digits" expr="String(keys$.utterance).replace(/[^0-9*]/g, \'\')"/>\n'
+        )
+        lines.append(_submit(submit_url, "digits", "        "))
+        lines.append("      </filled>\n")
+        lines.append("      <noinput>\n" + _submit(submit_url, "timeout", "        ") + "      </noinput>\n")
+        lines.append("      <nomatch>\n" + _submit(submit_url, "digits", "        ") + "      </nomatch>\n")
+        lines.append("    </field>\n")
+    else:
+        if says:
+            lines.append("    <block>\n")
+            lines.extend(_prompt(action, "      ") for action in says)
+            lines.append("    </block>\n")
+        if transfer is not None:
+            hold = transfer.get("hold") or []
+            audio = next((item["audio_url"] for item in hold if item.get("audio_url")), "")
+            attributes = f'name="agent" type="blind" dest={quoteattr(transfer_destination(transfer["queue"]))}'
+            if audio:
+                attributes += f" transferaudio={quoteattr(audio)}"
+            lines.append(f"    <transfer {attributes}/>\n")
+            lines.append("    <block><exit/></block>\n")
+        elif hangup:
+            lines.append("    <block><disconnect/></block>\n")
+        else:
+            lines.append("    <block><exit/></block>\n")
+    if gather is not None:
+        lines.append(
+            '    <catch event="connection.disconnect.hangup">\n'
+            + _submit(submit_url, "hangup", "      ")
+            + "    </catch>\n"
+        )
+    lines.append("  </form>\n</vxml>\n")
+    return "".join(lines)
