@@ -15,6 +15,7 @@ api_patterns = [
     path("audit/", include("audit.urls")),
     path("banking/", include("banking.api_urls")),
     path("ivr/", include("ivr.api_urls")),
+    path("tickets/", include("tickets.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^.*$", api_not_found),

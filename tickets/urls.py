@@ -1,36 +1,16 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from org.roles import Role
-from org.views import placeholder
+from . import views
 
 app_name = "tickets"
 
 urlpatterns = [
-    path(
-        "inbox/",
-        placeholder(
-            _("Work-order inbox"),
-            _(
-                "Your unit's complaint work orders, with due times and the reply form, arrive with the "
-                "work-order release."
-            ),
-            Role.UNIT_STAFF,
-        ),
-        name="inbox",
-    ),
-    path(
-        "",
-        placeholder(
-            _("Work orders"),
-            _(
-                "Dispatching complaints to branches and departments and chasing overdue work orders "
-                "arrive with the work-order release."
-            ),
-            Role.ANALYST,
-            Role.DIRECTOR,
-            Role.TEAM_LEAD,
-        ),
-        name="list",
-    ),
+    path("inbox/", views.inbox, name="inbox"),
+    path("", views.ticket_list, name="list"),
+    path("new/", views.ticket_create, name="create"),
+    path("export.csv", views.export_csv, name="export"),
+    path("calendar/", views.calendar_page, name="calendar"),
+    path("<int:pk>/", views.ticket_detail, name="detail"),
+    path("<int:pk>/do/<slug:action>/", views.ticket_action, name="action"),
+    path("<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
 ]

@@ -277,7 +277,8 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo12345")
 
 # Lockout is per account (username) on purpose: rotating addresses or browsers must not buy an
 # attacker more guesses at one staff account. axes warns when the IP is not part of the key.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# The work-order indexes carry INCLUDE columns for PostgreSQL; SQLite (the embedded demo) ignores them.
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "models.W040"]
 
 # --- IVR (ivr/): engine limits, agent queue, prompt audio -----------------------------------------
 # Invalid inputs plus timeouts a caller may make in one menu before the IVR gives up on it.
@@ -308,6 +309,21 @@ BANKING_LOSS_REPORT_REMIND_HOURS = env.int("BANKING_LOSS_REPORT_REMIND_HOURS", d
 BANKING_SMS_SIGNATURE = env.str("BANKING_SMS_SIGNATURE", default="【农合银行】")
 # Key of the ID-number digest; empty falls back to SECRET_KEY (set it so SECRET_KEY can rotate).
 BANKING_ID_DIGEST_KEY = env.str("BANKING_ID_DIGEST_KEY", default="")
+
+
+# --- Tickets (tickets/): work-order deadlines, escalation, attachments, adjustments ---------------
+# Deadlines (DESIGN.md §4; tickets/deadlines.py): mis-posting / refund posting in working days, other
+# complaints in calendar days, each extension stage (two at most) in calendar days after receipt.
+TICKETS_POSTING_DUE_WORKING_DAYS = env.int("TICKETS_POSTING_DUE_WORKING_DAYS", default=5)
+TICKETS_COMPLAINT_DUE_DAYS = env.int("TICKETS_COMPLAINT_DUE_DAYS", default=15)
+TICKETS_EXTENSION_STAGE_DAYS = env.int("TICKETS_EXTENSION_STAGE_DAYS", default=30)
+# Reminder to the unit this long before the due time; escalation once it has passed.
+TICKETS_REMIND_BEFORE_HOURS = env.int("TICKETS_REMIND_BEFORE_HOURS", default=24)
+TICKETS_ATTACHMENT_MAX_BYTES = env.int("TICKETS_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Outside MEDIA_ROOT on purpose: attachments are served only by the scoped download view.
+TICKETS_ATTACHMENT_ROOT = env.path("TICKETS_ATTACHMENT_ROOT", default=str(VAR_DIR / "ticket-attachments"))
+# Internal ledger account on the other side of work-order adjustments (INT-<code>).
+TICKETS_ADJUSTMENT_ACCOUNT = env.str("TICKETS_ADJUSTMENT_ACCOUNT", default="ADJUSTMENT")
 
 # Periodic tasks: django-celery-beat's database scheduler installs these entries at start-up;
 # the maintainer can change their timing in the admin ("Scheduled tasks").

@@ -12,6 +12,7 @@ from org import demo
 from org.models import Unit
 from org.roles import Role
 from org.services import outlet_ensure, staff_ensure, unit_upsert
+from tickets.demo import seed_tickets
 
 
 class Command(BaseCommand):
@@ -42,6 +43,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             menu = seed_default_menu()
         self.stdout.write(f"IVR: default menu published as version {menu.number}.")
+        with transaction.atomic():
+            tickets = seed_tickets(history_days)
+        self.stdout.write(f"Work orders: {tickets} created ({history_days} days of history).")
         self.stdout.write(self.style.SUCCESS(f"Demo center ready ({created} new organisation rows)."))
         if not quiet:
             self.print_logins()

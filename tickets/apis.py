@@ -1,0 +1,349 @@
+"""The work-order API (DESIGN.md §6 "Work orders"). Each view parses its input, reads the ticket
+through the scoped selector (another unit's is 404) and calls one service."""
+
+from __future__ import annotations
+
+from django.http import FileResponse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from org.permissions import has_role, roles_allowed
+from org.roles import Role
+
+from . import selectors, services
+from .errors import UnknownAccount, UnknownCustomer
+from .models import Ticket, TicketAttachment
+from .selectors import TicketFilter
+from .serializers import (
+    AdjustmentInput,
+    AdjustmentSerializer,
+    AttachmentInput,
+    AttachmentSerializer,
+    CallbackInput,
+    DispatchInput,
+    EmptyInput,
+    EventSerializer,
+    ExtendInput,
+    ExtensionDecisionInput,
+    MergeInput,
+    NoteInput,
+    ReasonInput,
+    ReplyInput,
+    ReviewInput,
+    TicketCreateInput,
+    TicketDetailSerializer,
+    TicketListQuery,
+    TicketListSerializer,
+)
+
+READERS = (Role.DIRECTOR, Role.ANALYST, Role.TEAM_LEAD, Role.AGENT, Role.UNIT_STAFF)
+
+
+def _input(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _customer(user, customer_id: int | None):
+    if not customer_id:
+        return None
+    from banking import selectors as banking
+    from contactcenter.errors import NotFound
+
+    try:
+        return banking.customer_get(user=user, customer_id=customer_id)
+    except NotFound:
+        raise UnknownCustomer() from None
+
+
+def _account(user, account_id: int | None):
+    if not account_id:
+        return None
+    from banking import selectors as banking
+    from contactcenter.errors import NotFound
+
+    try:
+        return banking.account_get(user=user, account_id=account_id)
+    except NotFound:
+        raise UnknownAccount() from None
+
+
+def require_role(request, roles) -> None:
+    """The role check of an action, made after the scoped lookup (so out of scope stays 404)."""
+    if not has_role(request.user, roles):
+        raise PermissionDenied()
+
+
+def _detail(user, ticket_id: int, *, status_code: int = status.HTTP_200_OK) -> Response:
+    ticket = selectors.ticket_detail(user=user, ticket_id=ticket_id)
+    return Response(TicketDetailSerializer(ticket, context={"now": timezone.now()}).data, status=status_code)
+
+
+class TicketListCreateApi(GenericAPIView):
+    """``GET /api/tickets/`` (scoped, filtered, paginated); ``POST /api/tickets/`` records a contact."""
+
+    serializer_class = TicketListSerializer
+    queryset = Ticket.objects.none()  # for the schema only: reads go through the scoped selector
+
+    def get_permissions(self):
+        roles = services.RECORDERS if self.request.method == "POST" else READERS
+        return [roles_allowed(*roles)()]
+
+    @extend_schema(parameters=[TicketListQuery], responses={200: TicketListSerializer(many=True)})
+    def get(self, request):
+        query = _input(TicketListQuery, request.query_params)
+        filters = TicketFilter(
+            state=query.get("state") or (),
+            unit=query.get("unit") or "",
+            category=query.get("category") or "",
+            kind=query.get("kind") or "",
+            overdue=query.get("overdue"),
+            q=query.get("q") or "",
+            date_from=query.get("date_from"),
+            date_to=query.get("date_to"),
+            customer=query.get("customer"),
+            order=query.get("ordering") or "received",
+        )
+        now = timezone.now()
+        page = self.paginate_queryset(selectors.ticket_list(user=request.user, filters=filters, now=now))
+        return self.get_paginated_response(TicketListSerializer(page, many=True, context={"now": now}).data)
+
+    @extend_schema(request=TicketCreateInput, responses={201: TicketDetailSerializer})
+    def post(self, request):
+        data = _input(TicketCreateInput, request.data)
+        ticket = services.ticket_create(
+            actor=request.user,
+            kind=data["kind"],
+            category=data["category"],
+            description=data["description"],
+            customer=_customer(request.user, data.get("customer")),
+            account=_account(request.user, data.get("account")),
+            call_id=data.get("call_id") or "",
+            received_at=data.get("received_at"),
+        )
+        return _detail(request.user, ticket.pk, status_code=status.HTTP_201_CREATED)
+
+
+class TicketDetailApi(GenericAPIView):
+    permission_classes = [roles_allowed(*READERS)]
+    serializer_class = TicketDetailSerializer
+
+    def get(self, request, ticket_id: int):
+        return _detail(request.user, ticket_id)
+
+
+class TicketHistoryApi(GenericAPIView):
+    """``GET /api/tickets/{id}/history/``: every change, oldest first (paginated)."""
+
+    permission_classes = [roles_allowed(*READERS)]
+    serializer_class = EventSerializer
+
+    def get(self, request, ticket_id: int):
+        page = self.paginate_queryset(selectors.ticket_history(user=request.user, ticket_id=ticket_id))
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+
+class TicketActionApi(GenericAPIView):
+    """``POST /api/tickets/{id}/<action>/``: one state change; the work order comes back.
+
+    The work order is looked up before the role is checked: another unit's is a 404 for every
+    action, whatever the caller's role allows; a role not allowed on a visible one is a 403."""
+
+    permission_classes = [roles_allowed(*READERS)]
+    roles: tuple[str, ...] = ()
+    input_class = EmptyInput
+
+    def get_serializer_class(self):
+        return self.input_class
+
+    def perform(self, request, ticket, data: dict) -> None:
+        raise NotImplementedError
+
+    @extend_schema(responses={200: TicketDetailSerializer})
+    def post(self, request, ticket_id: int):
+        ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
+        require_role(request, self.roles)
+        data = _input(self.input_class, request.data)
+        self.perform(request, ticket, data)
+        return _detail(request.user, ticket_id)
+
+
+class DispatchApi(TicketActionApi):
+    roles, input_class = services.DISPATCHERS, DispatchInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_dispatch(ticket=ticket, actor=request.user, unit_code=data["unit"])
+
+
+class AcceptApi(TicketActionApi):
+    roles = (Role.UNIT_STAFF,)
+
+    def perform(self, request, ticket, data):
+        services.ticket_accept(ticket=ticket, actor=request.user)
+
+
+class ReplyApi(TicketActionApi):
+    roles, input_class = (Role.UNIT_STAFF,), ReplyInput
+
+    def perform(self, request, ticket, data):
+        amount = data.get("adjustment_amount")
+        fen = None
+        if amount not in (None, ""):
+            from banking.money import parse_amount
+
+            fen = parse_amount(amount)
+        services.ticket_reply(
+            ticket=ticket, actor=request.user, result=data["result"], resolved=data["resolved"], adjustment_fen=fen
+        )
+
+
+class ReviewApi(TicketActionApi):
+    roles, input_class = services.REVIEWERS, ReviewInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_review(ticket=ticket, actor=request.user, accepted=data["accepted"], note=data["note"])
+
+
+class ExtendApi(TicketActionApi):
+    roles, input_class = services.EXTENSION_REQUESTERS, ExtendInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_extension_request(ticket=ticket, actor=request.user, days=data["days"], reason=data["reason"])
+
+
+class CallbackApi(TicketActionApi):
+    roles, input_class = services.CALLERS, CallbackInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_callback(ticket=ticket, actor=request.user, satisfied=data["satisfied"], note=data["note"])
+
+
+class CloseApi(TicketActionApi):
+    roles, input_class = services.CLOSERS, NoteInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_close(ticket=ticket, actor=request.user, note=data["note"])
+
+
+class WithdrawApi(TicketActionApi):
+    roles, input_class = services.DISPATCHERS, ReasonInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_withdraw(ticket=ticket, actor=request.user, reason=data["reason"])
+
+
+class MergeApi(TicketActionApi):
+    roles, input_class = services.DISPATCHERS, MergeInput
+
+    def perform(self, request, ticket, data):
+        into = selectors.ticket_get(user=request.user, ticket_id=data["into"])
+        services.ticket_merge(ticket=ticket, actor=request.user, into=into)
+
+
+class PauseApi(TicketActionApi):
+    roles, input_class = services.PAUSERS, ReasonInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_pause(ticket=ticket, actor=request.user, reason=data["reason"])
+
+
+class ResumeApi(TicketActionApi):
+    roles = services.PAUSERS
+
+    def perform(self, request, ticket, data):
+        services.ticket_resume(ticket=ticket, actor=request.user)
+
+
+class ChaseApi(TicketActionApi):
+    roles, input_class = services.REVIEWERS, NoteInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_chase(ticket=ticket, actor=request.user, note=data["note"])
+
+
+class ExtensionDecisionApi(GenericAPIView):
+    """``POST /api/tickets/{id}/extensions/{ext}/approve/`` or ``/reject/``."""
+
+    permission_classes = [roles_allowed(*READERS)]
+    serializer_class = ExtensionDecisionInput
+    approve = True
+
+    @extend_schema(responses={200: TicketDetailSerializer})
+    def post(self, request, ticket_id: int, extension_id: int):
+        extension = selectors.extension_get(user=request.user, ticket_id=ticket_id, extension_id=extension_id)
+        require_role(request, (Role.ANALYST, Role.DIRECTOR))
+        data = _input(ExtensionDecisionInput, request.data)
+        services.ticket_extension_decide(
+            extension=extension, actor=request.user, approve=self.approve, note=data["note"]
+        )
+        return _detail(request.user, ticket_id)
+
+
+class AdjustmentApi(GenericAPIView):
+    """``POST /api/tickets/{id}/adjustment/`` ``{"account"?}``: post the amount the unit confirmed,
+    once: 201 the first time, 200 with the same adjustment on any repeat."""
+
+    permission_classes = [roles_allowed(*READERS)]
+    serializer_class = AdjustmentInput
+
+    @extend_schema(request=AdjustmentInput, responses={201: AdjustmentSerializer, 200: AdjustmentSerializer})
+    def post(self, request, ticket_id: int):
+        ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
+        require_role(request, services.ADJUSTERS)
+        data = _input(AdjustmentInput, request.data)
+        result = services.ticket_adjustment_post(
+            ticket=ticket, actor=request.user, account=_account(request.user, data.get("account"))
+        )
+        return Response(
+            AdjustmentSerializer(result.adjustment).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class AttachmentListApi(GenericAPIView):
+    """``GET`` the work order's attachments; ``POST`` multipart ``file`` adds one (checked for size,
+    type by extension and content, programs and scripts refused)."""
+
+    permission_classes = [roles_allowed(*READERS)]
+    serializer_class = AttachmentSerializer
+    queryset = TicketAttachment.objects.none()  # for the schema only
+
+    @extend_schema(operation_id="tickets_attachments_list", responses={200: AttachmentSerializer(many=True)})
+    def get(self, request, ticket_id: int):
+        page = self.paginate_queryset(selectors.attachment_list(user=request.user, ticket_id=ticket_id))
+        return self.get_paginated_response(AttachmentSerializer(page, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": AttachmentInput}, responses={201: AttachmentSerializer})
+    def post(self, request, ticket_id: int):
+        ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
+        require_role(request, services.ATTACHERS)
+        data = _input(AttachmentInput, request.data)
+        attachment = services.ticket_attachment_add(ticket=ticket, actor=request.user, upload=data["file"])
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentDownloadApi(GenericAPIView):
+    permission_classes = [roles_allowed(*READERS)]
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, ticket_id: int, attachment_id: int):
+        attachment = selectors.attachment_get(user=request.user, ticket_id=ticket_id, attachment_id=attachment_id)
+        return attachment_response(attachment)
+
+
+def attachment_response(attachment) -> FileResponse:
+    """Always a download (never rendered inline by the browser), with the original name."""
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response

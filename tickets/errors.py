@@ -1,0 +1,124 @@
+"""Work-order domain errors. The codes are a public contract: clients branch on them."""
+
+from django.utils.translation import gettext_lazy as _
+
+from contactcenter.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_message = _("This action is not allowed in the work order's current state.")
+
+
+class ReceivedInFuture(DomainError):
+    code = "received_in_future"
+    status = 400
+    default_message = _("The time the complaint was received cannot be in the future.")
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    status = 400
+    default_message = _("The request is not valid.")
+
+
+class UnknownUnit(DomainError):
+    code = "unknown_unit"
+    status = 400
+    default_message = _("No active unit has this code.")
+
+
+class UnknownCustomer(DomainError):
+    code = "unknown_customer"
+    status = 400
+    default_message = _("No such customer.")
+
+
+class UnknownAccount(DomainError):
+    code = "unknown_account"
+    status = 400
+    default_message = _("No such account of this customer.")
+
+
+class TicketNotFound(NotFound):
+    default_message = _("Work order not found.")
+
+
+class ExtensionLimitReached(Conflict):
+    code = "extension_limit_reached"
+    default_message = _("A work order may be extended twice at most.")
+
+
+class ExtensionPending(Conflict):
+    code = "extension_pending"
+    default_message = _("An extension request is already waiting for approval.")
+
+
+class ExtensionTooLong(Unprocessable):
+    code = "extension_too_long"
+    default_message = _("The extension goes beyond what the rules allow for this stage.")
+
+
+class ExtensionNotPending(Conflict):
+    code = "extension_not_pending"
+    default_message = _("This extension request has already been decided.")
+
+
+class HeadOfficeApprovalRequired(Forbidden):
+    code = "head_office_approval_required"
+    default_message = _("A second extension needs head-office approval (the director).")
+
+
+class AlreadyPaused(Conflict):
+    code = "already_paused"
+    default_message = _("The work order is already paused.")
+
+
+class NotPaused(Conflict):
+    code = "not_paused"
+    default_message = _("The work order is not paused.")
+
+
+class AttachmentTooLarge(DomainError):
+    code = "attachment_too_large"
+    status = 413
+    default_message = _("The file is larger than allowed.")
+
+
+class AttachmentNotAllowed(DomainError):
+    code = "attachment_type_not_allowed"
+    status = 400
+    default_message = _("This type of file is not accepted.")
+
+
+class AttachmentExecutable(DomainError):
+    code = "attachment_executable"
+    status = 400
+    default_message = _("Programs and scripts are not accepted as attachments.")
+
+
+class AttachmentEmpty(DomainError):
+    code = "attachment_empty"
+    status = 400
+    default_message = _("The file is empty.")
+
+
+class AdjustmentNotApplicable(Unprocessable):
+    code = "adjustment_not_applicable"
+    default_message = _("Only ATM mis-posting and refund-posting work orders have an adjustment.")
+
+
+class AdjustmentNotConfirmed(Conflict):
+    code = "adjustment_not_confirmed"
+    default_message = _("The unit has not confirmed an adjustment amount yet.")
+
+
+class MergeNotAllowed(Unprocessable):
+    code = "merge_not_allowed"
+    default_message = _("These work orders cannot be merged.")
+
+
+class CalendarDayInvalid(DomainError):
+    code = "invalid_calendar_day"
+    status = 400
+    default_message = _("This day cannot be set this way.")
