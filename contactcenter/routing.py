@@ -1,3 +1,5 @@
 """Websocket routes of every app, gathered in one list for the ASGI router."""
 
-websocket_urlpatterns: list = []
+from calls.ws_routes import websocket_urlpatterns as calls_routes
+
+websocket_urlpatterns: list = [*calls_routes]

@@ -1102,6 +1102,10 @@ ZH = {
     "—": "—",
     "Updated %(time)s": "更新于 %(time)s",
     "Working-day calendar (holidays and make-up days)": "工作日历（节假日与调休）",
+    "Agent states": "座席状态",
+    # --- calls and agents: admin
+    "Overflow and callback": "溢出与回访",
+    "Wallboard alerts": "监控大屏告警",
 }
 ZH_PLURAL = {"%(counter)s unit": "%(counter)s 个单位", "%(counter)s work order": "%(counter)s 个工单"}
 

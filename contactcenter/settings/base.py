@@ -325,6 +325,42 @@ TICKETS_ATTACHMENT_ROOT = env.path("TICKETS_ATTACHMENT_ROOT", default=str(VAR_DI
 # Internal ledger account on the other side of work-order adjustments (INT-<code>).
 TICKETS_ADJUSTMENT_ACCOUNT = env.str("TICKETS_ADJUSTMENT_ACCOUNT", default="ADJUSTMENT")
 
+
+# --- Calls and agents (calls/, agents/): routing, CTI, wallboard -----------------------------------
+# An offer not answered within this time goes to the next agent; the first is set not ready.
+CALLS_OFFER_TIMEOUT_S = env.int("CALLS_OFFER_TIMEOUT_S", default=15)
+# Priority of callers verified in the IVR over the others (0: no priority, first come first served).
+CALLS_VERIFIED_PRIORITY = env.int("CALLS_VERIFIED_PRIORITY", default=1)
+# KPI thresholds (DESIGN.md §5): service-level threshold T and short-abandon threshold S.
+CALLS_SERVICE_LEVEL_T_S = env.int("CALLS_SERVICE_LEVEL_T_S", default=20)
+CALLS_SHORT_ABANDON_S = env.int("CALLS_SHORT_ABANDON_S", default=5)
+# The wallboard flags a queue whose service level today is below this target.
+CALLS_SERVICE_LEVEL_TARGET = env.float("CALLS_SERVICE_LEVEL_TARGET", default=0.8)
+# Where an IVR transfer to an unknown queue goes.
+CALLS_DEFAULT_QUEUE = env.str("CALLS_DEFAULT_QUEUE", default="general")
+# CTI events older than this (historical loads) never change an agent's live state.
+CALLS_LIVE_WINDOW_S = env.int("CALLS_LIVE_WINDOW_S", default=600)
+# Calls waiting longer than this are stale (a lost end event): never routed, not on the wallboard.
+CALLS_ROUTE_MAX_AGE_S = env.int("CALLS_ROUTE_MAX_AGE_S", default=3600)
+# A CTI timestamp may be ahead of this server's clock by at most this much.
+CALLS_TS_FUTURE_TOLERANCE_S = env.int("CALLS_TS_FUTURE_TOLERANCE_S", default=300)
+CALLS_MAX_BATCH = env.int("CALLS_MAX_BATCH", default=1000)
+# Wallboard pushes are coalesced to at most one per interval; the routing sweep runs every second.
+CALLS_WALLBOARD_INTERVAL_S = env.float("CALLS_WALLBOARD_INTERVAL_S", default=0.5)
+CALLS_SWEEP_INTERVAL_S = env.float("CALLS_SWEEP_INTERVAL_S", default=1.0)
+CALLS_SWEEP_IN_WEBSOCKET_PROCESS = env.bool("CALLS_SWEEP_IN_WEBSOCKET_PROCESS", default=True)
+CALLS_SCREEN_POP_TRANSACTIONS = env.int("CALLS_SCREEN_POP_TRANSACTIONS", default=5)
+# After-call work left open this long is closed automatically (disposition "auto"; 0: never).
+AGENTS_ACW_TIMEOUT_S = env.int("AGENTS_ACW_TIMEOUT_S", default=300)
+# The wallboard flags an agent in after-call work or not ready for longer than these.
+AGENTS_ALERT_ACW_S = env.int("AGENTS_ALERT_ACW_S", default=120)
+AGENTS_ALERT_NOT_READY_S = env.int("AGENTS_ALERT_NOT_READY_S", default=900)
+if REDIS_URL:
+    # channels_redis waits for messages with BZPOPMIN for 5 s; redis-py 8 reads with a 5 s socket
+    # timeout by default, so an idle websocket's read sometimes times out first and the consumer
+    # dies (the desktop then reconnects). A longer socket timeout on the layer's pool avoids it.
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 15}]
+
 # Periodic tasks: django-celery-beat's database scheduler installs these entries at start-up;
 # the maintainer can change their timing in the admin ("Scheduled tasks").
 CELERY_BEAT_SCHEDULE = {

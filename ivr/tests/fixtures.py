@@ -1,5 +1,8 @@
 """Pytest fixtures of the IVR tests: ``pytest_plugins = ["ivr.tests.fixtures"]`` in a test module."""
 
+import shutil
+import types
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -7,6 +10,26 @@ from org.roles import Role
 from tests.factories import make_staff
 
 from .helpers import PHONE_PIN, Caller
+
+
+@pytest.fixture(autouse=True)
+def tts_binaries_as_on_the_switch_host(monkeypatch):
+    """The engine offers ``audio_url`` only where espeak-ng and sox are found. The switch-API
+    tests see this machine as a production host would (both found) whether or not it has them;
+    a test pointing the setting at a missing path still sees it missing, and real rendering is
+    tested only where the binaries really are (``needs_tts`` in tests/test_ivr_tts.py)."""
+    from ivr import tts
+
+    def which(name, *args, **kwargs):
+        found = shutil.which(name, *args, **kwargs)
+        if found is None and name in ("espeak-ng", "sox"):
+            return f"/usr/bin/{name}"
+        return found
+
+    monkeypatch.setattr(tts, "shutil", types.SimpleNamespace(which=which))
+    tts._binaries.cache_clear()
+    yield
+    tts._binaries.cache_clear()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from banking import demo as banking_demo
+from calls.demo import seed_call_history, seed_queues
 from ivr.demo import seed_default_menu
 from org import demo
 from org.models import Unit
@@ -43,6 +44,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             menu = seed_default_menu()
         self.stdout.write(f"IVR: default menu published as version {menu.number}.")
+        with transaction.atomic():
+            seed_queues()
+            calls = seed_call_history(history_days)
+        self.stdout.write(f"Calls: queues and agent skills ready; {calls} historical calls created.")
         with transaction.atomic():
             tickets = seed_tickets(history_days)
         self.stdout.write(f"Work orders: {tickets} created ({history_days} days of history).")

@@ -1,0 +1,286 @@
+"""Writes of the agents app: agent states (own and by a team lead), skills, callbacks.
+
+``status_transition`` is the one function that changes an ``AgentStatus`` row: it writes the
+append-only state log and pushes the change after commit. Callers hold the row's lock
+(``calls.locks``); the call flow (``calls.services``) uses it for ringing / on a call / after-call
+work, the functions below for what agents and team leads ask for.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from calls import errors, realtime
+from calls.locks import lock_agents, lock_call, retry_on_conflict
+from calls.models import Queue
+from org.roles import Role
+from org.scoping import user_role
+
+from .models import (
+    SYSTEM_REASONS,
+    AgentSkill,
+    AgentState,
+    AgentStateLog,
+    AgentStatus,
+    Callback,
+    CallbackStatus,
+    Reason,
+)
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+KEEP: Any = object()
+CALL_TAKING_ROLES = (Role.AGENT, Role.TEAM_LEAD)
+
+
+def status_transition(
+    status: AgentStatus,
+    *,
+    state: str,
+    reason: str = "",
+    call: Any = KEEP,
+    acw_call: Any = KEEP,
+    at: datetime | None = None,
+    call_id: str = "",
+    actor_id: int | None = None,
+    keep_ready_since: bool = False,
+) -> AgentStatus:
+    """Move ``status`` (locked by the caller) to ``state``; log it and push it after commit."""
+    at = at or timezone.now()
+    previous, previous_reason = status.state, status.reason
+    reason = reason if state == AgentState.NOT_READY else ""
+    status.state = state
+    status.reason = reason
+    if call is not KEEP:
+        status.call = call
+    if acw_call is not KEEP:
+        status.acw_call = acw_call
+    if state == AgentState.READY and (not keep_ready_since or status.ready_since is None):
+        status.ready_since = at
+    if state == AgentState.OFFLINE:
+        status.shift_started_at = None
+        status.ready_since = None
+        status.acw_call = None
+    elif previous == AgentState.OFFLINE:
+        status.shift_started_at = at
+    changed = (previous, previous_reason) != (state, reason)
+    if changed:
+        status.since = at
+    status.save()
+    if changed:
+        AgentStateLog.objects.create(
+            agent_id=status.user_id,
+            state=state,
+            reason=reason,
+            previous_state=previous,
+            started_at=at,
+            call_id=call_id[:64],
+            actor_id=actor_id,
+        )
+    realtime.agent_changed_on_commit(status.user_id)
+    if state == AgentState.READY:
+        from calls.dispatch import route_soon
+
+        route_soon()
+    return status
+
+
+def agent_status_for(user) -> AgentStatus:
+    """The agent's status row, created offline the first time."""
+    status = AgentStatus.objects.filter(user=user).first()
+    if status is None:
+        status, _created = AgentStatus.objects.get_or_create(
+            user=user, defaults={"state": AgentState.OFFLINE, "since": timezone.now()}
+        )
+    return status
+
+
+def _check_request(state: str, reason: str, *, by_lead: bool) -> str:
+    if state not in (AgentState.READY, AgentState.NOT_READY, AgentState.OFFLINE):
+        raise errors.InvalidInput(_("Unknown state."), code="invalid_state")
+    if state != AgentState.NOT_READY:
+        return ""
+    if not reason:
+        if by_lead:
+            return Reason.SUPERVISOR
+        raise errors.ReasonRequired()
+    if reason not in Reason.values or (reason in SYSTEM_REASONS and not (by_lead and reason == Reason.SUPERVISOR)):
+        raise errors.InvalidReason()
+    return reason
+
+
+def agent_state_set(*, agent, state: str, reason: str = "", actor=None) -> AgentStatus:
+    """``POST /api/agents/me/state/`` (and a team lead for an agent): ready, not ready with a
+    reason, or offline (end of shift).
+
+    Refused while on a call (``on_call``) or with after-call work pending (``wrapup_pending``,
+    except for a team lead, whose change closes it automatically). A ringing offer is withdrawn
+    and the call goes back to its queue.
+    """
+    actor = actor or agent
+    by_lead = actor.pk != agent.pk
+    if user_role(agent) not in CALL_TAKING_ROLES:
+        raise errors.UnknownAgent()
+    reason = _check_request(state, reason, by_lead=by_lead)
+    status = agent_status_for(agent)
+    for _attempt in range(5):
+        result = _state_set(status.pk, state=state, reason=reason, actor=actor, by_lead=by_lead)
+        if result is not None:
+            if by_lead:
+                audit_record(
+                    actor=actor,
+                    action="agents.state_set",
+                    object_type="agent",
+                    object_id=agent.get_username(),
+                    details={"state": state, "reason": reason},
+                )
+            return result
+    raise errors.InvalidCallState(_("The agent's state keeps changing; try again."), code="state_busy")
+
+
+@retry_on_conflict
+def _state_set(status_pk: int, *, state: str, reason: str, actor, by_lead: bool) -> AgentStatus | None:
+    """One attempt; ``None`` when the agent's call changed between the unlocked read and the locks."""
+    from calls.services import call_auto_wrapup, call_offer_withdraw
+
+    now = timezone.now()
+    snapshot = AgentStatus.objects.filter(pk=status_pk).values("call_id", "state", "acw_call_id").first()
+    if snapshot["state"] == AgentState.ACW and snapshot["acw_call_id"] is not None:
+        if not by_lead:
+            raise errors.WrapupPending()
+        call_auto_wrapup(status_pk=status_pk, now=now)
+        return None
+    with transaction.atomic():
+        call = lock_call(snapshot["call_id"]) if snapshot["call_id"] else None
+        status = lock_agents(status_pk)[status_pk]
+        if status.call_id != snapshot["call_id"]:
+            return None
+        if status.state == AgentState.ON_CALL:
+            raise errors.OnCall()
+        if status.state == AgentState.RINGING and call is not None:
+            withdrawn = call_offer_withdraw(
+                call=call,
+                agent_status=status,
+                reason="rejected",
+                next_state=state,
+                next_reason=reason,
+                actor=actor,
+                now=now,
+            )
+            if withdrawn:
+                return AgentStatus.objects.get(pk=status_pk)
+            return None
+        if status.state == AgentState.ACW and status.acw_call_id is not None:
+            if not by_lead:
+                raise errors.WrapupPending()
+            status.acw_call = None
+        if (status.state, status.reason) == (state, reason):
+            return status
+        return status_transition(status, state=state, reason=reason, at=now, actor_id=actor.pk)
+
+
+def agent_skills_set(*, agent, skills: list[dict[str, Any]], actor) -> list[AgentSkill]:
+    """Replace an agent's skills ``[{"queue": code, "level": 1..5}]`` (team lead; audited)."""
+    if user_role(agent) not in CALL_TAKING_ROLES:
+        raise errors.UnknownAgent()
+    codes = [item["queue"] for item in skills]
+    if len(set(codes)) != len(codes):
+        raise errors.InvalidInput(_("A queue appears twice."), code="duplicate_queue")
+    queues = {queue.code: queue for queue in Queue.objects.filter(code__in=codes)}
+    unknown = sorted(set(codes) - set(queues))
+    if unknown:
+        raise errors.UnknownQueue(_("No such queue: %(codes)s.") % {"codes": ", ".join(unknown)})
+    for item in skills:
+        if not 1 <= int(item.get("level", 0)) <= 5:
+            raise errors.InvalidInput(_("A skill level is 1 to 5."), code="invalid_level")
+    with transaction.atomic():
+        before = {
+            skill.queue.code: skill.level for skill in AgentSkill.objects.filter(agent=agent).select_related("queue")
+        }
+        AgentSkill.objects.filter(agent=agent).exclude(queue__code__in=codes).delete()
+        for item in skills:
+            AgentSkill.objects.update_or_create(
+                agent=agent, queue=queues[item["queue"]], defaults={"level": int(item["level"])}
+            )
+        after = {item["queue"]: int(item["level"]) for item in skills}
+        audit_record(
+            actor=actor,
+            action="agents.skills_set",
+            object_type="agent",
+            object_id=agent.get_username(),
+            details={"before": before, "after": after},
+        )
+        realtime.agent_changed_on_commit(agent.pk)
+        from calls.dispatch import route_soon
+
+        route_soon()
+    return list(AgentSkill.objects.filter(agent=agent).select_related("queue"))
+
+
+# --- callbacks ----------------------------------------------------------------------------------
+
+
+def callback_schedule(
+    *, actor, phone: str, queue: str, due_at: datetime, note: str = "", call_id: str = "", customer_id=None
+) -> Callback:
+    """An agent promises the caller a callback (assigned to the agent)."""
+    from calls.models import Call
+
+    queue_obj = Queue.objects.filter(code=queue).first()
+    if queue_obj is None:
+        raise errors.UnknownQueue()
+    phone = str(phone).strip()
+    if not phone or not phone.replace("-", "").isdigit() or len(phone) > 32:
+        raise errors.InvalidInput(_("Give a phone number."), code="invalid_phone")
+    if timezone.is_naive(due_at):
+        raise errors.InvalidInput(_("Give a time with its UTC offset."), code="naive_time")
+    call = Call.objects.filter(call_id=call_id).first() if call_id else None
+    callback = Callback.objects.create(
+        call=call,
+        phone=phone,
+        customer_id=customer_id if customer_id is not None else (call.customer_id if call else None),
+        queue=queue_obj,
+        due_at=due_at,
+        note=str(note or "")[:2000],
+        assigned_to=actor,
+        created_by=actor,
+    )
+    realtime.callbacks_changed_on_commit()
+    return callback
+
+
+@transaction.atomic
+def callback_complete(*, callback_id: int, actor, outcome: str, note: str = "") -> Callback:
+    """Record the result of a callback: ``done`` (reached), ``failed`` (not reached: the task
+    stays open for another try until the third), ``cancelled``."""
+    callback = Callback.objects.select_for_update().filter(pk=callback_id).first()
+    if callback is None:
+        raise errors.CallbackNotFound()
+    if callback.status != CallbackStatus.OPEN:
+        raise errors.CallbackClosed()
+    if outcome not in ("done", "failed", "cancelled"):
+        raise errors.InvalidInput(_("Unknown outcome."), code="invalid_outcome")
+    now = timezone.now()
+    callback.attempts += 1
+    callback.outcome_note = str(note or "")[:2000]
+    if outcome == "failed" and callback.attempts < 3:
+        callback.due_at = now + timedelta(minutes=30)
+        callback.assigned_to = None
+    else:
+        callback.status = {"done": CallbackStatus.DONE, "failed": CallbackStatus.FAILED}.get(
+            outcome, CallbackStatus.CANCELLED
+        )
+        callback.completed_at = now
+        callback.completed_by = actor
+    callback.save()
+    realtime.callbacks_changed_on_commit()
+    return callback

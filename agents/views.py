@@ -1,0 +1,141 @@
+"""The agent desktop: the agent's home page (state bar, call controls, screen-pop, wrap-up,
+callbacks). The page is a shell; ``static/agents/desktop.js`` fills it from ``/ws/agent/`` and
+the REST API, and resyncs by itself after a network drop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from calls.models import Disposition
+from calls.selectors import queue_list
+from org.permissions import role_required
+from org.roles import Role
+
+from .models import SYSTEM_REASONS, AgentState, Reason
+
+
+def _choices(choices) -> list[dict[str, str]]:
+    return [{"value": value, "label": str(label)} for value, label in choices]
+
+
+def _ticket_choices() -> dict[str, list[dict[str, str]]] | None:
+    try:
+        from tickets.models import Category, ContactKind
+    except ImportError:  # pragma: no cover - the tickets app ships with the project
+        return None
+    return {"kinds": _choices(ContactKind.choices), "categories": _choices(Category.choices)}
+
+
+def _account_labels() -> dict[str, dict[str, str]]:
+    from banking.models import Account, LossReport
+
+    return {
+        "kinds": {value: str(label) for value, label in Account.Kind.choices},
+        "statuses": {value: str(label) for value, label in Account.Status.choices},
+        "verifications": _choices(LossReport.Verification.choices),
+    }
+
+
+def desktop_texts() -> dict[str, str]:
+    """Strings the desktop's script shows, translated on the server (no JS catalog needed)."""
+    return {
+        "connected": _("Connected"),
+        "reconnecting": _("Reconnecting…"),
+        "offline_link": _("Connection lost; retrying"),
+        "no_call": _("No call. Set yourself ready to receive calls."),
+        "waiting": _("Ready: waiting for a call…"),
+        "incoming": _("Incoming call"),
+        "on_call": _("On a call"),
+        "on_hold": _("On hold"),
+        "acw": _("After-call work"),
+        "answer": _("Answer"),
+        "hold": _("Hold"),
+        "retrieve": _("Retrieve"),
+        "hangup": _("Hang up"),
+        "transfer": _("Transfer call"),
+        "transfer_to": _("Transfer to"),
+        "queue": _("Queue"),
+        "agent": _("Agent"),
+        "wrapup": _("Finish wrap-up"),
+        "disposition": _("Disposition"),
+        "note": _("Note"),
+        "record_ticket": _("Record a consultation, complaint or suggestion"),
+        "kind": _("Kind"),
+        "category": _("Category"),
+        "description": _("Description"),
+        "answer_within": _("Answer within %(s)s s"),
+        "verified": _("Verified in the IVR"),
+        "ani_match": _("Matched by caller number — not verified: check identity"),
+        "unknown_caller": _("Unknown caller"),
+        "ivr_path": _("IVR path"),
+        "accounts": _("Accounts"),
+        "number": _("Number"),
+        "balance": _("Account balance"),
+        "status": _("Status"),
+        "recent_transactions": _("Recent transactions"),
+        "time": _("Time"),
+        "amount": _("Amount"),
+        "memo": _("Memo"),
+        "recent_contacts": _("Recent contacts"),
+        "work_orders": _("Work orders"),
+        "none": _("None"),
+        "loss_report": _("Verbal loss report"),
+        "verification": _("Verification"),
+        "password": _("Withdrawal password"),
+        "confirm_loss": _("Report lost"),
+        "loss_done": _("Reported lost; valid until %(until)s."),
+        "caller": _("Caller"),
+        "mobile": _("Mobile"),
+        "id_last4": _("ID (last 4)"),
+        "home_unit": _("Branch"),
+        "phone_banking": _("Phone banking"),
+        "registered": _("Registered"),
+        "not_registered": _("Not registered"),
+        "locked": _("Locked"),
+        "answered": _("Answered"),
+        "missed": _("Not answered"),
+        "call_id": _("Call"),
+        "waited": _("Waited"),
+        "error": _("Something went wrong"),
+        "done": _("Reached"),
+        "failed": _("Not reached"),
+        "cancel": _("Cancel"),
+        "due": _("Call back at"),
+        "phone": _("Phone"),
+        "no_callbacks": _("No callbacks to make."),
+        "saved": _("Saved."),
+        "login_again": _("Your session has ended. Log in again."),
+        "select_reason": _("Choose a reason"),
+        "login_shift": _("Start shift: ready"),
+    }
+
+
+@role_required(Role.AGENT, Role.TEAM_LEAD)
+def desktop(request):
+    config: dict[str, Any] = {
+        "ws": "/ws/agent/",
+        "urls": {
+            "me": reverse("agents-api:me"),
+            "state": reverse("agents-api:my-state"),
+            "agents": reverse("agents-api:list"),
+            "callbacks": reverse("agents-api:callbacks"),
+            "call": "/api/calls/CALL_ID/",
+            "loss": "/api/banking/loss-reports/",
+            "login": reverse("org:login"),
+        },
+        "offer_timeout_s": settings.CALLS_OFFER_TIMEOUT_S,
+        "queues": [{"value": q.code, "label": q.display_name} for q in queue_list()],
+        "reasons": _choices([(v, label) for v, label in Reason.choices if v not in SYSTEM_REASONS]),
+        "reason_labels": {value: str(label) for value, label in Reason.choices},
+        "state_labels": {value: str(label) for value, label in AgentState.choices},
+        "dispositions": _choices([(v, label) for v, label in Disposition.choices if v != Disposition.AUTO]),
+        "tickets": _ticket_choices(),
+        "banking": _account_labels(),
+        "texts": desktop_texts(),
+    }
+    return render(request, "agents/desktop.html", {"config": config})

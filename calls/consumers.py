@@ -1,0 +1,94 @@
+"""Websocket consumers: they authenticate, join their group and relay (``calls.realtime``).
+
+``/ws/agent/`` (agents, team leads): on connect the agent's desk (state, ringing or connected call
+with its screen-pop, call in after-call work) as ``{"type": "desk", ...}``, then ``call.offered``,
+``call.updated``, ``agent.state`` and ``callbacks.changed`` of this agent only.
+``/ws/wallboard/`` (team leads, director): a snapshot on connect, then coalesced snapshots.
+
+No user: accepted and closed with 4401 (so the browser sees the code and goes to the login page
+instead of retrying); a role without access: closed with 4403.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from org.roles import Role
+from org.scoping import user_role
+
+from .realtime import WALLBOARD_GROUP, Ticker, agent_group
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class _RelayConsumer(AsyncJsonWebsocketConsumer):
+    roles: tuple[str, ...] = ()
+    is_wallboard = False
+
+    async def connect(self):
+        self.group = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self._refuse(CLOSE_UNAUTHENTICATED)
+        if await database_sync_to_async(user_role)(user) not in self.roles:
+            await self._refuse(CLOSE_FORBIDDEN)
+        self.group = self.group_for(user)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        Ticker.current().join(wallboard=self.is_wallboard)
+        await self.send_json(await database_sync_to_async(self.first_message)(user))
+
+    async def _refuse(self, code: int) -> None:
+        """Accept, then close with ``code`` (a browser sees the code of an accepted socket only),
+        and stop: the server may never report the disconnect of a socket the app closed, which
+        would leave this consumer waiting on the channel layer for good."""
+        await self.accept()
+        await self.close(code=code)
+        raise StopConsumer()
+
+    def group_for(self, user) -> str:
+        raise NotImplementedError
+
+    def first_message(self, user) -> dict:
+        raise NotImplementedError
+
+    async def disconnect(self, code):
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            Ticker.current().leave(wallboard=self.is_wallboard)
+            self.group = None
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def relay(self, message):
+        await self.send_json(message["payload"])
+
+
+class AgentConsumer(_RelayConsumer):
+    roles = (Role.AGENT, Role.TEAM_LEAD)
+
+    def group_for(self, user) -> str:
+        return agent_group(user.pk)
+
+    def first_message(self, user) -> dict:
+        from agents.selectors import agent_desk
+
+        return agent_desk(user)
+
+
+class WallboardConsumer(_RelayConsumer):
+    roles = (Role.TEAM_LEAD, Role.DIRECTOR)
+    is_wallboard = True
+
+    def group_for(self, user) -> str:
+        return WALLBOARD_GROUP
+
+    def first_message(self, user) -> dict:
+        from .selectors import wallboard_snapshot
+
+        return wallboard_snapshot()

@@ -1,0 +1,262 @@
+"""Reads of the calls app: a call for the switch and the desktop, the screen-pop, the wallboard."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Min, QuerySet
+from django.utils import timezone
+
+from org.navigation import display_name
+from org.roles import Role
+
+from . import errors
+from .kpi import kpis_by_queue
+from .models import Call, CallState, Queue
+from .serializers import CallDetailSerializer
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+
+def call_get(call_id: str) -> Call:
+    call = Call.objects.select_related("queue", "agent", "agent__profile").filter(call_id=call_id).first()
+    if call is None:
+        raise errors.CallNotFound()
+    return call
+
+
+def queue_list(*, active_only: bool = True) -> QuerySet[Queue]:
+    queues = Queue.objects.all()
+    return queues.filter(is_active=True) if active_only else queues
+
+
+def call_history(*, customer_id: int | None, ani: str = "", exclude_pk: int | None = None, limit: int = 5):
+    """The caller's previous contacts with the center (newest first)."""
+    if customer_id:
+        calls = Call.objects.filter(customer_id=customer_id)
+    elif ani:
+        calls = Call.objects.filter(ani=ani)
+    else:
+        return []
+    if exclude_pk is not None:
+        calls = calls.exclude(pk=exclude_pk)
+    return list(calls.select_related("queue", "agent").order_by("-started_at", "-pk")[:limit])
+
+
+# --- payloads shared by the REST API and the websocket pushes -----------------------------------
+
+
+def call_updated_payload(call: Call) -> dict[str, Any]:
+    return {"type": "call.updated", "call": CallDetailSerializer(call).data}
+
+
+_titles_cache: dict[str, Any] = {"at": 0.0, "titles": {}}
+
+
+def ivr_titles(path: list[str] | None) -> list[str]:
+    """Readable names of the IVR path's nodes (the published menu's titles; cached a minute)."""
+    if not path:
+        return []
+    if time.monotonic() - _titles_cache["at"] > 60:
+        from ivr.selectors import menu_tree_of, published_version
+
+        version = published_version()
+        tree = menu_tree_of(version) if version is not None else {"nodes": []}
+        _titles_cache["titles"] = {node["key"]: node.get("title") or node["key"] for node in tree["nodes"]}
+        _titles_cache["at"] = time.monotonic()
+    return [_titles_cache["titles"].get(step, step) for step in path]
+
+
+def screen_pop(call: Call, *, for_user) -> dict[str, Any]:
+    """``{"call_id", "queue", "ani", "ivr": {"verified", "path"}, "customer": {...} | null, "call"}``:
+    the agent's screen-pop (``GET /api/calls/{id}/screen-pop/`` and the ``call.offered`` push)."""
+    return {
+        "call_id": call.call_id,
+        "queue": call.queue.code if call.queue_id else None,
+        "ani": call.ani,
+        "ivr": {"verified": call.verified, "path": list(call.ivr_path or []), "titles": ivr_titles(call.ivr_path)},
+        "customer": customer_context(call, user=for_user),
+        "call": CallDetailSerializer(call).data,
+    }
+
+
+def screen_pop_payload(call: Call, *, for_user) -> dict[str, Any]:
+    return {"type": "call.offered", **screen_pop(call, for_user=for_user)}
+
+
+def customer_context(call: Call, *, user) -> dict[str, Any] | None:
+    """Who the caller is: the customer the IVR verified, else the one customer whose mobile is the
+    caller's number (``"match": "ani"`` — not verified: the agent checks identity first)."""
+    from banking import selectors as bank
+    from banking.errors import AccountNotFound
+
+    customer, match = None, ""
+    try:
+        if call.verified and call.customer_id:
+            customer, match = bank.customer_get(user=user, customer_id=call.customer_id), "ivr"
+        elif call.ani:
+            found = list(bank.customer_search(user=user, q=call.ani)[:2])
+            if len(found) == 1:
+                customer, match = found[0], "ani"
+    except AccountNotFound:
+        customer = None
+    if customer is None:
+        contacts = call_history(customer_id=None, ani=call.ani, exclude_pk=call.pk)
+        return None if not contacts else {"id": None, "match": "", "recent_contacts": _contacts(contacts)}
+    return _customer_dict(call, customer, match=match, user=user)
+
+
+def _customer_dict(call: Call, customer, *, match: str, user) -> dict[str, Any]:
+    from banking import selectors as bank
+    from banking.masking import mask_mobile, mask_number
+    from banking.serializers import AccountSummarySerializer, PostingSerializer
+
+    accounts = list(customer.accounts.all())
+    registration = bank.registration_for_customer(customer)
+    focus = next((a for a in accounts if a.pk == call.account_id), None) or (accounts[0] if accounts else None)
+    transactions = []
+    if focus is not None:
+        postings = list(bank.recent_transactions(focus, settings.CALLS_SCREEN_POP_TRANSACTIONS))
+        transactions = [{**row, "account_id": focus.pk} for row in PostingSerializer(postings, many=True).data]
+    return {
+        "id": customer.pk,
+        "match": match,
+        "name": customer.name,
+        "mobile_masked": mask_mobile(customer.mobile),
+        "id_last4": customer.id_last6[-4:],
+        "home_unit": customer.home_unit.code if customer.home_unit_id else None,
+        "accounts": AccountSummarySerializer(accounts, many=True).data,
+        "registration": {
+            "registered": registration is not None,
+            "locked": bool(registration and registration.locked),
+            "linked": [
+                {
+                    "code": link.code,
+                    "account_id": link.account_id,
+                    "number_masked": mask_number(link.account.number, link.account.kind),
+                }
+                for link in (registration.linked.all() if registration else [])
+            ],
+        },
+        "recent_transactions": transactions,
+        "recent_transactions_account": focus.pk if focus is not None else None,
+        "recent_contacts": _contacts(call_history(customer_id=customer.pk, exclude_pk=call.pk)),
+        "tickets": _tickets(user, customer.pk),
+    }
+
+
+def _contacts(calls: list[Call]) -> list[dict[str, Any]]:
+    return [
+        {
+            "call_id": c.call_id,
+            "started_at": c.started_at.isoformat() if c.started_at else None,
+            "queue": c.queue.code if c.queue_id else None,
+            "agent": c.agent.get_username() if c.agent_id else None,
+            "answered": c.answered_at is not None,
+            "disposition": c.disposition,
+            "note": c.note[:200],
+        }
+        for c in calls
+    ]
+
+
+def _tickets(user, customer_id: int) -> list[dict[str, Any]] | None:
+    """Recent work orders of the customer when the tickets app offers a selector (else ``None``)."""
+    try:
+        from tickets.selectors import tickets_for_customer
+    except ImportError:  # pragma: no cover - the tickets app ships with the project
+        return None
+    return [
+        {
+            "id": ticket.pk,
+            "kind": ticket.kind,
+            "category": ticket.category,
+            "state": ticket.state,
+            "received_at": ticket.received_at.isoformat() if ticket.received_at else None,
+            "description": (ticket.description or "")[:200],
+        }
+        for ticket in tickets_for_customer(user=user, customer_id=customer_id, limit=5)
+    ]
+
+
+# --- the wallboard --------------------------------------------------------------------------------
+
+
+def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
+    """``{"type": "wallboard", "at", "queues": [{"code", "name", "waiting", "longest_wait_s",
+    "service_level_today", "abandoned_today", ...}], "agents": [{"username", "name", "state",
+    "reason", "since", ...}]}`` — the websocket message and ``GET /api/calls/wallboard/``."""
+    from agents.models import AgentState, AgentStatus
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    horizon = now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S)
+    waiting = {
+        row["queue_id"]: row
+        for row in Call.objects.filter(state=CallState.QUEUED, queued_at__gte=horizon)
+        .values("queue_id")
+        .order_by()
+        .annotate(n=Count("pk"), oldest=Min("queued_at"))
+    }
+    today_kpis = kpis_by_queue(date_from=today, date_to=today)
+    queues = []
+    for queue in queue_list():
+        row = waiting.get(queue.pk) or {"n": 0, "oldest": None}
+        longest = int((now - row["oldest"]).total_seconds()) if row["oldest"] else 0
+        kpis = today_kpis.get(queue.pk, {})
+        service_level = kpis.get("service_level")
+        alerts = []
+        if row["n"] >= queue.alert_waiting:
+            alerts.append("waiting")
+        if longest >= queue.alert_longest_wait_s:
+            alerts.append("longest_wait")
+        if service_level is not None and service_level < settings.CALLS_SERVICE_LEVEL_TARGET:
+            alerts.append("service_level")
+        queues.append(
+            {
+                "code": queue.code,
+                "name": queue.display_name,
+                "waiting": row["n"],
+                "longest_wait_s": longest,
+                "service_level_today": service_level,
+                "offered_today": kpis.get("offered", 0),
+                "answered_today": kpis.get("answered", 0),
+                "abandoned_today": kpis.get("abandoned", 0),
+                "asa_s_today": kpis.get("asa_s"),
+                "alerts": alerts,
+            }
+        )
+    statuses = {
+        status.user_id: status for status in AgentStatus.objects.select_related("call", "call__queue").order_by()
+    }
+    agents = []
+    users = (
+        User.objects.filter(is_active=True, profile__role__in=[Role.AGENT, Role.TEAM_LEAD])
+        .select_related("profile")
+        .order_by("username")
+    )
+    for user in users:
+        status = statuses.get(user.pk)
+        if status is None and user.profile.role != Role.AGENT:
+            continue  # a team lead who never took calls
+        state = status.state if status else AgentState.OFFLINE
+        call = status.call if status and status.call_id else None
+        agents.append(
+            {
+                "username": user.username,
+                "name": display_name(user),
+                "state": state,
+                "reason": status.reason if status else "",
+                "since": (status.since if status else None) and status.since.isoformat(),
+                "call_id": call.call_id if call else None,
+                "queue": call.queue.code if call and call.queue_id else None,
+                "held": bool(call and call.held),
+            }
+        )
+    return {"type": "wallboard", "at": now.isoformat(), "queues": queues, "agents": agents}

@@ -1,0 +1,10 @@
+"""Websocket routes of calls and agents (gathered by ``contactcenter.routing``)."""
+
+from django.urls import path
+
+from .consumers import AgentConsumer, WallboardConsumer
+
+websocket_urlpatterns = [
+    path("ws/agent/", AgentConsumer.as_asgi()),
+    path("ws/wallboard/", WallboardConsumer.as_asgi()),
+]
