@@ -6,7 +6,9 @@ Global lock order (every service follows it, so lock waits can never form a cycl
 1. at most one ``PhoneBankingRegistration`` row (``lock_registration``);
 2. then ``Account`` rows, all in one statement, ascending primary key (``lock_accounts``).
 
-Nothing else is locked explicitly. Loss reports are guarded by their account's lock (a service
+On PostgreSQL a transfer takes the same locks in the same order inside the PL/pgSQL function
+``banking_transfer_execute`` (migration ``0003``), which runs its whole locked section in one
+round trip. Nothing else is locked explicitly. Loss reports are guarded by their account's lock (a service
 locks the account, then re-reads the report). Inserting rows that reference a locked row (a
 posting, an event) only takes the weaker key-share lock on rows this transaction already
 holds, or on an account after its registration, which is still the order above. On SQLite
