@@ -18,26 +18,12 @@ holds, or on an account after its registration, which is still the order above. 
 
 from __future__ import annotations
 
-import functools
-import logging
-import random
-import time
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from django.db import connection
 
-from django.db import OperationalError, connection
+from contactcenter.db import is_retryable, retry_on_conflict  # noqa: F401 - the app's services use them from here
 
 from .errors import AccountNotFound
 from .models import Account, PhoneBankingRegistration
-
-logger = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# PostgreSQL SQLSTATEs after which the whole transaction may simply be run again.
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
-RETRY_ATTEMPTS = 8
 
 
 def _for_update(of: str = "") -> str:
@@ -77,41 +63,3 @@ def lock_registration(registration_id: int) -> PhoneBankingRegistration:
     if not rows:
         raise AccountNotFound()
     return rows[0]
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """A deadlock victim or serialization failure, seen through Django's error wrapper."""
-    seen = exc
-    while seen is not None:
-        if getattr(seen, "sqlstate", None) in RETRYABLE_SQLSTATES:
-            return True
-        seen = seen.__cause__
-    return False
-
-
-def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` (a transaction: put it outside ``@transaction.atomic``) again when the database
-    aborted it as a deadlock victim or a serialization failure, so neither reaches the caller.
-
-    Inside an enclosing transaction there is nothing to retry (the outer transaction is aborted
-    too): the error propagates to whoever owns that transaction.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if connection.in_atomic_block:
-            return func(*args, **kwargs)
-        for attempt in range(1, RETRY_ATTEMPTS + 1):
-            try:
-                return func(*args, **kwargs)
-            except OperationalError as exc:
-                if attempt == RETRY_ATTEMPTS or not is_retryable(exc):
-                    raise
-                logger.warning(
-                    "%s: retrying after %s (attempt %d)", func.__name__, type(exc.__cause__).__name__, attempt
-                )
-                # Jitter so that the two victims of one deadlock do not collide again in step.
-                time.sleep(random.uniform(0, 0.005 * attempt))  # noqa: S311 - not for security
-        raise AssertionError("unreachable")
-
-    return wrapper
