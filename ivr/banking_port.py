@@ -24,8 +24,22 @@ def _services():
     return services
 
 
+# The look-ups below run on most steps of a call, so they are single written-out statements
+# (``ivr.rows``) returning plain rows: no related objects loaded ahead (the engine only reads the
+# rows' own fields; anything else still loads lazily). Same answers as ``banking.selectors``.
+
+
+def _row(model, where: str, params: list, **kwargs):
+    from .rows import select_one
+
+    found = select_one(model, where, params, **kwargs)
+    return found[0] if found is not None else None
+
+
 def account_by_number(number: str):
-    return _selectors().account_by_number(number)
+    from banking.models import Account
+
+    return _row(Account, '"banking_account"."number" = %s', [str(number).strip()])
 
 
 def account_by_id(account_id: int | None):
@@ -33,11 +47,64 @@ def account_by_id(account_id: int | None):
         return None
     from banking.models import Account
 
-    return Account.objects.filter(pk=account_id).first()
+    return _row(Account, '"banking_account"."id" = %s', [account_id])
+
+
+def _account_with_registration(where: str, params: list):
+    """(account, its registration) in one statement when the account is a registered one (the
+    login's case); a linked account's registration is looked up after."""
+    from banking.models import Account, PhoneBankingRegistration
+
+    from . import rows
+
+    found = rows.select_one(
+        Account,
+        where,
+        params,
+        join='LEFT OUTER JOIN "banking_phonebankingregistration" '
+        'ON "banking_phonebankingregistration"."account_id" = "banking_account"."id"',
+        extra=rows.columns(PhoneBankingRegistration),
+    )
+    if found is None:
+        return None, None
+    account, extra = found
+    registration = rows.joined(PhoneBankingRegistration, extra)
+    return account, registration if registration is not None else _linked_registration(account)
+
+
+def account_with_registration_by_number(number: str):
+    """``(account_by_number(number), registration_for_account(account))``; ``(None, None)``."""
+    return _account_with_registration('"banking_account"."number" = %s', [str(number).strip()])
+
+
+def account_with_registration_by_id(account_id: int | None):
+    """``(account_by_id(account_id), registration_for_account(account))``; ``(None, None)``."""
+    if account_id is None:
+        return None, None
+    return _account_with_registration('"banking_account"."id" = %s', [account_id])
+
+
+def _linked_registration(account):
+    from banking.models import PhoneBankingRegistration
+
+    table = '"banking_phonebankingregistration"'
+    return _row(
+        PhoneBankingRegistration,
+        '"banking_linkedaccount"."account_id" = %s',
+        [account.pk],
+        join=f'INNER JOIN "banking_linkedaccount" ON "banking_linkedaccount"."registration_id" = {table}."id"',
+        order_by=f'{table}."id"',
+    )
 
 
 def registration_for_account(account):
-    return _selectors().registration_for_account(account)
+    """The registration whose registered account is ``account``, else the first one that links it
+    (``banking.selectors.registration_for_account``); ``None`` outside phone banking."""
+    from banking.models import PhoneBankingRegistration
+
+    table = '"banking_phonebankingregistration"'
+    registered = _row(PhoneBankingRegistration, f'{table}."account_id" = %s', [account.pk])
+    return registered if registered is not None else _linked_registration(account)
 
 
 def linked_account_by_code(registration, code: str):
@@ -63,9 +130,11 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def balance_yuan(account) -> str:
+    """The balance of ``account`` as read in this step (the engine reads the account row afresh on
+    every step, and again after a transfer), so no second query."""
     from banking.money import fen_to_yuan
 
-    return fen_to_yuan(_selectors().account_balance(account))
+    return fen_to_yuan(account.balance_fen)
 
 
 def transactions(account, *, today: bool, limit: int) -> list[dict[str, Any]]:

@@ -241,14 +241,15 @@ class Turn:
     def input_auth(self, node: Node, step: str, digits: str) -> None:
         call = self.call
         if step == "number":
-            account = bank.account_by_number(digits) if digits.isdigit() else None
+            account, registration = (
+                bank.account_with_registration_by_number(digits) if digits.isdigit() else (None, None)
+            )
             if account is None:
                 call.auth_failures += 1
                 if self.failed(node, say_invalid=False):
                     self.say("auth_failed", {"reason": "account_not_found"})
                     self.ask(node, "number")
                 return
-            registration = bank.registration_for_account(account)
             if registration is None:
                 self.say("not_registered", {"reason": "not_registered"})
                 self.enter(self.menu.root)
@@ -261,8 +262,7 @@ class Turn:
                 self.ask(node, "password")
             return
 
-        account = bank.account_by_id(call.data.get("auth", {}).get("account_id"))
-        registration = bank.registration_for_account(account) if account is not None else None
+        account, registration = bank.account_with_registration_by_id(call.data.get("auth", {}).get("account_id"))
         if registration is None:  # deregistered between the two steps
             call.data.pop("auth", None)
             self.say("not_registered", {"reason": "not_registered"})

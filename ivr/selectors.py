@@ -6,15 +6,19 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from . import rows
 from .menu import Menu, cached_menu, menu_from_tree
 from .models import Announcement, IvrCall, MenuNode, MenuVersion, Prompt
 
 
 def published_version() -> MenuVersion | None:
-    return MenuVersion.objects.filter(status=MenuVersion.Status.PUBLISHED).first()
+    # Read at the start of every call: one written-out statement (see ``ivr.rows``).
+    found = rows.select_one(MenuVersion, '"ivr_menuversion"."status" = %s', [MenuVersion.Status.PUBLISHED])
+    return found[0] if found is not None else None
 
 
 def menu_version_list() -> QuerySet[MenuVersion]:
@@ -51,13 +55,32 @@ def menu_for_version(version: MenuVersion) -> Menu:
     )
 
 
+def menu_for_version_id(version_id: int, edit_token) -> Menu:
+    """``menu_for_version`` when the caller already knows the version's edit token (the call's
+    lock reads it): a cached menu costs no query; the version row is read only to build one."""
+
+    def build() -> Menu:
+        version = MenuVersion.objects.get(pk=version_id)
+        return menu_from_tree(menu_tree_of(version), version_id=version.pk, revision=version.revision)
+
+    return cached_menu((version_id, edit_token), build)
+
+
 def active_announcements(position: str, *, at: datetime | None = None) -> list[Announcement]:
     at = at or timezone.now()
-    return list(
-        Announcement.objects.filter(enabled=True, position=position, starts_at__lte=at, ends_at__gt=at).order_by(
-            "priority", "starts_at", "pk"
-        )
+    # Asked on every call's start: one written-out statement (see ``ivr.rows``), the same filter
+    # and order as ``Announcement.objects.filter(enabled=True, position=position,
+    # starts_at__lte=at, ends_at__gt=at).order_by("priority", "starts_at", "pk")``.
+    starts_at = Announcement._meta.get_field("starts_at")
+    moment = starts_at.get_db_prep_value(at, connection)
+    table = '"ivr_announcement"'
+    found = rows.select(
+        Announcement,
+        f'{table}."enabled" AND {table}."position" = %s AND {table}."starts_at" <= %s AND {table}."ends_at" > %s',
+        [position, moment, moment],
+        order_by=f'{table}."priority", {table}."starts_at", {table}."id"',
     )
+    return [announcement for announcement, _extra in found]
 
 
 def announcement_list() -> QuerySet[Announcement]:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 
 from . import banking_port as bank
-from . import tts
+from . import rows, tts
 from .engine import NotVerified, Turn, is_secret_step
 from .errors import (
     CallEnded,
@@ -30,9 +30,10 @@ from .errors import (
     NoPublishedMenu,
     SeqOutOfOrder,
 )
+from .locks import lock_call
 from .menu import KINDS, menu_from_tree, validate_or_raise
 from .models import Announcement, IvrCall, IvrEvent, MenuNode, MenuOption, MenuVersion, Prompt
-from .selectors import active_announcements, menu_for_version, menu_tree_of, published_version
+from .selectors import active_announcements, menu_for_version, menu_for_version_id, menu_tree_of, published_version
 from .signals import call_transferred_to_agent
 
 logger = logging.getLogger(__name__)
@@ -111,10 +112,8 @@ def call_start(
             turn = Turn(call, menu_for_version(version), seq=0, announcements=active_announcements)
             _run(turn, turn.start)
             response = {"call_id": call_id, "actions": _with_audio(call_id, 0, turn.actions)}
-            call.save(force_insert=True)
-            IvrEvent.objects.create(
-                call=call, seq=0, type=IvrEvent.Type.START, node=call.node, step=call.step, response=response
-            )
+            event = IvrEvent(seq=0, type=IvrEvent.Type.START, node=call.node, step=call.step, response=response)
+            rows.insert_with_child(call, event, "call")
             if call.ended:
                 _announce_transfer(call)
     except IntegrityError:
@@ -172,12 +171,10 @@ def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_b
 
 @transaction.atomic
 def _call_event(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any]:
-    calls = IvrCall.objects.select_for_update(of=("self",)).select_related("version")
-    if started_by is not None:
-        calls = calls.filter(is_test=True, started_by=started_by)
-    call = calls.filter(call_id=call_id).first()
-    if call is None:
+    locked = lock_call(call_id, started_by=started_by)
+    if locked is None:
         raise CallNotFound()
+    call, edit_token = locked
 
     if seq == call.last_seq and seq > 0:
         # The switch retrying its latest request (the answer got lost): the same answer again,
@@ -197,7 +194,7 @@ def _call_event(*, call_id: str, seq: int, type: str, digits: str, started_by) -
 
     secret = type == "digits" and is_secret_step(call)
     node_before, step_before = call.node, call.step
-    turn = Turn(call, menu_for_version(call.version), seq=seq, announcements=active_announcements)
+    turn = Turn(call, menu_for_version_id(call.version_id, edit_token), seq=seq, announcements=active_announcements)
     if type == "digits":
         _run(turn, lambda: turn.on_digits(digits))
     elif type == "timeout":
@@ -206,15 +203,19 @@ def _call_event(*, call_id: str, seq: int, type: str, digits: str, started_by) -
         turn.on_hangup()
     response = {"actions": _with_audio(call.call_id, seq, turn.actions)}
     call.last_seq = seq
-    call.save(update_fields=STATE_FIELDS)
-    IvrEvent.objects.create(
-        call=call,
-        seq=seq,
-        type=type,
-        digits=IvrEvent.REDACTED if secret else (digits if type == "digits" else ""),
-        node=node_before,
-        step=step_before,
-        response=response,
+    # The state and the event (the retry log) in one statement: one round trip per step fewer.
+    rows.update_and_insert(
+        call,
+        STATE_FIELDS,
+        IvrEvent(
+            call=call,
+            seq=seq,
+            type=type,
+            digits=IvrEvent.REDACTED if secret else (digits if type == "digits" else ""),
+            node=node_before,
+            step=step_before,
+            response=response,
+        ),
     )
     if call.ended:
         _announce_transfer(call)

@@ -1,0 +1,207 @@
+"""Single-row statements for the switch's hot path, without the ORM's query compiler.
+
+Every step of a call is a handful of one-row reads and writes (lock the call, save its state,
+append the event, a banking look-up or two). Building each of them with the ORM costs several
+times the CPU the database spends running it (issue 4: a step cost three baseline requests).
+These helpers write the SQL from the models' own metadata (column lists once per process) and
+return ordinary model instances: the fields' converters and adapters apply exactly as in the ORM, on PostgreSQL
+and SQLite alike. Only what the hot path needs; everything else keeps using the ORM.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@cache
+def _columns(model: type[models.Model], vendor: str) -> tuple[str, list[str]]:
+    """The select list of ``model`` (columns qualified by its table) and the matching attnames."""
+    table = model._meta.db_table
+    fields = model._meta.concrete_fields
+    columns = ", ".join(f"{_quote(table)}.{_quote(field.column)}" for field in fields)
+    return columns, [field.attname for field in fields]
+
+
+# Converters are methods of a connection's ``ops``; kept per connection (threads have their own).
+_CONVERTERS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _converters(model: type[models.Model]) -> list[tuple[int, Any, list]]:
+    """Per column of ``model`` that needs it: (index, column expression, converters), as the ORM
+    applies them to what the driver returns (``SQLCompiler.get_converters``)."""
+    per_model = _CONVERTERS.setdefault(connection.ops, {})
+    found = per_model.get(model)
+    if found is None:
+        found = []
+        for index, field in enumerate(model._meta.concrete_fields):
+            column = field.get_col(model._meta.db_table)
+            functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if functions:
+                found.append((index, column, functions))
+        per_model[model] = found
+    return found
+
+
+def select(
+    model: type[M],
+    where: str,
+    params: list[Any],
+    *,
+    join: str = "",
+    extra: str = "",
+    order_by: str = "",
+    limit: int | None = None,
+    lock: bool = False,
+) -> list[tuple[M, tuple]]:
+    """``model`` rows matching ``where`` (SQL on quoted table names), each with the values of the
+    ``extra`` columns appended to the select list. ``lock`` takes the row locks of ``model``'s
+    table only (``SELECT ... FOR UPDATE OF``), inside a transaction."""
+    columns, names = _columns(model, connection.vendor)
+    converters = _converters(model)
+    table = _quote(model._meta.db_table)
+    sql = f"SELECT {columns}{', ' + extra if extra else ''} FROM {table} {join} WHERE {where}"  # noqa: S608 - names from the models, values bound
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    if lock and connection.features.has_select_for_update:
+        sql += f" FOR UPDATE OF {table}" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    return [(_instance(model, names, converters, row[: len(names)]), tuple(row[len(names) :])) for row in fetched]
+
+
+def _instance(model: type[M], names: list[str], converters: list, row) -> M:
+    values = list(row)
+    for index, expression, functions in converters:
+        for function in functions:
+            values[index] = function(values[index], expression, connection)
+    return model.from_db(connection.alias, names, values)
+
+
+def columns(model: type[models.Model]) -> str:
+    """All columns of ``model``, for ``extra``: a joined row read along (see ``joined``)."""
+    return _columns(model, connection.vendor)[0]
+
+
+def joined(model: type[M], extra: tuple) -> M | None:
+    """The ``model`` instance in ``extra`` values selected with ``columns(model)``; ``None`` when
+    an outer join found no row (its primary key is null)."""
+    names = _columns(model, connection.vendor)[1]
+    if extra[names.index(model._meta.pk.attname)] is None:
+        return None
+    return _instance(model, names, _converters(model), extra[: len(names)])
+
+
+def select_one(model: type[M], where: str, params: list[Any], **kwargs) -> tuple[M, tuple] | None:
+    """The first row of ``select(...)`` (``LIMIT 1``), or ``None``."""
+    found = select(model, where, params, limit=1, **kwargs)
+    return found[0] if found else None
+
+
+def _update(instance: models.Model, field_names: list[str]) -> tuple[str, list[Any]]:
+    meta = instance._meta
+    fields = [meta.get_field(name) for name in field_names]
+    assignments = ", ".join(f"{_quote(field.column)} = %s" for field in fields)
+    params = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
+    params.append(instance.pk)
+    sql = f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {_quote(meta.pk.column)} = %s"  # noqa: S608
+    return sql, params
+
+
+def _insert(instance: models.Model) -> tuple[str, list[Any]]:
+    meta = instance._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key or instance.pk is not None]
+    columns = ", ".join(_quote(field.column) for field in fields)
+    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    if connection.features.can_return_columns_from_insert:
+        sql += f" RETURNING {_quote(meta.pk.column)}"
+    return sql, params
+
+
+def _inserted(instance: models.Model, cursor) -> None:
+    meta = instance._meta
+    if instance.pk is None:
+        if connection.features.can_return_columns_from_insert:
+            instance.pk = cursor.fetchone()[0]
+        else:
+            instance.pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+def update(instance: models.Model, field_names: list[str]) -> None:
+    """``UPDATE`` the named fields of ``instance`` by primary key (``save(update_fields=...)``)."""
+    sql, params = _update(instance, field_names)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def insert(instance: models.Model) -> None:
+    """``INSERT`` ``instance`` (``save(force_insert=True)``: ``auto_now_add`` fields filled) and
+    set its primary key."""
+    sql, params = _insert(instance)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        _inserted(instance, cursor)
+
+
+def update_and_insert(instance: models.Model, field_names: list[str], new: models.Model) -> None:
+    """``update(instance, field_names)`` then ``insert(new)``, in one round trip where the
+    database runs an ``UPDATE`` inside ``WITH`` (PostgreSQL); both or neither, like any statement."""
+    if connection.vendor != "postgresql":
+        update(instance, field_names)
+        insert(new)
+        return
+    update_sql, update_params = _update(instance, field_names)
+    insert_sql, insert_params = _insert(new)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH updated AS ({update_sql}) {insert_sql}", update_params + insert_params)
+        _inserted(new, cursor)
+
+
+def insert_with_child(parent: models.Model, child: models.Model, link: str) -> None:
+    """``insert(parent)`` then ``insert(child)`` whose foreign key ``link`` points at the new parent,
+    in one round trip on PostgreSQL (the child's ``INSERT ... SELECT`` takes the parent's new key)."""
+    if connection.vendor != "postgresql" or parent.pk is not None or child.pk is not None:
+        insert(parent)
+        setattr(child, link, parent)
+        insert(child)
+        return
+    parent_sql, parent_params = _insert(parent)
+    meta = child._meta
+    link_field = meta.get_field(link)
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns, values, params = [], [], []
+    for field in fields:
+        columns.append(_quote(field.column))
+        if field is link_field:
+            values.append(f"parent.{_quote(parent._meta.pk.column)}")
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(child, True), connection))
+    sql = (
+        f"WITH parent AS ({parent_sql}) INSERT INTO {_quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join(values)} FROM parent RETURNING {_quote(meta.pk.column)}, {_quote(link_field.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parent_params + params)
+        child_pk, parent_pk = cursor.fetchone()
+    for instance, pk in ((parent, parent_pk), (child, child_pk)):
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = connection.alias
+    setattr(child, link, parent)

@@ -1,0 +1,109 @@
+"""The switch's hot path reads and writes rows with written-out SQL (``ivr.rows``): they must give
+the same values as the ORM on every database, and a step must stay a few statements."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from ivr import rows
+from ivr.locks import lock_call
+from ivr.models import IvrCall, IvrEvent, MenuVersion
+from org.roles import Role
+from tests.factories import make_staff
+
+pytest_plugins = ["ivr.tests.fixtures"]
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def field_values(instance):
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def statements(captured) -> list[str]:
+    return [query["sql"] for query in captured if not query["sql"].upper().startswith(TRANSACTION_CONTROL)]
+
+
+def test_rows_read_and_write_the_same_values_as_the_orm(caller):
+    call = caller()
+    call.start()
+    call.press("1")
+    orm = IvrCall.objects.get(call_id=call.call_id)
+    with transaction.atomic():
+        locked, edit_token = lock_call(call.call_id)
+    assert field_values(locked) == field_values(orm)
+    assert edit_token == MenuVersion.objects.get(pk=orm.version_id).edit_token
+    assert not locked._state.adding
+
+    locked.data = {"fails": 2, "auth": {"account_id": 7}, "text": "您好"}
+    locked.path = [*locked.path, "info"]
+    locked.verified, locked.ended, locked.outcome = True, True, IvrCall.Outcome.HANGUP
+    event = IvrEvent(call=locked, seq=2, type="hangup", node="main", response={"actions": [{"type": "hangup"}]})
+    with transaction.atomic():
+        rows.update_and_insert(locked, ["data", "path", "verified", "ended", "outcome"], event)
+    assert field_values(IvrCall.objects.get(pk=locked.pk)) == field_values(locked)
+    stored = IvrEvent.objects.get(pk=event.pk)
+    assert (stored.call_id, stored.seq, stored.response, stored.created_at) == (
+        locked.pk,
+        2,
+        {"actions": [{"type": "hangup"}]},
+        event.created_at,
+    )
+
+
+def test_a_simulator_users_lock_finds_only_their_own_test_calls(caller, db):
+    call = caller()
+    call.start()
+    owner, other = make_staff(Role.AGENT, username="sim-owner"), make_staff(Role.AGENT, username="sim-other")
+    IvrCall.objects.filter(call_id=call.call_id).update(is_test=True, started_by=owner)
+    with transaction.atomic():
+        assert lock_call("no-such-call") is None
+        assert lock_call(call.call_id, started_by=other) is None
+        assert lock_call(call.call_id, started_by=owner)[0].call_id == call.call_id
+
+
+def test_a_menu_key_is_three_statements_at_most(caller):
+    call = caller()
+    with CaptureQueriesContext(connection) as start:
+        call.start()
+    with CaptureQueriesContext(connection) as key:
+        call.press("3")
+    # Start: published version, announcements, the call and its first event (one statement on
+    # PostgreSQL). A key: lock the call, save its state, append the event (one on PostgreSQL).
+    assert len(statements(start.captured_queries)) <= 4, statements(start.captured_queries)
+    assert len(statements(key.captured_queries)) <= 3, statements(key.captured_queries)
+
+
+@pytest.mark.parametrize("repeat", [1, 2])
+def test_a_repeated_start_still_answers_the_first_response(caller, repeat):
+    call = caller()
+    first = call.start()
+    for _ in range(repeat):
+        response = call.client.post(
+            call.base, {"call_id": call.call_id, "ani": call.ani, "dnis": "96xxx"}, format="json"
+        )
+        assert response.status_code == 200
+        assert response.json()["actions"] == first
+    assert IvrCall.objects.filter(call_id=call.call_id).count() == 1
+    assert IvrEvent.objects.filter(call__call_id=call.call_id).count() == 1
+
+
+def test_the_banking_look_ups_answer_as_the_banking_selectors(customer):
+    from banking import selectors
+    from ivr import banking_port as bank
+    from tests.factories_banking import AccountFactory
+
+    outsider = AccountFactory()
+    for account in (customer.card, *customer.linked, outsider):
+        expected = selectors.registration_for_account(account)
+        expected_pk = expected.pk if expected is not None else None
+        for found, registration in (
+            bank.account_with_registration_by_number(account.number),
+            bank.account_with_registration_by_id(account.pk),
+            (bank.account_by_number(account.number), bank.registration_for_account(account)),
+        ):
+            assert field_values(found) == field_values(selectors.account_by_number(account.number))
+            assert (registration.pk if registration is not None else None) == expected_pk
+    assert bank.account_with_registration_by_number("9" * 19) == (None, None)
+    assert bank.account_with_registration_by_id(None) == (None, None)
+    assert bank.balance_yuan(bank.account_by_id(customer.card.pk)) == "50000.00"
