@@ -966,17 +966,43 @@ class PasswordOutcome(enum.Enum):
     LOCKED = "locked"
 
 
-@retry_on_conflict
-@transaction.atomic
-def _password_attempt(*, registration_id: int, password: Any, channel: str, call_id: str):
-    registration = lock_registration(registration_id)
-    if registration.locked:
-        return PasswordOutcome.LOCKED, registration
-    right = (
+def password_matches(registration: PhoneBankingRegistration, password: Any) -> bool:
+    """Whether ``password`` is the registration's phone-banking password (six digits, checked
+    against the stored hash). Changes nothing and counts nothing: ``password_verify`` does."""
+    return (
         isinstance(password, str)
         and PIN_PATTERN.fullmatch(password) is not None
         and check_password(password, registration.password)
     )
+
+
+def password_accepted_as_read(registration: PhoneBankingRegistration, password: Any) -> bool | None:
+    """``password_verify``'s answer without a lock or a write, for a registration row read in
+    this very request: True when the row is neither locked nor carries failures to reset and the
+    password is right (nothing to record). Otherwise ``None`` — the locked path decides — or
+    False when the password is wrong, which the caller must still record with
+    ``password_verify(..., known=(registration.password, False))``.
+
+    A concurrent change after the read is ordered after this check, as under the lock."""
+    right = password_matches(registration, password)
+    if right and not registration.locked and not registration.failed_attempts:
+        return True
+    return None if right else False
+
+
+# The attempt runs inside a caller's transaction without a savepoint of its own (the IVR locks the
+# call first): a database error aborts the caller's transaction anyway, so a savepoint could only
+# cost two round trips. Outside any transaction it is one.
+@retry_on_conflict
+@transaction.atomic(savepoint=False)
+def _password_attempt(*, registration_id: int, password: Any, channel: str, call_id: str, known=None):
+    registration = lock_registration(registration_id)
+    if registration.locked:
+        return PasswordOutcome.LOCKED, registration
+    if known is not None and known[0] == registration.password:
+        right = known[1]  # this very password checked against this very hash a moment ago
+    else:
+        right = password_matches(registration, password)
     if right:
         if registration.failed_attempts:
             registration.failed_attempts = 0
@@ -1018,7 +1044,9 @@ def _password_attempt(*, registration_id: int, password: Any, channel: str, call
     return PasswordOutcome.WRONG, registration
 
 
-def password_verify(*, registration: PhoneBankingRegistration, password: str, channel: str, call_id: str = "") -> bool:
+def password_verify(
+    *, registration: PhoneBankingRegistration, password: str, channel: str, call_id: str = "", known=None
+) -> bool:
     """Check the phone-banking password. True when right (the failure counter is reset), False when
     wrong; raises ``RegistrationLocked`` when the registration is locked — also with the right
     password — or when this wrong entry reached ``BANKING_PASSWORD_MAX_ATTEMPTS``.
@@ -1028,9 +1056,12 @@ def password_verify(*, registration: PhoneBankingRegistration, password: str, ch
     exactly the limit. The update commits in its own transaction before this function returns or
     raises, so the caller's failure cannot roll it back (call it outside ``atomic`` blocks, or
     make sure the enclosing block is not rolled back).
+
+    ``known`` — ``(stored hash, right?)`` from ``password_accepted_as_read`` moments before for
+    this same password — saves hashing it again while the stored hash is still that one.
     """
     outcome, fresh = _password_attempt(
-        registration_id=registration.pk, password=password, channel=channel, call_id=call_id
+        registration_id=registration.pk, password=password, channel=channel, call_id=call_id, known=known
     )
     registration.failed_attempts, registration.locked, registration.locked_at = (
         fresh.failed_attempts,

@@ -7,9 +7,49 @@ names. Refusals come back as ``contactcenter.errors.DomainError`` subclasses wit
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.utils import timezone
+
+
+class WriteNeedsLock(Exception):  # noqa: N818 - a signal to the caller, not an error
+    """A banking write was reached in a step run as read-only (``read_only()``): nothing was
+    written; the caller runs the step again with the call locked, in one transaction with it."""
+
+
+_read_only: ContextVar[bool] = ContextVar("ivr_banking_read_only", default=False)
+# Password verdicts of one event's read-only run, {(registration id, stored hash): right?}, so the
+# locked run that follows does not hash the same digits against the same hash again.
+_verdicts: ContextVar[dict | None] = ContextVar("ivr_password_verdicts", default=None)
+
+
+@contextmanager
+def event() -> Iterator[None]:
+    """The scope of one event, which may run read-only first and then locked."""
+    token = _verdicts.set({})
+    try:
+        yield
+    finally:
+        _verdicts.reset(token)
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Within: the writes below (transfer, loss report; a password check that has something to
+    record) raise ``WriteNeedsLock`` before touching anything. Reads are unaffected."""
+    token = _read_only.set(True)
+    try:
+        yield
+    finally:
+        _read_only.reset(token)
+
+
+def _write() -> None:
+    if _read_only.get():
+        raise WriteNeedsLock()
 
 
 def _selectors():
@@ -25,12 +65,12 @@ def _services():
 
 
 # The look-ups below run on most steps of a call, so they are single written-out statements
-# (``ivr.rows``) returning plain rows: no related objects loaded ahead (the engine only reads the
+# (``contactcenter.rows``) returning plain rows: no related objects loaded ahead (the engine only reads the
 # rows' own fields; anything else still loads lazily). Same answers as ``banking.selectors``.
 
 
 def _row(model, where: str, params: list, **kwargs):
-    from .rows import select_one
+    from contactcenter.rows import select_one
 
     found = select_one(model, where, params, **kwargs)
     return found[0] if found is not None else None
@@ -54,8 +94,7 @@ def _account_with_registration(where: str, params: list):
     """(account, its registration) in one statement when the account is a registered one (the
     login's case); a linked account's registration is looked up after."""
     from banking.models import Account, PhoneBankingRegistration
-
-    from . import rows
+    from contactcenter import rows
 
     found = rows.select_one(
         Account,
@@ -182,10 +221,27 @@ def mask_digits(text: str) -> str:
 
 
 def password_verify(*, registration, password: str, call_id: str) -> bool:
-    return _services().password_verify(registration=registration, password=password, channel="ivr", call_id=call_id)
+    """The phone-banking password check (``banking.services.password_verify``). Read-only, a
+    right password on a clean registration (read in this step) is accepted without a lock or a
+    write; anything else is remembered and asks for the locked run."""
+    services = _services()
+    verdicts = _verdicts.get()
+    key = (registration.pk, registration.password)
+    if _read_only.get():
+        accepted = services.password_accepted_as_read(registration, password)
+        if accepted:
+            return True
+        if verdicts is not None:
+            verdicts[key] = accepted is None  # None: right, but failures to reset or a lock to see
+        raise WriteNeedsLock()
+    known = (registration.password, verdicts[key]) if verdicts and key in verdicts else None
+    return services.password_verify(
+        registration=registration, password=password, channel="ivr", call_id=call_id, known=known
+    )
 
 
 def transfer_execute(*, registration, from_account, to_account, amount: str, idempotency_key: str, call_id: str):
+    _write()
     return _services().transfer_execute(
         registration=registration,
         from_account=from_account,
@@ -199,6 +255,7 @@ def transfer_execute(*, registration, from_account, to_account, amount: str, ide
 
 
 def loss_report_register(*, account, password: str, call_id: str):
+    _write()
     return _services().loss_report_register(
         account=account, verification="password", channel="ivr", call_id=call_id, password=password
     )

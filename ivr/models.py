@@ -187,11 +187,13 @@ class IvrCall(models.Model):
         GOODBYE = "goodbye", _("Ended by the IVR")
         AGENT = "agent", _("Transferred to an agent")
 
-    call_id = models.CharField(_("call id"), max_length=64, unique=True)
+    call_id = models.CharField(_("call id"), max_length=64)
     ani = models.CharField(_("caller number"), max_length=32, blank=True)
     dnis = models.CharField(_("called number"), max_length=32, blank=True)
     version = models.ForeignKey(MenuVersion, verbose_name=_("menu version"), on_delete=models.PROTECT, related_name="+")
-    node = models.SlugField(_("node"), max_length=40, blank=True)
+    # Not indexed (nothing looks calls up by node or queue): an update that changes no indexed
+    # column can stay on its page (a HOT update), and every step updates the call.
+    node = models.SlugField(_("node"), max_length=40, blank=True, db_index=False)
     # Sub-step inside a node ("number", "password", "target", "amount", "confirm").
     step = models.CharField(_("step"), max_length=16, blank=True)
     # Working values of the flow (account ids, amounts, failure counters); never a password.
@@ -205,7 +207,7 @@ class IvrCall(models.Model):
     last_seq = models.PositiveIntegerField(_("last event"), default=0)
     ended = models.BooleanField(_("ended"), default=False)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True, default="")
-    queue = models.SlugField(_("queue"), max_length=40, blank=True)
+    queue = models.SlugField(_("queue"), max_length=40, blank=True, db_index=False)
     is_test = models.BooleanField(_("test call"), default=False)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -222,6 +224,9 @@ class IvrCall(models.Model):
         ordering = ["-started_at", "-pk"]
         verbose_name = _("IVR call")
         verbose_name_plural = _("IVR calls")
+        # A constraint rather than ``unique=True``: the same unique index without the second,
+        # pattern-matching one PostgreSQL would get for a unique CharField.
+        constraints = [models.UniqueConstraint(fields=["call_id"], name="ivr_call_id_unique")]
 
     def __str__(self) -> str:
         return self.call_id
@@ -242,11 +247,14 @@ class IvrEvent(AppendOnlyModel):
         TIMEOUT = "timeout", _("Timeout")
         HANGUP = "hangup", _("Hang-up")
 
-    call = models.ForeignKey(IvrCall, verbose_name=_("call"), on_delete=models.PROTECT, related_name="events")
+    # Indexed by the unique (call, seq) constraint, which starts with it; the node is not looked up.
+    call = models.ForeignKey(
+        IvrCall, verbose_name=_("call"), on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     seq = models.PositiveIntegerField(_("sequence"))
     type = models.CharField(_("type"), max_length=8, choices=Type.choices)
     digits = models.CharField(_("digits"), max_length=32, blank=True)
-    node = models.SlugField(_("node"), max_length=40, blank=True)
+    node = models.SlugField(_("node"), max_length=40, blank=True, db_index=False)
     step = models.CharField(_("step"), max_length=16, blank=True)
     response = models.JSONField(_("response"), default=dict)
     created_at = models.DateTimeField(_("time"), auto_now_add=True)

@@ -10,13 +10,14 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from . import rows
+from contactcenter import rows
+
 from .menu import Menu, cached_menu, menu_from_tree
 from .models import Announcement, IvrCall, MenuNode, MenuVersion, Prompt
 
 
 def published_version() -> MenuVersion | None:
-    # Read at the start of every call: one written-out statement (see ``ivr.rows``).
+    # Read at the start of every call: one written-out statement (see ``contactcenter.rows``).
     found = rows.select_one(MenuVersion, '"ivr_menuversion"."status" = %s', [MenuVersion.Status.PUBLISHED])
     return found[0] if found is not None else None
 
@@ -68,7 +69,7 @@ def menu_for_version_id(version_id: int, edit_token) -> Menu:
 
 def active_announcements(position: str, *, at: datetime | None = None) -> list[Announcement]:
     at = at or timezone.now()
-    # Asked on every call's start: one written-out statement (see ``ivr.rows``), the same filter
+    # Asked on every call's start: one written-out statement (see ``contactcenter.rows``), the same filter
     # and order as ``Announcement.objects.filter(enabled=True, position=position,
     # starts_at__lte=at, ends_at__gt=at).order_by("priority", "starts_at", "pk")``.
     starts_at = Announcement._meta.get_field("starts_at")

@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from contactcenter import rows
 
 from . import banking_port as bank
-from . import rows, tts
+from . import tts
 from .engine import NotVerified, Turn, is_secret_step
 from .errors import (
     CallEnded,
@@ -153,15 +154,30 @@ def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_b
     """Apply one event of the switch (or the simulator) and return ``{"actions": [...]}``.
 
     ``seq`` must be the last one + 1; a repeat of the last one (a switch retrying) returns the
-    stored response and executes nothing; older or skipped ones are ``seq_out_of_order``. The
-    call row is locked for the whole event (one transaction, banking included), so concurrent
-    retries of one ``seq`` run one after the other: the first executes, the others get its
-    stored response. ``started_by`` restricts the call to a simulator user's own test
-    calls. A transaction the database aborts as a deadlock victim is run again.
+    stored response and executes nothing; older or skipped ones are ``seq_out_of_order``.
+    Concurrent retries of one ``seq`` execute it once: the others get the stored response.
+    ``started_by`` restricts the call to a simulator user's own test calls. A transaction the
+    database aborts as a deadlock victim is run again.
+
+    Most events change nothing but the call (menu keys, a card number, a right password, a
+    balance, a hang-up): they read the call without a lock and save its new state and the event
+    in one statement only if the call is still at the ``seq`` they read (a compare-and-set on
+    ``last_seq``), so a step costs no transaction of its own. An event that reaches a banking
+    write (a wrong password to count, a transfer, a loss report: the port raises
+    ``WriteNeedsLock`` before writing), or one that lost the compare-and-set, runs again with the
+    call row locked, banking included, in one transaction.
     """
     for attempt in range(1, EVENT_ATTEMPTS + 1):
         try:
-            return _call_event(call_id=call_id, seq=seq, type=type, digits=digits, started_by=started_by)
+            with bank.event():
+                response = _call_event_unlocked(
+                    call_id=call_id, seq=seq, type=type, digits=digits, started_by=started_by
+                )
+                if response is None:
+                    response = _call_event_locked(
+                        call_id=call_id, seq=seq, type=type, digits=digits, started_by=started_by
+                    )
+            return response
         except OperationalError as exc:
             if attempt == EVENT_ATTEMPTS or not bank.is_retryable(exc):
                 raise
@@ -169,16 +185,40 @@ def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_b
     raise AssertionError("unreachable")
 
 
+def _call_event_unlocked(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any] | None:
+    """The event as a compare-and-set, or ``None`` when it must run locked."""
+    call, edit_token = _found(lock_call(call_id, started_by=started_by, lock=False))
+    replayed = _replayed(call, seq)
+    if replayed is not None:
+        return replayed
+    try:
+        with bank.read_only():
+            return _apply(call, edit_token, seq=seq, type=type, digits=digits, expect_seq=call.last_seq)
+    except bank.WriteNeedsLock:
+        return None
+
+
 @transaction.atomic
-def _call_event(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any]:
-    locked = lock_call(call_id, started_by=started_by)
+def _call_event_locked(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any]:
+    call, edit_token = _found(lock_call(call_id, started_by=started_by))
+    replayed = _replayed(call, seq)
+    if replayed is not None:
+        return replayed
+    return _apply(call, edit_token, seq=seq, type=type, digits=digits)
+
+
+def _found(locked: tuple[IvrCall, uuid.UUID] | None) -> tuple[IvrCall, uuid.UUID]:
     if locked is None:
         raise CallNotFound()
-    call, edit_token = locked
+    return locked
 
+
+def _replayed(call: IvrCall, seq: int) -> dict[str, Any] | None:
+    """The stored response when ``seq`` repeats the last event; ``None`` when it is the next one;
+    otherwise the error."""
     if seq == call.last_seq and seq > 0:
         # The switch retrying its latest request (the answer got lost): the same answer again,
-        # nothing executed. The call row lock makes concurrent twins wait for the first.
+        # nothing executed.
         return IvrEvent.objects.get(call=call, seq=seq).response
     if seq < call.last_seq:
         # A switch only retries the request it is waiting for; an older seq means its counter
@@ -191,7 +231,14 @@ def _call_event(*, call_id: str, seq: int, type: str, digits: str, started_by) -
         raise CallEnded()
     if seq != call.last_seq + 1:
         raise SeqOutOfOrder(_("Expected event %(next)s, got %(seq)s.") % {"next": call.last_seq + 1, "seq": seq})
+    return None
 
+
+def _apply(
+    call: IvrCall, edit_token, *, seq: int, type: str, digits: str, expect_seq: int | None = None
+) -> dict[str, Any] | None:
+    """Run the event on ``call`` and save its state with the event (the retry log) in one
+    statement; with ``expect_seq`` only if the call is still there (else ``None``)."""
     secret = type == "digits" and is_secret_step(call)
     node_before, step_before = call.node, call.step
     turn = Turn(call, menu_for_version_id(call.version_id, edit_token), seq=seq, announcements=active_announcements)
@@ -203,20 +250,18 @@ def _call_event(*, call_id: str, seq: int, type: str, digits: str, started_by) -
         turn.on_hangup()
     response = {"actions": _with_audio(call.call_id, seq, turn.actions)}
     call.last_seq = seq
-    # The state and the event (the retry log) in one statement: one round trip per step fewer.
-    rows.update_and_insert(
-        call,
-        STATE_FIELDS,
-        IvrEvent(
-            call=call,
-            seq=seq,
-            type=type,
-            digits=IvrEvent.REDACTED if secret else (digits if type == "digits" else ""),
-            node=node_before,
-            step=step_before,
-            response=response,
-        ),
+    event = IvrEvent(
+        call=call,
+        seq=seq,
+        type=type,
+        digits=IvrEvent.REDACTED if secret else (digits if type == "digits" else ""),
+        node=node_before,
+        step=step_before,
+        response=response,
     )
+    expect = {"last_seq": expect_seq} if expect_seq is not None else None
+    if not rows.update_and_insert(call, STATE_FIELDS, event, expect=expect):
+        return None
     if call.ended:
         _announce_transfer(call)
     return response

@@ -1,5 +1,6 @@
 """Concurrent IVR calls on PostgreSQL: 50 callers transferring between the same accounts, with
-every event retried, and twin requests of one seq racing each other. The ledger invariants hold:
+every event retried, twin requests of one seq racing each other, and callers of one card typing
+wrong passwords at once. The ledger invariants hold:
 money neither appears nor vanishes, no balance goes negative, each confirmed transfer posts once.
 
 Run with ``DATABASE_URL=postgres://... pytest tests/test_ivr_concurrency.py``."""
@@ -13,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
-from banking.models import Account, LedgerTransaction
+from banking.models import Account, LedgerTransaction, PhoneBankingRegistration
 from ivr.demo import seed_default_menu
 from ivr.models import IvrCall, IvrEvent
 from ivr.tests.helpers import PHONE_PIN
@@ -170,3 +171,41 @@ def test_twin_requests_of_the_same_seq_race_and_post_once(on_postgres):
     err = io.StringIO()
     call_command("ledger_check", stdout=io.StringIO(), stderr=err)
     assert "NOT OK" not in err.getvalue()
+
+
+def test_parallel_wrong_passwords_of_many_calls_count_exactly_and_lock_at_the_limit(on_postgres, settings):
+    """Wrong passwords are counted under the registration's lock even though right ones are
+    accepted without it: N callers of one card, every request sent twice, all at once."""
+    seed_default_menu()
+    switch = make_staff(Role.SWITCH, username="ivr-switch")
+    customer = phone_banking(card_fen=1_000, pin=PHONE_PIN)
+    callers = 6
+    drivers = []
+    for index in range(callers):
+        driver = Driver(switch, f"pw-{index}")
+        driver.start()
+        driver.press("1"), driver.press(customer.card.number)
+        drivers.append(driver)
+    connection.close()
+    barrier = threading.Barrier(callers)
+
+    def wrong(driver):
+        try:
+            barrier.wait(timeout=60)
+            return driver.press("000000")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=callers) as pool:
+        answers = list(pool.map(wrong, drivers))
+    assert [error for driver in drivers for error in driver.errors] == []
+    limit = settings.BANKING_PASSWORD_MAX_ATTEMPTS
+    registration = PhoneBankingRegistration.objects.get(account=customer.card)
+    assert registration.failed_attempts == limit and registration.locked
+    outcomes = sorted("locked" if said(a, "locked") else "wrong" for a in answers)
+    assert outcomes == ["locked"] * (callers - limit + 1) + ["wrong"] * (limit - 1)
+    # Locked now: a new call is told so at the card number.
+    late = Driver(switch, "pw-late")
+    late.start()
+    late.press("1")
+    assert said(late.press(customer.card.number), "locked")

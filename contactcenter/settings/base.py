@@ -124,6 +124,9 @@ elif _database["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES = {"default": _database}
+# The hot paths' written-out statements (contactcenter/rows.py) are prepared once per connection.
+# Turn off behind a connection pooler in transaction mode (PgBouncer < 1.21), which cannot keep them.
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ----------------------------------------------------------

@@ -14,9 +14,37 @@ from functools import cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from django.db import connection, models
+from django.conf import settings
+from django.db import connection, models, transaction
 
 M = TypeVar("M", bound=models.Model)
+
+
+@cache
+def _prepared_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparedCursor(ServerBindingCursor):
+        """Server-side binding, every statement prepared on first use."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+
+    return PreparedCursor
+
+
+def _cursor():
+    """A cursor for these statements. On PostgreSQL (unless ``DB_PREPARED_STATEMENTS`` is off,
+    e.g. behind a transaction-pooling PgBouncer) the values travel as parameters and each
+    statement is prepared once per connection — pooled connections keep them — so the driver
+    does not quote values into the text and the server does not parse and plan it again. Only
+    these few fixed statements: the ORM's keep Django's client-side binding."""
+    if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
+        return connection.cursor()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    cursor = _prepared_cursor_class()(connection.connection)
+    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
 
 
 def _quote(name: str) -> str:
@@ -76,7 +104,7 @@ def select(
         sql += f" LIMIT {int(limit)}"
     if lock and connection.features.has_select_for_update:
         sql += f" FOR UPDATE OF {table}" if connection.features.has_select_for_update_of else " FOR UPDATE"
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     return [(_instance(model, names, converters, row[: len(names)]), tuple(row[len(names) :])) for row in fetched]
@@ -95,6 +123,11 @@ def columns(model: type[models.Model]) -> str:
     return _columns(model, connection.vendor)[0]
 
 
+def names(model: type[models.Model]) -> list[str]:
+    """The attnames of ``columns(model)``, in order (to slice several joined rows apart)."""
+    return _columns(model, connection.vendor)[1]
+
+
 def joined(model: type[M], extra: tuple) -> M | None:
     """The ``model`` instance in ``extra`` values selected with ``columns(model)``; ``None`` when
     an outer join found no row (its primary key is null)."""
@@ -110,25 +143,53 @@ def select_one(model: type[M], where: str, params: list[Any], **kwargs) -> tuple
     return found[0] if found else None
 
 
-def _update(instance: models.Model, field_names: list[str]) -> tuple[str, list[Any]]:
+@cache
+def _update_sql(model: type[models.Model], field_names: tuple[str, ...], conditions: tuple[str, ...], vendor: str):
+    meta = model._meta
+    assignments = ", ".join(f"{_quote(meta.get_field(name).column)} = %s" for name in field_names)
+    columns = [meta.pk.column, *(meta.get_field(name).column for name in conditions)]
+    where = " AND ".join(f"{_quote(column)} = %s" for column in columns)
+    return f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608 - names from the model
+
+
+def _update(
+    instance: models.Model, field_names: list[str], expect: dict[str, Any] | None = None
+) -> tuple[str, list[Any]]:
     meta = instance._meta
+    expect = expect or {}
+    sql = _update_sql(type(instance), tuple(field_names), tuple(expect), connection.vendor)
     fields = [meta.get_field(name) for name in field_names]
-    assignments = ", ".join(f"{_quote(field.column)} = %s" for field in fields)
     params = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
     params.append(instance.pk)
-    sql = f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {_quote(meta.pk.column)} = %s"  # noqa: S608
+    params.extend(meta.get_field(name).get_db_prep_value(value, connection) for name, value in expect.items())
     return sql, params
 
 
-def _insert(instance: models.Model) -> tuple[str, list[Any]]:
-    meta = instance._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key or instance.pk is not None]
+@cache
+def _insert_sql(model: type[models.Model], with_pk: bool, vendor: str, source: str) -> str:
+    """``INSERT`` of every concrete field (the primary key too when ``with_pk``), values either
+    ``VALUES (...)`` or, with ``source``, ``SELECT ... FROM source`` (a row only if it has one)."""
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key or with_pk]
     columns = ", ".join(_quote(field.column) for field in fields)
-    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    if source:
+        # Parameters in a SELECT list have no column to take their type from: cast them.
+        casts = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+        values = f"SELECT {casts} FROM {source}"  # noqa: S608
+    else:
+        values = f"VALUES ({', '.join(['%s'] * len(fields))})"
+    sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) {values}"  # noqa: S608 - names from the model
     if connection.features.can_return_columns_from_insert:
         sql += f" RETURNING {_quote(meta.pk.column)}"
+    return sql
+
+
+def _insert(instance: models.Model, source: str = "") -> tuple[str, list[Any]]:
+    meta = instance._meta
+    with_pk = instance.pk is not None
+    sql = _insert_sql(type(instance), with_pk, connection.vendor, source)
+    fields = [field for field in meta.concrete_fields if not field.primary_key or with_pk]
+    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     return sql, params
 
 
@@ -143,34 +204,46 @@ def _inserted(instance: models.Model, cursor) -> None:
     instance._state.db = connection.alias
 
 
-def update(instance: models.Model, field_names: list[str]) -> None:
-    """``UPDATE`` the named fields of ``instance`` by primary key (``save(update_fields=...)``)."""
-    sql, params = _update(instance, field_names)
-    with connection.cursor() as cursor:
+def update(instance: models.Model, field_names: list[str], *, expect: dict[str, Any] | None = None) -> bool:
+    """``UPDATE`` the named fields of ``instance`` by primary key (``save(update_fields=...)``);
+    with ``expect`` (field → value) only if the row still holds those values. True if updated."""
+    sql, params = _update(instance, field_names, expect)
+    with _cursor() as cursor:
         cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
 def insert(instance: models.Model) -> None:
     """``INSERT`` ``instance`` (``save(force_insert=True)``: ``auto_now_add`` fields filled) and
     set its primary key."""
     sql, params = _insert(instance)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         _inserted(instance, cursor)
 
 
-def update_and_insert(instance: models.Model, field_names: list[str], new: models.Model) -> None:
-    """``update(instance, field_names)`` then ``insert(new)``, in one round trip where the
-    database runs an ``UPDATE`` inside ``WITH`` (PostgreSQL); both or neither, like any statement."""
+def update_and_insert(
+    instance: models.Model, field_names: list[str], new: models.Model, *, expect: dict[str, Any] | None = None
+) -> bool:
+    """``update(instance, field_names, expect=expect)`` and, if a row was updated, ``insert(new)``:
+    both or neither. One statement on PostgreSQL (the ``INSERT`` selects from the ``UPDATE``'s
+    ``RETURNING`` inside ``WITH``), so atomic without a transaction of its own — a compare-and-set
+    with ``expect``. Elsewhere the two run in one transaction. True if both were written."""
     if connection.vendor != "postgresql":
-        update(instance, field_names)
-        insert(new)
-        return
-    update_sql, update_params = _update(instance, field_names)
-    insert_sql, insert_params = _insert(new)
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH updated AS ({update_sql}) {insert_sql}", update_params + insert_params)
+        with transaction.atomic():
+            if not update(instance, field_names, expect=expect):
+                return False
+            insert(new)
+            return True
+    update_sql, update_params = _update(instance, field_names, expect)
+    insert_sql, insert_params = _insert(new, source="updated")
+    pk = _quote(instance._meta.pk.column)
+    with _cursor() as cursor:
+        cursor.execute(f"WITH updated AS ({update_sql} RETURNING {pk}) {insert_sql}", update_params + insert_params)
+        if cursor.rowcount != 1:
+            return False
         _inserted(new, cursor)
+    return True
 
 
 def insert_with_child(parent: models.Model, child: models.Model, link: str) -> None:
@@ -197,7 +270,7 @@ def insert_with_child(parent: models.Model, child: models.Model, link: str) -> N
         f"WITH parent AS ({parent_sql}) INSERT INTO {_quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
         f"SELECT {', '.join(values)} FROM parent RETURNING {_quote(meta.pk.column)}, {_quote(link_field.column)}"
     )
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, parent_params + params)
         child_pk, parent_pk = cursor.fetchone()
     for instance, pk in ((parent, parent_pk), (child, child_pk)):

@@ -1,0 +1,146 @@
+"""Steps without a lock (a compare-and-set on the call) and the locked re-run when a step reaches
+a banking write: which steps take which path, that the password is hashed once either way, and
+that the failure counter still counts every wrong password."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import banking.services
+from banking.models import PhoneBankingRegistration
+from ivr import services
+from ivr.models import IvrCall, IvrEvent
+from ivr.tests.helpers import PHONE_PIN, said
+
+pytest_plugins = ["ivr.tests.fixtures"]
+
+WRONG_PIN = "000000"
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """How many times a phone-banking password was checked against its stored hash."""
+    counted = []
+    check = banking.services.check_password
+
+    def counting(password, encoded, *args, **kwargs):
+        counted.append(1)
+        return check(password, encoded, *args, **kwargs)
+
+    monkeypatch.setattr(banking.services, "check_password", counting)
+    return counted
+
+
+def registration_of(customer) -> PhoneBankingRegistration:
+    return PhoneBankingRegistration.objects.get(account=customer.card)
+
+
+def locking(captured) -> list[str]:
+    return [q["sql"] for q in captured if "FOR UPDATE" in q["sql"].upper()]
+
+
+def test_a_right_password_on_a_clean_registration_takes_no_lock_and_writes_no_banking_row(caller, customer, hashes):
+    call = caller()
+    call.start()
+    call.press("1")
+    call.press(customer.card.number)
+    before = registration_of(customer)
+    with CaptureQueriesContext(connection) as password:
+        said(call.press(PHONE_PIN), "account_menu")
+    assert locking(password.captured_queries) == []
+    assert not [q["sql"] for q in password.captured_queries if "banking_" in q["sql"] and "UPDATE" in q["sql"]]
+    assert len(hashes) == 1
+    after = registration_of(customer)
+    assert (after.failed_attempts, after.locked) == (before.failed_attempts, before.locked) == (0, False)
+    stored = IvrCall.objects.get(call_id=call.call_id)
+    assert stored.verified and stored.account_id == customer.card.pk and stored.last_seq == 3
+    assert IvrEvent.objects.get(call=stored, seq=3).digits == IvrEvent.REDACTED
+
+
+def test_a_wrong_password_is_counted_under_the_lock_and_hashed_once(caller, customer, hashes):
+    call = caller()
+    call.start()
+    call.press("1")
+    call.press(customer.card.number)
+    with CaptureQueriesContext(connection) as password:
+        said(call.press(WRONG_PIN), "auth_failed")
+    if connection.features.has_select_for_update:
+        assert locking(password.captured_queries)
+    assert len(hashes) == 1  # checked in the unlocked run; the locked run reuses the verdict
+    assert registration_of(customer).failed_attempts == 1
+    # Only one event was written although the step ran twice.
+    assert IvrEvent.objects.filter(call__call_id=call.call_id).count() == 4
+
+
+def test_a_right_password_after_a_wrong_one_resets_the_counter_hashing_once(caller, customer, hashes):
+    call = caller()
+    call.start()
+    call.press("1")
+    call.press(customer.card.number)
+    call.press(WRONG_PIN)
+    assert registration_of(customer).failed_attempts == 1
+    hashes.clear()
+    said(call.press(PHONE_PIN), "account_menu")
+    assert len(hashes) == 1
+    assert registration_of(customer).failed_attempts == 0
+
+
+def test_a_password_changed_between_the_two_runs_is_checked_again(caller, customer, hashes, monkeypatch):
+    """The locked run reuses the unlocked run's verdict only for the same stored hash."""
+    call = caller()
+    call.start()
+    call.press("1")
+    call.press(customer.card.number)
+    registration = registration_of(customer)
+    registration.failed_attempts = 1  # something to reset: a right password takes the locked run
+    registration.save(update_fields=["failed_attempts"])
+    original = banking.services.lock_registration
+
+    def changed_meanwhile(registration_id):
+        row = original(registration_id)
+        PhoneBankingRegistration.objects.filter(pk=row.pk).update(password=banking.services.make_password("135790"))
+        return original(registration_id)
+
+    monkeypatch.setattr(banking.services, "lock_registration", changed_meanwhile)
+    said(call.press(PHONE_PIN), "auth_failed")  # the old password, refused against the new hash
+    assert len(hashes) == 2
+    assert registration_of(customer).failed_attempts == 2
+
+
+def test_a_menu_key_runs_unlocked_and_a_lost_compare_and_set_runs_locked(caller, monkeypatch):
+    call = caller()
+    call.start()
+    with CaptureQueriesContext(connection) as key:
+        call.press("3")
+    assert locking(key.captured_queries) == []
+
+    # Another request moves the call on between this one's read and its write: the
+    # compare-and-set finds the call elsewhere and the event runs again under the lock, where it
+    # is seen to be a retry of what the other request did.
+    original = services._apply
+    raced = []
+
+    def racing(call_row, edit_token, **kwargs):
+        if kwargs.get("expect_seq") is not None and not raced:
+            raced.append(1)
+            original(IvrCall.objects.get(pk=call_row.pk), edit_token, **{**kwargs, "expect_seq": None})
+        return original(call_row, edit_token, **kwargs)
+
+    monkeypatch.setattr(services, "_apply", racing)
+    first = call.send("digits", "0")
+    assert first.status_code == 200
+    assert raced and IvrEvent.objects.filter(call__call_id=call.call_id, seq=2).count() == 1
+    stored = IvrEvent.objects.get(call__call_id=call.call_id, seq=2)
+    assert first.json() == stored.response
+
+
+def test_the_unlocked_read_refuses_bad_sequences_like_the_locked_one(caller):
+    call = caller()
+    call.start()
+    call.press("3")
+    call.press("9")
+    assert call.send("digits", "9", seq=2).json()["actions"]  # a retry: the stored answer
+    assert call.send("digits", "9", seq=1).json()["error"]["code"] == "seq_out_of_order"
+    assert call.send("digits", "9", seq=5).json()["error"]["code"] == "seq_out_of_order"
+    call.hangup()
+    assert call.send("digits", "1").json()["error"]["code"] == "call_ended"
