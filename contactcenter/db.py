@@ -1,6 +1,7 @@
 """Running a transaction again when PostgreSQL aborted it as a deadlock victim or a serialization
 failure, so neither reaches a caller. Each app's ``locks.py`` takes its rows in a fixed order and
-wraps its transactional services in ``retry_on_conflict``."""
+wraps its transactional services in ``retry_on_conflict``. And ``single_statement``, for a write
+that is one statement and needs no transaction of its own."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +61,16 @@ def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+@contextmanager
+def single_statement() -> Iterator[None]:
+    """Around a write that is one statement — atomic by itself — which may fail on a constraint
+    (a unique key the caller relies on). Outside any transaction nothing is added: no BEGIN and
+    COMMIT round trips. Inside one, a savepoint, so that the failure leaves the enclosing
+    transaction usable, as ``transaction.atomic()`` would."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+    else:
+        yield

@@ -247,12 +247,14 @@ def update_and_insert(
 
 
 def insert_with_child(parent: models.Model, child: models.Model, link: str) -> None:
-    """``insert(parent)`` then ``insert(child)`` whose foreign key ``link`` points at the new parent,
-    in one round trip on PostgreSQL (the child's ``INSERT ... SELECT`` takes the parent's new key)."""
+    """``insert(parent)`` then ``insert(child)`` whose foreign key ``link`` points at the new parent:
+    both or neither. One statement on PostgreSQL (the child's ``INSERT ... SELECT`` takes the
+    parent's new key), so atomic without a transaction of its own; elsewhere one transaction."""
     if connection.vendor != "postgresql" or parent.pk is not None or child.pk is not None:
-        insert(parent)
-        setattr(child, link, parent)
-        insert(child)
+        with transaction.atomic():
+            insert(parent)
+            setattr(child, link, parent)
+            insert(child)
         return
     parent_sql, parent_params = _insert(parent)
     meta = child._meta
@@ -264,7 +266,7 @@ def insert_with_child(parent: models.Model, child: models.Model, link: str) -> N
         if field is link_field:
             values.append(f"parent.{_quote(parent._meta.pk.column)}")
         else:
-            values.append("%s")
+            values.append(f"%s::{field.cast_db_type(connection)}")  # no column to take a type from
             params.append(field.get_db_prep_save(field.pre_save(child, True), connection))
     sql = (
         f"WITH parent AS ({parent_sql}) INSERT INTO {_quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608

@@ -22,6 +22,30 @@ def published_version() -> MenuVersion | None:
     return found[0] if found is not None else None
 
 
+def published_version_with_announcements(
+    position: str, *, at: datetime | None = None
+) -> tuple[MenuVersion | None, list[Announcement]]:
+    """``(published_version(), active_announcements(position))`` in one statement: the start of
+    every call needs both (the announcements joined to the version row, one row each)."""
+    at = at or timezone.now()
+    moment = Announcement._meta.get_field("starts_at").get_db_prep_value(at, connection)
+    table = '"ivr_announcement"'
+    found = rows.select(
+        MenuVersion,
+        '"ivr_menuversion"."status" = %s',
+        [position, moment, moment, MenuVersion.Status.PUBLISHED],
+        join=f'LEFT OUTER JOIN {table} ON {table}."enabled" AND {table}."position" = %s '
+        f'AND {table}."starts_at" <= %s AND {table}."ends_at" > %s',
+        extra=rows.columns(Announcement),
+        order_by=f'"ivr_menuversion"."id", {table}."priority", {table}."starts_at", {table}."id"',
+    )
+    if not found:
+        return None, []
+    version = found[0][0]
+    joined = (rows.joined(Announcement, extra) for row_version, extra in found if row_version.pk == version.pk)
+    return version, [announcement for announcement in joined if announcement is not None]
+
+
 def menu_version_list() -> QuerySet[MenuVersion]:
     return MenuVersion.objects.select_related("created_by", "published_by").order_by("-number")
 

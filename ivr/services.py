@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from contactcenter import rows
+from contactcenter.db import single_statement
 
 from . import banking_port as bank
 from . import tts
@@ -34,7 +35,13 @@ from .errors import (
 from .locks import lock_call
 from .menu import KINDS, menu_from_tree, validate_or_raise
 from .models import Announcement, IvrCall, IvrEvent, MenuNode, MenuOption, MenuVersion, Prompt
-from .selectors import active_announcements, menu_for_version, menu_for_version_id, menu_tree_of, published_version
+from .selectors import (
+    active_announcements,
+    menu_for_version,
+    menu_for_version_id,
+    menu_tree_of,
+    published_version_with_announcements,
+)
 from .signals import call_transferred_to_agent
 
 logger = logging.getLogger(__name__)
@@ -101,22 +108,26 @@ def call_start(
     response and ``created=False``; a different one is refused with ``call_exists``.
     """
     if version is None:
-        version = published_version()
+        version, welcome = published_version_with_announcements(Announcement.Position.AFTER_WELCOME)
         if version is None:
             raise NoPublishedMenu()
+
+        def announcements(position: str) -> list[Announcement]:
+            return welcome if position == Announcement.Position.AFTER_WELCOME else active_announcements(position)
+
     else:
         version = MenuVersion.objects.get(pk=version.pk)  # the draft's latest edit, not a stale copy
+        announcements = active_announcements
+    # The first turn runs on the unsaved row (it only reads); the call and its first event are then
+    # one INSERT statement, atomic by itself: no transaction of its own.
+    call = IvrCall(call_id=call_id, ani=ani, dnis=dnis, version=version, is_test=is_test, started_by=started_by)
+    turn = Turn(call, menu_for_version(version), seq=0, announcements=announcements)
+    _run(turn, turn.start)
+    response = {"call_id": call_id, "actions": _with_audio(call_id, 0, turn.actions)}
+    event = IvrEvent(seq=0, type=IvrEvent.Type.START, node=call.node, step=call.step, response=response)
     try:
-        with transaction.atomic():
-            # The first turn runs on the unsaved row: one INSERT with its outcome, no UPDATE.
-            call = IvrCall(call_id=call_id, ani=ani, dnis=dnis, version=version, is_test=is_test, started_by=started_by)
-            turn = Turn(call, menu_for_version(version), seq=0, announcements=active_announcements)
-            _run(turn, turn.start)
-            response = {"call_id": call_id, "actions": _with_audio(call_id, 0, turn.actions)}
-            event = IvrEvent(seq=0, type=IvrEvent.Type.START, node=call.node, step=call.step, response=response)
+        with single_statement():
             rows.insert_with_child(call, event, "call")
-            if call.ended:
-                _announce_transfer(call)
     except IntegrityError:
         # The call exists: a switch retrying its start (or two starts racing). No look-up
         # beforehand: the unique call_id decides, which saves the common case a query.
@@ -124,6 +135,8 @@ def call_start(
         if existing is None:
             raise
         return _repeated_start(existing, ani=ani, dnis=dnis), False
+    if call.ended:
+        _announce_transfer(call)
     return response, True
 
 
