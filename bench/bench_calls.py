@@ -26,15 +26,14 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.http import ROOT, Http, free_port, gunicorn, percentile, stop, use_fast_hashers, uvicorn, wait_for
+
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 2) * 2)))
@@ -49,7 +48,6 @@ EVENTS_PER_S = 100
 GOAL_EVENTS_PER_S = 1000.0
 GOAL_POP_P95_MS = 200.0
 GOAL_STALENESS_S = 1.0
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def run() -> list[dict]:
@@ -76,61 +74,16 @@ def run() -> list[dict]:
             text=True,
         ).stdout
         fixture = json.loads(setup.strip().splitlines()[-1])
-        http_port, ws_port = _free_port(), _free_port()
-        bin_dir = Path(sys.executable).parent
-        http = subprocess.Popen(  # noqa: S603
-            [
-                str(bin_dir / "gunicorn"),
-                "bench.bench_calls:wsgi_application",
-                "--workers",
-                str(GUNICORN_WORKERS),
-                "--bind",
-                f"127.0.0.1:{http_port}",
-                "--backlog",
-                "512",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        ws = subprocess.Popen(  # noqa: S603
-            [
-                str(bin_dir / "uvicorn"),
-                "bench.bench_calls:asgi_application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ws_port),
-                "--lifespan",
-                "off",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        http_port, ws_port = free_port(), free_port()
+        http = gunicorn("bench.bench_calls:wsgi_application", http_port, env, GUNICORN_WORKERS)
+        ws = uvicorn("bench.bench_calls:asgi_application", ws_port, env)
         try:
-            _wait_for(http_port)
-            _wait_for(ws_port)
+            wait_for(http_port)
+            wait_for(ws_port)
             results = asyncio.run(_measure_all(http_port, ws_port, fixture, env))
         finally:
-            for process in (http, ws):
-                process.terminate()
-            for process in (http, ws):
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(http, ws)
     return _rows(results)
-
-
-def _pct(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(int(len(ordered) * share), len(ordered) - 1)]
 
 
 def _rows(r: dict) -> list[dict]:
@@ -186,40 +139,6 @@ def _rows(r: dict) -> list[dict]:
 
 
 # --- HTTP and websocket clients ----------------------------------------------------------------------
-
-
-class Http:
-    """A small keep-alive-free HTTP/1.1 client (no third-party client on this machine)."""
-
-    def __init__(self, port: int, token: str):
-        self.port, self.token = port, token
-        self.latencies: list[float] = []
-        self.errors = 0
-
-    async def request(self, method: str, path: str, body=None) -> tuple[int, dict]:
-        data = b"" if body is None else json.dumps(body).encode()
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {self.token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
-        ).encode()
-        started = time.perf_counter()
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        writer.write(head + data)
-        await writer.drain()
-        raw = await reader.read()
-        writer.close()
-        self.latencies.append((time.perf_counter() - started) * 1000)
-        status = int(raw[9:12]) if len(raw) > 12 else 0
-        if status >= 400 or status == 0:
-            self.errors += 1
-        payload = raw.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in raw else b""
-        try:
-            return status, json.loads(payload or b"{}")
-        except ValueError:
-            return status, {}
-
-    async def post(self, path: str, body=None) -> dict:
-        return (await self.request("POST", path, body if body is not None else {}))[1]
 
 
 async def _socket(port: int, path: str):
@@ -294,7 +213,7 @@ async def _ingest(port: int, fixture: dict, *, batch_calls: int, seconds: float,
     latencies = [v for c in clients for v in c.latencies]
     return {
         "events_per_s": sum(c["accepted"] for c in counts) / elapsed,
-        "p99_ms": _pct(latencies, 0.99),
+        "p99_ms": percentile(latencies, 0.99),
         "calls": sum(c["calls"] for c in counts),
         "rejected": sum(c["rejected"] for c in counts),
         "errors": sum(c.errors for c in clients),
@@ -390,8 +309,8 @@ async def _screen_pops(http_port: int, ws_port: int, fixture: dict) -> dict:
         await sock.close()
     return {
         "n": len(latencies),
-        "p95_ms": _pct(latencies, 0.95),
-        "p99_ms": _pct(latencies, 0.99),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
         "median_ms": statistics.median(latencies) if latencies else float("nan"),
         "missed": missed,
         "path": "IVR transfer" if signal_wired else "IVR transfer + CTI queued",
@@ -427,8 +346,8 @@ async def _bare_group_send(ws_port: int, env: dict) -> dict:
         await sock.close()
     return {
         "n": POPS,
-        "p95_ms": _pct(latencies, 0.95),
-        "p99_ms": _pct(latencies, 0.99),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
         "median_ms": statistics.median(latencies) if latencies else float("nan"),
     }
 
@@ -510,7 +429,7 @@ async def _wallboard(http_port: int, ws_port: int, fixture: dict, seconds: float
             staleness.append(max(at - probes[seen], 0.0))
             seen += 1
     return {
-        "p95_s": _pct(staleness, 0.95),
+        "p95_s": percentile(staleness, 0.95),
         "max_s": max(staleness) if staleness else float("nan"),
         "messages_per_s": sum(1 for _at, m in messages if m.get("type") == "wallboard") / elapsed,
         "events_per_s": sent / (elapsed - 2),
@@ -529,40 +448,14 @@ async def _measure_all(http_port: int, ws_port: int, fixture: dict, env: dict) -
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
 # --- the servers: this module is also the WSGI and ASGI application they serve ------------------------
-
-
-def _fast_hashers() -> None:
-    from django.conf import settings
-    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
-
-    settings.PASSWORD_HASHERS = FAST_HASHERS
-    get_hashers.cache_clear()
-    get_hashers_by_algorithm.cache_clear()
 
 
 def _wsgi():
     import django
 
     django.setup()
-    _fast_hashers()
+    use_fast_hashers()
     from django.core.wsgi import get_wsgi_application
 
     return get_wsgi_application()
@@ -573,7 +466,7 @@ def _asgi():
     from django.core.asgi import get_asgi_application
 
     django.setup()
-    _fast_hashers()
+    use_fast_hashers()
     http = get_asgi_application()
     from channels.generic.websocket import AsyncJsonWebsocketConsumer
     from channels.routing import ProtocolTypeRouter, URLRouter
@@ -618,7 +511,7 @@ def _setup() -> None:
     import django
 
     django.setup()
-    _fast_hashers()
+    use_fast_hashers()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from rest_framework.authtoken.models import Token

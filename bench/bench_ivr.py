@@ -7,8 +7,11 @@ with the same token authentication that runs one single-row UPDATE in a transact
 step must persist state, so that is the floor). Goals: IVR steps ≥ 70 % of the baseline's
 requests/s; p99 < 100 ms at 16 connections.
 
-The load generator is a small asyncio HTTP/1.1 client in this process (no wrk on the machine);
-it shares the 2 cores with the server, equally for both measurements. Phone-banking passwords
+The load generator is a small asyncio HTTP/1.1 client in this process (``bench/http.py``; no
+wrk on the machine); it shares the 2 cores with the server, equally for both measurements. The
+two run in alternating windows (baseline, IVR, IVR, baseline, ...; ``BENCH_ROUNDS``), because
+this shared machine's speed drifts by tens of percent within minutes: a ratio taken from two
+back-to-back runs measures the drift as much as the code. Phone-banking passwords
 are hashed with Django's test hasher in this run (PBKDF2 would make each login cost hundreds
 of ms of CPU whatever the IVR does; the note says how much).
 
@@ -21,15 +24,14 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+from bench.http import ROOT, Http, free_port, gunicorn, percentile, stop, use_fast_hashers, wait_for
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "16"))  # per kind and concurrency, over all rounds
 WARMUP_SECONDS = 3.0
 CONCURRENCY = tuple(int(n) for n in os.environ.get("BENCH_IVR_CONCURRENCY", "16,64").split(","))
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 2) * 2)))
@@ -38,7 +40,7 @@ COUNTER_ROWS = 1000
 PIN = "246810"
 GOAL_RATIO = 0.70
 GOAL_P99_MS = 100.0
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 
 
 def run() -> list[dict]:
@@ -62,29 +64,13 @@ def run() -> list[dict]:
             text=True,
         ).stdout
         fixture = json.loads(setup.strip().splitlines()[-1])
-        port = _free_port()
-        server = subprocess.Popen(  # noqa: S603
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "bench.bench_ivr:application",
-                "--workers",
-                str(GUNICORN_WORKERS),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--backlog",
-                "512",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        port = free_port()
+        server = gunicorn("bench.bench_ivr:application", port, env, GUNICORN_WORKERS)
         try:
-            _wait_for(port)
+            wait_for(port)
             results = asyncio.run(_measure_all(port, fixture))
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
     return _rows(results, fixture)
 
 
@@ -130,34 +116,7 @@ def _rows(results: dict, fixture: dict) -> list[dict]:
 # --- the load generator ---------------------------------------------------------------------------
 
 
-class Client:
-    def __init__(self, port: int, token: str):
-        self.port = port
-        self.token = token
-        self.latencies: list[float] = []
-        self.errors = 0
-
-    async def post(self, path: str, body: dict | None = None) -> dict:
-        data = json.dumps(body or {}).encode()
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {self.token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
-        ).encode()
-        started = time.perf_counter()
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        writer.write(head + data)
-        await writer.drain()
-        raw = await reader.read()
-        writer.close()
-        self.latencies.append((time.perf_counter() - started) * 1000)
-        status = int(raw[9:12]) if len(raw) > 12 else 0
-        if status >= 400 or status == 0:
-            self.errors += 1
-            return {}
-        return json.loads(raw.split(b"\r\n\r\n", 1)[1] or b"{}")
-
-
-async def _baseline_loop(client: Client, deadline: float) -> int:
+async def _baseline_loop(client: Http, deadline: float) -> int:
     count = 0
     while time.monotonic() < deadline:
         await client.post("/bench/baseline/", {"row": random.randint(1, COUNTER_ROWS)})  # noqa: S311
@@ -165,7 +124,7 @@ async def _baseline_loop(client: Client, deadline: float) -> int:
     return count
 
 
-async def _ivr_loop(client: Client, deadline: float, cards: list[str], prefix: str) -> int:
+async def _ivr_loop(client: Http, deadline: float, cards: list[str], prefix: str) -> int:
     calls = 0
     while time.monotonic() < deadline:
         call_id = f"{prefix}-{calls}"
@@ -189,10 +148,9 @@ async def _ivr_loop(client: Client, deadline: float, cards: list[str], prefix: s
     return calls
 
 
-async def _measure(
-    port: int, token: str, conc: int, kind: str, cards: list[str], prefix: str = "b", seconds: float = SECONDS
-) -> dict:
-    clients = [Client(port, token) for _ in range(conc)]
+async def _window(port: int, token: str, conc: int, kind: str, cards: list[str], prefix: str, seconds: float):
+    """``conc`` connections for ``seconds``: (clients, whole calls, elapsed s)."""
+    clients = [Http(port, token) for _ in range(conc)]
     deadline = time.monotonic() + seconds
     started = time.monotonic()
     if kind == "baseline":
@@ -201,18 +159,37 @@ async def _measure(
         # Each connection calls with its own customers, so logins do not queue on one registration.
         counts = await asyncio.gather(
             *(
-                _ivr_loop(c, deadline, cards[index::conc] or cards, f"{prefix}{conc}-{index}-{int(started)}")
+                _ivr_loop(c, deadline, cards[index::conc] or cards, f"{prefix}-{index}")
                 for index, c in enumerate(clients)
             )
         )
-    elapsed = time.monotonic() - started
-    latencies = sorted(value for c in clients for value in c.latencies)
+    return clients, sum(counts), time.monotonic() - started
+
+
+async def _measure(port: int, token: str, conc: int, cards: list[str]) -> dict:
+    """Baseline and IVR in alternating windows (B I I B B I ...), so that the shared machine
+    speeding up or slowing down during the run weighs on both alike."""
+    totals = {kind: {"latencies": [], "errors": 0, "calls": 0, "elapsed": 0.0} for kind in ("baseline", "ivr")}
+    window = SECONDS / ROUNDS
+    for number in range(ROUNDS):
+        order = ("baseline", "ivr") if number % 2 == 0 else ("ivr", "baseline")
+        for kind in order:
+            prefix = f"c{conc}-r{number}-{time.time_ns()}"
+            clients, calls, elapsed = await _window(port, token, conc, kind, cards, prefix, window)
+            total = totals[kind]
+            total["latencies"] += [value for c in clients for value in c.latencies]
+            total["errors"] += sum(c.errors for c in clients)
+            total["calls"] += calls
+            total["elapsed"] += elapsed
     return {
-        "rps": len(latencies) / elapsed,
-        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] if latencies else float("nan"),
-        "median_ms": statistics.median(latencies) if latencies else float("nan"),
-        "errors": sum(c.errors for c in clients),
-        "calls_per_s": sum(counts) / elapsed if kind == "ivr" else 0.0,
+        kind: {
+            "rps": len(total["latencies"]) / total["elapsed"],
+            "p99_ms": percentile(total["latencies"], 0.99),
+            "median_ms": statistics.median(total["latencies"]) if total["latencies"] else float("nan"),
+            "errors": total["errors"],
+            "calls_per_s": total["calls"] / total["elapsed"],
+        }
+        for kind, total in totals.items()
     }
 
 
@@ -220,29 +197,12 @@ async def _measure_all(port: int, fixture: dict) -> dict:
     token, cards = fixture["token"], fixture["cards"]
     # Warm every worker up (imports, translations, compiled menu, DB pool) before measuring.
     for kind in ("baseline", "ivr"):
-        await _measure(port, token, max(CONCURRENCY), kind, cards, prefix="warm", seconds=WARMUP_SECONDS)
+        await _window(port, token, max(CONCURRENCY), kind, cards, f"warm-{time.time_ns()}", WARMUP_SECONDS)
     results = {}
     for conc in CONCURRENCY:
-        results[f"baseline-{conc}"] = await _measure(port, token, conc, "baseline", [])
-        results[f"ivr-{conc}"] = await _measure(port, token, conc, "ivr", cards)
+        measured = await _measure(port, token, conc, cards)
+        results[f"baseline-{conc}"], results[f"ivr-{conc}"] = measured["baseline"], measured["ivr"]
     return results
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 # --- the server side: this module is also the WSGI app and URLconf gunicorn serves -------------------
@@ -253,13 +213,9 @@ def _application():
     from django.conf import settings
 
     django.setup()
-    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
-
     # The bench URLconf adds the baseline view in front of the project's URLs.
     settings.ROOT_URLCONF = "bench.bench_ivr"
-    settings.PASSWORD_HASHERS = FAST_HASHERS
-    get_hashers.cache_clear()
-    get_hashers_by_algorithm.cache_clear()
+    use_fast_hashers()
     from django.core.wsgi import get_wsgi_application
 
     return get_wsgi_application()
@@ -310,8 +266,7 @@ def _setup() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm, make_password
+    from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.db import connection
     from rest_framework.authtoken.models import Token
@@ -319,9 +274,7 @@ def _setup() -> None:
     started = time.perf_counter()
     make_password(PIN)  # the default hasher (PBKDF2), timed for the note
     pbkdf2_ms = (time.perf_counter() - started) * 1000
-    settings.PASSWORD_HASHERS = FAST_HASHERS
-    get_hashers.cache_clear()
-    get_hashers_by_algorithm.cache_clear()
+    use_fast_hashers()
 
     from banking import services
     from banking.models import Account

@@ -111,6 +111,27 @@ def _account_with_registration(where: str, params: list):
     return account, registration if registration is not None else _linked_registration(account)
 
 
+def account_of_call() -> tuple[str, str]:
+    """``(join, columns)`` to read a verified call's account along with the call row (the IVR's
+    call look-up, ``ivr.locks``): an outer join on ``"ivr_ivrcall"``."""
+    from banking.models import Account
+    from contactcenter import rows
+
+    join = (
+        'LEFT OUTER JOIN "banking_account" ON "banking_account"."id" = "ivr_ivrcall"."account_id" '
+        'AND "ivr_ivrcall"."verified"'
+    )
+    return join, rows.columns(Account)
+
+
+def account_of_call_row(extra: tuple):
+    """The account read by ``account_of_call()``'s columns, or ``None``."""
+    from banking.models import Account
+    from contactcenter import rows
+
+    return rows.joined(Account, extra)
+
+
 def account_with_registration_by_number(number: str):
     """``(account_by_number(number), registration_for_account(account))``; ``(None, None)``."""
     return _account_with_registration('"banking_account"."number" = %s', [str(number).strip()])

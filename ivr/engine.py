@@ -33,13 +33,16 @@ MAX_ENTERS_PER_TURN = 64  # validation refuses endless loops; this guards drafts
 class Turn:
     """The engine working on one event of one call; ``actions`` is the response."""
 
-    def __init__(self, call: IvrCall, menu: Menu, *, seq: int, announcements=lambda position: []):
+    def __init__(self, call: IvrCall, menu: Menu, *, seq: int, announcements=lambda position: [], account=None):
         self.call = call
         self.menu = menu
         self.seq = seq
         self.actions: list[dict[str, Any]] = []
         # ``announcements(position)`` → the active announcements there, asked for only when said.
         self.announcements = announcements
+        # The verified caller's account as read with the call in this step, used once (after a
+        # transfer the engine reads it again).
+        self.account_read = account
         self.enters = 0
 
     # --- actions --------------------------------------------------------------------------------
@@ -394,7 +397,11 @@ class Turn:
     # --- helpers --------------------------------------------------------------------------------
 
     def authenticated_account(self):
-        account = bank.account_by_id(self.call.account_id) if self.call.verified else None
+        account, self.account_read = self.account_read, None
+        if not self.call.verified:
+            raise NotVerified
+        if account is None or account.pk != self.call.account_id:
+            account = bank.account_by_id(self.call.account_id)
         if account is None:
             raise NotVerified
         return account

@@ -32,7 +32,7 @@ from .errors import (
     NoPublishedMenu,
     SeqOutOfOrder,
 )
-from .locks import lock_call
+from .locks import LockedCall, lock_call
 from .menu import KINDS, menu_from_tree, validate_or_raise
 from .models import Announcement, IvrCall, IvrEvent, MenuNode, MenuOption, MenuVersion, Prompt
 from .selectors import (
@@ -200,27 +200,27 @@ def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_b
 
 def _call_event_unlocked(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any] | None:
     """The event as a compare-and-set, or ``None`` when it must run locked."""
-    call, edit_token = _found(lock_call(call_id, started_by=started_by, lock=False))
-    replayed = _replayed(call, seq)
+    found = _found(lock_call(call_id, started_by=started_by, lock=False))
+    replayed = _replayed(found.call, seq)
     if replayed is not None:
         return replayed
     try:
         with bank.read_only():
-            return _apply(call, edit_token, seq=seq, type=type, digits=digits, expect_seq=call.last_seq)
+            return _apply(found, seq=seq, type=type, digits=digits, expect_seq=found.call.last_seq)
     except bank.WriteNeedsLock:
         return None
 
 
 @transaction.atomic
 def _call_event_locked(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any]:
-    call, edit_token = _found(lock_call(call_id, started_by=started_by))
-    replayed = _replayed(call, seq)
+    found = _found(lock_call(call_id, started_by=started_by))
+    replayed = _replayed(found.call, seq)
     if replayed is not None:
         return replayed
-    return _apply(call, edit_token, seq=seq, type=type, digits=digits)
+    return _apply(found, seq=seq, type=type, digits=digits)
 
 
-def _found(locked: tuple[IvrCall, uuid.UUID] | None) -> tuple[IvrCall, uuid.UUID]:
+def _found(locked: LockedCall | None) -> LockedCall:
     if locked is None:
         raise CallNotFound()
     return locked
@@ -248,13 +248,15 @@ def _replayed(call: IvrCall, seq: int) -> dict[str, Any] | None:
 
 
 def _apply(
-    call: IvrCall, edit_token, *, seq: int, type: str, digits: str, expect_seq: int | None = None
+    found: LockedCall, *, seq: int, type: str, digits: str, expect_seq: int | None = None
 ) -> dict[str, Any] | None:
-    """Run the event on ``call`` and save its state with the event (the retry log) in one
+    """Run the event on the call and save its state with the event (the retry log) in one
     statement; with ``expect_seq`` only if the call is still there (else ``None``)."""
+    call = found.call
     secret = type == "digits" and is_secret_step(call)
     node_before, step_before = call.node, call.step
-    turn = Turn(call, menu_for_version_id(call.version_id, edit_token), seq=seq, announcements=active_announcements)
+    menu = menu_for_version_id(call.version_id, found.edit_token)
+    turn = Turn(call, menu, seq=seq, announcements=active_announcements, account=found.account)
     if type == "digits":
         _run(turn, lambda: turn.on_digits(digits))
     elif type == "timeout":

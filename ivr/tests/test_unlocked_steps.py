@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 import banking.services
 from banking.models import PhoneBankingRegistration
 from ivr import services
+from ivr.locks import lock_call
 from ivr.models import IvrCall, IvrEvent
 from ivr.tests.helpers import PHONE_PIN, said
 
@@ -120,11 +121,11 @@ def test_a_menu_key_runs_unlocked_and_a_lost_compare_and_set_runs_locked(caller,
     original = services._apply
     raced = []
 
-    def racing(call_row, edit_token, **kwargs):
+    def racing(found, **kwargs):
         if kwargs.get("expect_seq") is not None and not raced:
             raced.append(1)
-            original(IvrCall.objects.get(pk=call_row.pk), edit_token, **{**kwargs, "expect_seq": None})
-        return original(call_row, edit_token, **kwargs)
+            original(lock_call(found.call.call_id, lock=False), **{**kwargs, "expect_seq": None})
+        return original(found, **kwargs)
 
     monkeypatch.setattr(services, "_apply", racing)
     first = call.send("digits", "0")
@@ -144,3 +145,16 @@ def test_the_unlocked_read_refuses_bad_sequences_like_the_locked_one(caller):
     assert call.send("digits", "9", seq=5).json()["error"]["code"] == "seq_out_of_order"
     call.hangup()
     assert call.send("digits", "1").json()["error"]["code"] == "call_ended"
+
+
+def test_a_verified_calls_account_is_read_with_the_call_and_not_again(caller, customer):
+    call = caller()
+    call.start()
+    call.login(customer.card.number)
+    found = lock_call(call.call_id, lock=False)
+    assert found.account is not None and found.account.pk == customer.card.pk
+    assert found.account.balance_fen == customer.card.balance_fen
+    with CaptureQueriesContext(connection) as balance:
+        said(call.press("1"), "balance")
+    account_reads = [q["sql"] for q in balance.captured_queries if 'FROM "banking_account"' in q["sql"]]
+    assert account_reads == []  # only joined into the call's read
