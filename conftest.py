@@ -17,6 +17,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs REDIS_URL=redis://..."))
 
 
+@pytest.fixture(autouse=True)
+def fresh_menu_caches():
+    """Compiled IVR menus are cached per process by version id; test databases reuse ids."""
+    from ivr.menu import clear_menu_caches
+
+    clear_menu_caches()
+    yield
+    clear_menu_caches()
+
+
 @pytest.fixture
 def api_client():
     return APIClient()

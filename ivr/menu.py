@@ -358,6 +358,27 @@ def validate_or_raise(menu: Menu) -> None:
 _CACHE: OrderedDict[Any, Menu] = OrderedDict()
 _CACHE_LOCK = Lock()
 _CACHE_SIZE = 32
+# Menus of versions past draft, by version id alone: only drafts are ever edited, so a published
+# or archived version's tree never changes again and a call's step needs no look-up of its token.
+_FROZEN: dict[int, Menu] = {}
+
+
+def frozen_menu(version_id: int) -> Menu | None:
+    return _FROZEN.get(version_id)
+
+
+def freeze_menu(version_id: int, menu: Menu) -> None:
+    with _CACHE_LOCK:
+        if len(_FROZEN) >= _CACHE_SIZE:
+            _FROZEN.clear()  # a few versions a year: only a test run gets here
+        _FROZEN[version_id] = menu
+
+
+def clear_menu_caches() -> None:
+    """Forget every compiled menu (tests: their databases reuse version ids)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+        _FROZEN.clear()
 
 
 def cached_menu(cache_key, build) -> Menu:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contactcenter import rows
 
-from .menu import Menu, cached_menu, menu_from_tree
+from .menu import Menu, cached_menu, freeze_menu, frozen_menu, menu_from_tree
 from .models import Announcement, IvrCall, MenuNode, MenuVersion, Prompt
 
 
@@ -73,22 +73,28 @@ def menu_tree_of(version: MenuVersion) -> dict[str, Any]:
 
 
 def menu_for_version(version: MenuVersion) -> Menu:
-    """The compiled menu of ``version``, cached per process until the draft's next edit."""
-    return cached_menu(
+    """The compiled menu of ``version``, cached per process until the draft's next edit (past
+    draft, for good: see ``menu_for_call``)."""
+    menu = cached_menu(
         (version.pk, version.edit_token),
         lambda: menu_from_tree(menu_tree_of(version), version_id=version.pk, revision=version.revision),
     )
+    if not version.is_draft:
+        freeze_menu(version.pk, menu)
+    return menu
 
 
-def menu_for_version_id(version_id: int, edit_token) -> Menu:
-    """``menu_for_version`` when the caller already knows the version's edit token (the call's
-    lock reads it): a cached menu costs no query; the version row is read only to build one."""
-
-    def build() -> Menu:
-        version = MenuVersion.objects.get(pk=version_id)
-        return menu_from_tree(menu_tree_of(version), version_id=version.pk, revision=version.revision)
-
-    return cached_menu((version_id, edit_token), build)
+def menu_for_call(version_id: int) -> Menu:
+    """The compiled menu of a call's version, on every step of every call. A version past draft
+    never changes again: its menu is cached by id and costs no query. A draft's (a preview that
+    follows the maintainer's edits) is looked up by its current edit token: one statement."""
+    menu = frozen_menu(version_id)
+    if menu is not None:
+        return menu
+    found = rows.select_one(MenuVersion, '"ivr_menuversion"."id" = %s', [version_id])
+    if found is None:
+        raise MenuVersion.DoesNotExist(version_id)
+    return menu_for_version(found[0])
 
 
 def active_announcements(position: str, *, at: datetime | None = None) -> list[Announcement]:

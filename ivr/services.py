@@ -37,8 +37,8 @@ from .menu import KINDS, menu_from_tree, validate_or_raise
 from .models import Announcement, IvrCall, IvrEvent, MenuNode, MenuOption, MenuVersion, Prompt
 from .selectors import (
     active_announcements,
+    menu_for_call,
     menu_for_version,
-    menu_for_version_id,
     menu_tree_of,
     published_version_with_announcements,
 )
@@ -255,7 +255,7 @@ def _apply(
     call = found.call
     secret = type == "digits" and is_secret_step(call)
     node_before, step_before = call.node, call.step
-    menu = menu_for_version_id(call.version_id, found.edit_token)
+    menu = menu_for_call(call.version_id)
     turn = Turn(call, menu, seq=seq, announcements=active_announcements, account=found.account)
     if type == "digits":
         _run(turn, lambda: turn.on_digits(digits))

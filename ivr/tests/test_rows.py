@@ -30,10 +30,9 @@ def test_rows_read_and_write_the_same_values_as_the_orm(caller):
     call.press("1")
     orm = IvrCall.objects.get(call_id=call.call_id)
     with transaction.atomic():
-        locked, edit_token, account = lock_call(call.call_id)
+        locked, account = lock_call(call.call_id)
     assert account is None  # not verified: no account read along
     assert field_values(locked) == field_values(orm)
-    assert edit_token == MenuVersion.objects.get(pk=orm.version_id).edit_token
     assert not locked._state.adding
 
     locked.data = {"fails": 2, "auth": {"account_id": 7}, "text": "您好"}
@@ -151,3 +150,21 @@ def test_the_start_reads_version_and_announcements_as_the_two_selectors_do(ivr_m
     ]
     MenuVersion.objects.filter(status=MenuVersion.Status.PUBLISHED).update(status=MenuVersion.Status.ARCHIVED)
     assert published_version_with_announcements("after_welcome", at=now) == (None, [])
+
+
+def test_a_published_menu_is_not_read_again_but_an_edited_draft_is(caller, ivr_menu, staff):
+    from ivr import services
+
+    call = caller()
+    call.start()
+    call.press("3")  # compiles (or finds) the published menu once
+    with CaptureQueriesContext(connection) as key:
+        call.press("*")
+    assert not [q["sql"] for q in key.captured_queries if "ivr_menuversion" in q["sql"]]
+
+    # A preview call on a draft follows the maintainer's edits from one step to the next.
+    draft = services.menu_version_copy(version=ivr_menu)
+    services.call_start(call_id="preview-1", version=draft, is_test=True)
+    services.prompt_set(version=draft, key="main_menu", text="改过的主菜单。")
+    actions = services.call_event(call_id="preview-1", seq=1, type="digits", digits="7")
+    assert any(a.get("text") == "改过的主菜单。" for a in actions["actions"]), actions
