@@ -10,6 +10,8 @@ and SQLite alike. Only what the hot path needs; everything else keeps using the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -33,18 +35,39 @@ def _prepared_cursor_class():
     return PreparedCursor
 
 
-def _cursor():
+# One prepared-statement cursor per driver connection, reused statement after statement.
+_CURSORS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+@contextmanager
+def _cursor() -> Iterator[Any]:
     """A cursor for these statements. On PostgreSQL (unless ``DB_PREPARED_STATEMENTS`` is off,
     e.g. behind a transaction-pooling PgBouncer) the values travel as parameters and each
     statement is prepared once per connection — pooled connections keep them — so the driver
     does not quote values into the text and the server does not parse and plan it again. Only
-    these few fixed statements: the ORM's keep Django's client-side binding."""
+    these few fixed statements: the ORM's keep Django's client-side binding.
+
+    Unless something watches the queries (a debug cursor, ``CaptureQueriesContext``, an
+    ``execute_wrapper``), the driver's cursor is used directly, kept per connection, with
+    Django's translation of driver errors (``IntegrityError``, ``OperationalError``)."""
     if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
-        return connection.cursor()
+        with connection.cursor() as cursor:
+            yield cursor
+        return
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    cursor = _prepared_cursor_class()(connection.connection)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    raw = connection.connection
+    if connection.queries_logged or connection.execute_wrappers:
+        fresh = _prepared_cursor_class()(raw)
+        wrapped = connection.make_debug_cursor(fresh) if connection.queries_logged else connection.make_cursor(fresh)
+        with wrapped as cursor:
+            yield cursor
+        return
+    cursor = _CURSORS.get(raw)
+    if cursor is None or cursor.closed:
+        cursor = _CURSORS[raw] = _prepared_cursor_class()(raw)
+    with connection.wrap_database_errors:
+        yield cursor
 
 
 def _quote(name: str) -> str:

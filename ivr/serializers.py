@@ -4,7 +4,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from contactcenter.api.serializers import InputSerializer
+from contactcenter.api.serializers import FlatInputSerializer, InputSerializer
 
 from .models import MenuVersion
 from .services import CALL_ID_PATTERN, DIGITS_PATTERN
@@ -68,13 +68,13 @@ class PhoneField(serializers.CharField):
         super().__init__(required=False, allow_blank=True, max_length=32, default="", **kwargs)
 
 
-class CallStartSerializer(InputSerializer):
+class CallStartSerializer(FlatInputSerializer):
     call_id = CallIdField()
     ani = PhoneField()
     dnis = PhoneField()
 
 
-class CallEventSerializer(InputSerializer):
+class CallEventSerializer(FlatInputSerializer):
     seq = SeqField()
     type = EventTypeField(choices=["digits", "timeout", "hangup"])
     digits = DigitsField(required=False, allow_blank=True, trim_whitespace=False, default="")

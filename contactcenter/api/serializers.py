@@ -1,5 +1,7 @@
 """Base for request (input) serializers: unknown fields are refused, not silently dropped."""
 
+import copy
+
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -23,3 +25,14 @@ class InputSerializer(serializers.Serializer):
                 {"non_field_errors": [serializers.ErrorDetail(_("Expected a JSON object."), code="invalid_body")]}
             )
         return super().to_internal_value(data)
+
+
+class FlatInputSerializer(InputSerializer):
+    """An input serializer of plain fields only (no nested serializers or list fields), for
+    bodies a switch posts on every step: each request's fields are shallow copies of the
+    declared ones. DRF deep-copies them, which re-runs every field's ``__init__`` and cost
+    about as much as validating the body; a plain field's per-request state (its binding) lives
+    on the copy either way."""
+
+    def get_fields(self):
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}

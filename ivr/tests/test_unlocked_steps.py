@@ -158,3 +158,21 @@ def test_a_verified_calls_account_is_read_with_the_call_and_not_again(caller, cu
         said(call.press("1"), "balance")
     account_reads = [q["sql"] for q in balance.captured_queries if 'FROM "banking_account"' in q["sql"]]
     assert account_reads == []  # only joined into the call's read
+
+
+def test_the_switch_bodies_are_validated_the_same_on_every_request():
+    """Their fields are shallow copies per request: one request's binding or errors never leak
+    into the next (a bad body, then a good one, then a bad one, twice over)."""
+    from ivr.serializers import CallEventSerializer
+
+    for _round in range(2):
+        bad = CallEventSerializer(data={"seq": "x", "type": "digits", "digits": "1#"})
+        assert not bad.is_valid()
+        assert {name: [e.code for e in errors] for name, errors in bad.errors.items()} == {
+            "seq": ["invalid_seq"],
+            "digits": ["invalid_digits"],
+        }
+        good = CallEventSerializer(data={"seq": 2, "type": "timeout"})
+        assert good.is_valid(), good.errors
+        assert good.validated_data == {"seq": 2, "type": "timeout", "digits": ""}
+        assert good.fields["seq"].parent is good and bad.fields["seq"].parent is bad
