@@ -31,7 +31,7 @@ import time
 
 from bench.http import ROOT, Http, free_port, gunicorn, percentile, stop, use_fast_hashers, wait_for
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "16"))  # per kind and concurrency, over all rounds
+SECONDS = float(os.environ.get("BENCH_SECONDS", "24"))  # per kind and concurrency, over all rounds
 WARMUP_SECONDS = 3.0
 CONCURRENCY = tuple(int(n) for n in os.environ.get("BENCH_IVR_CONCURRENCY", "16,64").split(","))
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 2) * 2)))
@@ -40,7 +40,7 @@ COUNTER_ROWS = 1000
 PIN = "246810"
 GOAL_RATIO = 0.70
 GOAL_P99_MS = 100.0
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "6"))
 
 
 def run() -> list[dict]:

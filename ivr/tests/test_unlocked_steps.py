@@ -176,3 +176,20 @@ def test_the_switch_bodies_are_validated_the_same_on_every_request():
         assert good.is_valid(), good.errors
         assert good.validated_data == {"seq": 2, "type": "timeout", "digits": ""}
         assert good.fields["seq"].parent is good and bad.fields["seq"].parent is bad
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_any_transaction_a_start_and_its_retry_need_none():
+    """As in production (no request-wide transaction): the start is one statement; its retry
+    meets the unique call id and still answers, with the connection usable afterwards."""
+    from django.db import transaction
+
+    from ivr.demo import seed_default_menu
+
+    seed_default_menu()
+    assert not transaction.get_connection().in_atomic_block
+    first, created = services.call_start(call_id="autocommit-1", ani="1", dnis="2")
+    again, created_again = services.call_start(call_id="autocommit-1", ani="1", dnis="2")
+    assert created and not created_again and again == first
+    assert services.call_event(call_id="autocommit-1", seq=1, type="digits", digits="3")["actions"]
+    assert IvrEvent.objects.filter(call__call_id="autocommit-1").count() == 2
