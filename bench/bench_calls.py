@@ -32,7 +32,18 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.http import ROOT, Http, free_port, gunicorn, percentile, stop, use_fast_hashers, uvicorn, wait_for
+from bench.http import (
+    ROOT,
+    Http,
+    free_port,
+    gunicorn,
+    percentile,
+    phone_banking_cards,
+    stop,
+    use_fast_hashers,
+    uvicorn,
+    wait_for,
+)
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -517,12 +528,10 @@ def _setup() -> None:
     from rest_framework.authtoken.models import Token
 
     from agents.models import AgentSkill, AgentState, AgentStatus
-    from banking import services
-    from banking.models import Account
     from calls.demo import ensure_default_queues
     from calls.models import Queue
     from ivr.demo import seed_default_menu
-    from org.models import StaffProfile, Unit
+    from org.models import StaffProfile
     from org.roles import Role
 
     call_command("migrate", verbosity=0)
@@ -550,23 +559,7 @@ def _setup() -> None:
     for n in range(1, 11):
         user, _token = staff(f"bench-history{n:02d}", Role.AGENT)
         history_agents.append(user.username)
-    unit, _ = Unit.objects.get_or_create(code="B01", defaults={"name": "东丽区行社", "kind": Unit.Kind.BRANCH})
-    cards = []
-    for index in range(CUSTOMERS):
-        customer = services.customer_create(
-            name=f"压测{index}", mobile=f"137{index:08d}", id_number=f"1201011985{index:08d}", home_unit=unit
-        )
-        card = services.account_open(
-            customer=customer,
-            kind=Account.Kind.DEBIT_CARD,
-            number=f"62284877{index:08d}",
-            unit=unit,
-            withdrawal_password="000000",  # noqa: S106 - a throw-away bench database
-            card_role=Account.CardRole.MAIN,
-            opening_balance_fen=1_000_000,
-        )
-        services.registration_create(account=card, password=PIN)
-        cards.append(card.number)
+    cards = phone_banking_cards(CUSTOMERS, PIN)
     try:
         import ivr.signals  # noqa: F401
 

@@ -29,7 +29,17 @@ import subprocess
 import sys
 import time
 
-from bench.http import ROOT, Http, free_port, gunicorn, percentile, stop, use_fast_hashers, wait_for
+from bench.http import (
+    ROOT,
+    Http,
+    free_port,
+    gunicorn,
+    percentile,
+    phone_banking_cards,
+    stop,
+    use_fast_hashers,
+    wait_for,
+)
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "24"))  # per kind and concurrency, over all rounds
 WARMUP_SECONDS = 3.0
@@ -276,36 +286,18 @@ def _setup() -> None:
     pbkdf2_ms = (time.perf_counter() - started) * 1000
     use_fast_hashers()
 
-    from banking import services
-    from banking.models import Account
     from ivr.demo import seed_default_menu
-    from org.models import StaffProfile, Unit
+    from org.models import StaffProfile
     from org.roles import Role
 
     call_command("migrate", verbosity=0)
     seed_default_menu()
-    unit, _ = Unit.objects.get_or_create(code="B01", defaults={"name": "东丽区行社", "kind": Unit.Kind.BRANCH})
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user("bench-switch", password="bench-switch-1")  # noqa: S106 - a throw-away bench database
     StaffProfile.objects.create(user=user, role=Role.SWITCH)
     token = Token.objects.create(user=user).key
-    cards = []
-    for index in range(CUSTOMERS):
-        customer = services.customer_create(
-            name=f"压测{index}", mobile=f"137{index:08d}", id_number=f"1201011985{index:08d}", home_unit=unit
-        )
-        card = services.account_open(
-            customer=customer,
-            kind=Account.Kind.DEBIT_CARD,
-            number=f"62284877{index:08d}",
-            unit=unit,
-            withdrawal_password="000000",  # noqa: S106
-            card_role=Account.CardRole.MAIN,
-            opening_balance_fen=1_000_000,
-        )
-        services.registration_create(account=card, password=PIN)
-        cards.append(card.number)
+    cards = phone_banking_cards(CUSTOMERS, PIN)
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_counter (id integer PRIMARY KEY, n bigint NOT NULL DEFAULT 0)")
         cursor.execute("INSERT INTO bench_counter (id) SELECT generate_series(1, %s)", [COUNTER_ROWS])

@@ -1,6 +1,6 @@
 """What the HTTP benchmarks share: a small asyncio HTTP/1.1 client (no third-party client or
-``wrk`` on the machine), starting gunicorn / uvicorn on a free port, percentiles, and the fast
-password hasher of bench databases."""
+``wrk`` on the machine), starting gunicorn / uvicorn on a free port, percentiles, the fast
+password hasher of bench databases and their phone-banking customers."""
 
 from __future__ import annotations
 
@@ -118,3 +118,30 @@ def use_fast_hashers() -> None:
     settings.PASSWORD_HASHERS = FAST_HASHERS
     get_hashers.cache_clear()
     get_hashers_by_algorithm.cache_clear()
+
+
+def phone_banking_cards(count: int, pin: str, *, balance_fen: int = 1_000_000) -> list[str]:
+    """``count`` customers of branch B01, each with a debit card registered for phone banking
+    with ``pin``, through the banking services (in a bench setup process): their card numbers."""
+    from banking import services
+    from banking.models import Account
+    from org.models import Unit
+
+    unit, _ = Unit.objects.get_or_create(code="B01", defaults={"name": "东丽区行社", "kind": Unit.Kind.BRANCH})
+    cards = []
+    for index in range(count):
+        customer = services.customer_create(
+            name=f"压测{index}", mobile=f"137{index:08d}", id_number=f"1201011985{index:08d}", home_unit=unit
+        )
+        card = services.account_open(
+            customer=customer,
+            kind=Account.Kind.DEBIT_CARD,
+            number=f"62284877{index:08d}",
+            unit=unit,
+            withdrawal_password="000000",  # noqa: S106 - a throw-away bench database
+            card_role=Account.CardRole.MAIN,
+            opening_balance_fen=balance_fen,
+        )
+        services.registration_create(account=card, password=pin)
+        cards.append(card.number)
+    return cards
