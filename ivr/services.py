@@ -217,7 +217,10 @@ def _call_event_locked(*, call_id: str, seq: int, type: str, digits: str, starte
     replayed = _replayed(found.call, seq)
     if replayed is not None:
         return replayed
-    return _apply(found, seq=seq, type=type, digits=digits)
+    response = _apply(found, seq=seq, type=type, digits=digits)
+    if response is None:  # the locked row cannot move; only a call deleted meanwhile gets here
+        raise CallNotFound()
+    return response
 
 
 def _found(locked: LockedCall | None) -> LockedCall:
