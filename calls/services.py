@@ -689,25 +689,24 @@ def _connected_call(call_id: str, user) -> Call:
     return call
 
 
-@retry_on_conflict
 def call_hold(*, call_id: str, user) -> Call:
-    now = _now()
-    with transaction.atomic():
-        call = _connected_call(call_id, user)
-        if call.held:
-            return call
-        call, _ids = _record(call.pk, [_agent_event(call, user, EventType.HELD, now=now)], now=now)
-        return call
+    return _set_held(call_id, user, held=True)
+
+
+def call_retrieve(*, call_id: str, user) -> Call:
+    return _set_held(call_id, user, held=False)
 
 
 @retry_on_conflict
-def call_retrieve(*, call_id: str, user) -> Call:
+def _set_held(call_id: str, user, *, held: bool) -> Call:
+    """Put the agent's connected call on hold or take it back; already so: nothing recorded."""
     now = _now()
     with transaction.atomic():
         call = _connected_call(call_id, user)
-        if not call.held:
+        if call.held == held:
             return call
-        call, _ids = _record(call.pk, [_agent_event(call, user, EventType.RETRIEVED, now=now)], now=now)
+        event = _agent_event(call, user, EventType.HELD if held else EventType.RETRIEVED, now=now)
+        call, _ids = _record(call.pk, [event], now=now)
         return call
 
 
