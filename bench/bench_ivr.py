@@ -32,6 +32,7 @@ import time
 from bench.http import (
     ROOT,
     Http,
+    cpu_seconds,
     free_port,
     gunicorn,
     percentile,
@@ -51,6 +52,7 @@ PIN = "246810"
 GOAL_RATIO = 0.70
 GOAL_P99_MS = 100.0
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "6"))
+CPU_PARTS = ("server", "postgres", "generator")
 
 
 def run() -> list[dict]:
@@ -78,7 +80,7 @@ def run() -> list[dict]:
         server = gunicorn("bench.bench_ivr:application", port, env, GUNICORN_WORKERS)
         try:
             wait_for(port)
-            results = asyncio.run(_measure_all(port, fixture))
+            results = asyncio.run(_measure_all(port, fixture, server.pid))
         finally:
             stop(server)
     return _rows(results, fixture)
@@ -108,6 +110,24 @@ def _rows(results: dict, fixture: dict) -> list[dict]:
                 "ratio": ivr["p99_ms"] / base["p99_ms"] if base["p99_ms"] else float("nan"),
                 "note": (f"goal < {GOAL_P99_MS:.0f} ms; " if conc == 16 else "")
                 + f"median {ivr['median_ms']:.1f} ms; baseline = its p99",
+            }
+        )
+    for part, what in (
+        ("server", "gunicorn, all workers"),
+        ("postgres", "PostgreSQL"),
+        ("generator", "load generator"),
+    ):
+        conc = CONCURRENCY[0]
+        ivr, base = results[f"ivr-{conc}"]["cpu_us"][part], results[f"baseline-{conc}"]["cpu_us"][part]
+        rows.append(
+            {
+                "name": f"  CPU per request: {what} ({conc} conns)",
+                "value": ivr,
+                "unit": "µs",
+                "baseline": base,
+                "ratio": ivr / base if base else float("nan"),
+                "note": "user + system, from /proc"
+                + ("; 0 when PostgreSQL runs elsewhere" if part == "postgres" else ""),
             }
         )
     rows.append(
@@ -176,17 +196,24 @@ async def _window(port: int, token: str, conc: int, kind: str, cards: list[str],
     return clients, sum(counts), time.monotonic() - started
 
 
-async def _measure(port: int, token: str, conc: int, cards: list[str]) -> dict:
+async def _measure(port: int, token: str, conc: int, cards: list[str], server_pid: int) -> dict:
     """Baseline and IVR in alternating windows (B I I B B I ...), so that the shared machine
     speeding up or slowing down during the run weighs on both alike."""
-    totals = {kind: {"latencies": [], "errors": 0, "calls": 0, "elapsed": 0.0} for kind in ("baseline", "ivr")}
+    totals = {
+        kind: {"latencies": [], "errors": 0, "calls": 0, "elapsed": 0.0, "cpu": dict.fromkeys(CPU_PARTS, 0.0)}
+        for kind in ("baseline", "ivr")
+    }
     window = SECONDS / ROUNDS
     for number in range(ROUNDS):
         order = ("baseline", "ivr") if number % 2 == 0 else ("ivr", "baseline")
         for kind in order:
             prefix = f"c{conc}-r{number}-{time.time_ns()}"
+            before = cpu_seconds(server_pid)
             clients, calls, elapsed = await _window(port, token, conc, kind, cards, prefix, window)
+            after = cpu_seconds(server_pid)
             total = totals[kind]
+            for part in CPU_PARTS:
+                total["cpu"][part] += after[part] - before[part]
             total["latencies"] += [value for c in clients for value in c.latencies]
             total["errors"] += sum(c.errors for c in clients)
             total["calls"] += calls
@@ -198,19 +225,20 @@ async def _measure(port: int, token: str, conc: int, cards: list[str]) -> dict:
             "median_ms": statistics.median(total["latencies"]) if total["latencies"] else float("nan"),
             "errors": total["errors"],
             "calls_per_s": total["calls"] / total["elapsed"],
+            "cpu_us": {part: 1e6 * seconds / max(len(total["latencies"]), 1) for part, seconds in total["cpu"].items()},
         }
         for kind, total in totals.items()
     }
 
 
-async def _measure_all(port: int, fixture: dict) -> dict:
+async def _measure_all(port: int, fixture: dict, server_pid: int) -> dict:
     token, cards = fixture["token"], fixture["cards"]
     # Warm every worker up (imports, translations, compiled menu, DB pool) before measuring.
     for kind in ("baseline", "ivr"):
         await _window(port, token, max(CONCURRENCY), kind, cards, f"warm-{time.time_ns()}", WARMUP_SECONDS)
     results = {}
     for conc in CONCURRENCY:
-        measured = await _measure(port, token, conc, cards)
+        measured = await _measure(port, token, conc, cards, server_pid)
         results[f"baseline-{conc}"], results[f"ivr-{conc}"] = measured["baseline"], measured["ivr"]
     return results
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -108,6 +109,39 @@ def stop(*processes: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, bytes, float]]:
+    """Every process: pid → (parent pid, command line, user + system CPU seconds)."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as stat, open(f"/proc/{name}/cmdline", "rb") as cmdline:
+                fields = stat.read().rsplit(")", 1)[1].split()
+                command = cmdline.read()
+        except OSError:  # gone meanwhile
+            continue
+        found[int(name)] = (int(fields[1]), command, (int(fields[11]) + int(fields[12])) / _TICKS)
+    return found
+
+
+def _is_postgres(command: bytes) -> bool:
+    program = command.split(b"\0", 1)[0]
+    return program.startswith(b"postgres") or program.endswith(b"/postgres")  # backends, postmaster
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server (the process and its workers), by this machine's
+    PostgreSQL (its processes, when it runs here) and by this process (the load generator)."""
+    processes = _processes()
+    server = sum(cpu for pid, (parent, _, cpu) in processes.items() if server_pid in (pid, parent))
+    postgres = sum(cpu for _, command, cpu in processes.values() if _is_postgres(command))
+    return {"server": server, "postgres": postgres, "generator": processes.get(os.getpid(), (0, b"", 0.0))[2]}
 
 
 def use_fast_hashers() -> None:

@@ -23,16 +23,19 @@ M = TypeVar("M", bound=models.Model)
 
 
 @cache
-def _prepared_cursor_class():
+def _server_binding_cursor_class(prepare: bool):
+    """Server-side binding; every statement prepared on first use, or (``prepare=False``) never,
+    not even one this connection has prepared already (the driver keeps no text of a prepared
+    statement for ``connection.queries`` to show)."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    class PreparedCursor(ServerBindingCursor):
-        """Server-side binding, every statement prepared on first use."""
+    prepare_all = prepare
 
+    class Cursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+            return super().execute(query, params, prepare=prepare_all if prepare is None else prepare, binary=binary)
 
-    return PreparedCursor
+    return Cursor
 
 
 # One prepared-statement cursor per driver connection, reused statement after statement.
@@ -48,8 +51,10 @@ def _cursor() -> Iterator[Any]:
     these few fixed statements: the ORM's keep Django's client-side binding.
 
     Unless something watches the queries (a debug cursor, ``CaptureQueriesContext``, an
-    ``execute_wrapper``), the driver's cursor is used directly, kept per connection, with
-    Django's translation of driver errors (``IntegrityError``, ``OperationalError``)."""
+    ``execute_wrapper``: then bound on the server but not prepared), the driver's cursor is used
+    directly, kept per connection, with Django's translation of driver errors
+    (``IntegrityError``, ``OperationalError``). Preparing needs ``prepare_threshold`` in the
+    connection's options (settings): Django sets it to None, and psycopg then prepares nothing."""
     if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         with connection.cursor() as cursor:
             yield cursor
@@ -58,14 +63,14 @@ def _cursor() -> Iterator[Any]:
     connection.validate_thread_sharing()
     raw = connection.connection
     if connection.queries_logged or connection.execute_wrappers:
-        fresh = _prepared_cursor_class()(raw)
+        fresh = _server_binding_cursor_class(prepare=False)(raw)
         wrapped = connection.make_debug_cursor(fresh) if connection.queries_logged else connection.make_cursor(fresh)
         with wrapped as cursor:
             yield cursor
         return
     cursor = _CURSORS.get(raw)
     if cursor is None or cursor.closed:
-        cursor = _CURSORS[raw] = _prepared_cursor_class()(raw)
+        cursor = _CURSORS[raw] = _server_binding_cursor_class(prepare=True)(raw)
     with connection.wrap_database_errors:
         yield cursor
 

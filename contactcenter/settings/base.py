@@ -123,10 +123,15 @@ elif _database["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-DATABASES = {"default": _database}
 # The hot paths' written-out statements (contactcenter/rows.py) are prepared once per connection.
 # Turn off behind a connection pooler in transaction mode (PgBouncer < 1.21), which cannot keep them.
 DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
+if USING_POSTGRES and DB_PREPARED_STATEMENTS:
+    # Django turns psycopg's statement preparation off (prepare_threshold None), and psycopg then
+    # ignores even an explicit ``prepare=True``. The ORM's cursors bind on the client and never
+    # prepare, whatever this says; only rows.py's server-binding cursor asks, and always explicitly.
+    _database.setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1  # never by count, only when asked
+DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ----------------------------------------------------------

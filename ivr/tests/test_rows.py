@@ -168,3 +168,21 @@ def test_a_published_menu_is_not_read_again_but_an_edited_draft_is(caller, ivr_m
     services.prompt_set(version=draft, key="main_menu", text="改过的主菜单。")
     actions = services.call_event(call_id="preview-1", seq=1, type="digits", digits="7")
     assert any(a.get("text") == "改过的主菜单。" for a in actions["actions"]), actions
+
+
+def test_the_hot_statements_are_prepared_on_the_server_and_the_orms_are_not(on_postgres, caller):
+    """Django turns psycopg's preparation off by default; without ``prepare_threshold`` in the
+    settings an explicit ``prepare=True`` is silently ignored and every step is planned again."""
+    call = caller()
+    call.start()
+    call.press("3")
+    call.press("0")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        prepared = dict(cursor.fetchall())
+    call_reads = [runs for statement, runs in prepared.items() if statement.startswith('SELECT "ivr_ivrcall"."id"')]
+    assert call_reads == [2], prepared  # one statement, prepared once, run for both keys
+    assert any(statement.startswith("WITH updated AS (UPDATE") for statement in prepared), prepared
+    # The ORM binds on the client and prepares nothing: every prepared statement is a written-out one.
+    assert all('"ivr_menuversion"."id"' in s or s.startswith(("SELECT", "WITH")) for s in prepared), prepared
+    assert not any("%s" in statement for statement in prepared)
