@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
 
@@ -42,8 +43,14 @@ def _server_binding_cursor_class(prepare: bool):
 _CURSORS: WeakKeyDictionary = WeakKeyDictionary()
 
 
+def _db() -> BaseDatabaseWrapper:
+    """The default connection itself, looked up once per call: ``django.db.connection`` is a proxy
+    that finds it again (in a context-local) on every attribute, dozens of times per statement."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 @contextmanager
-def _cursor() -> Iterator[Any]:
+def _cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
     """A cursor for these statements. On PostgreSQL (unless ``DB_PREPARED_STATEMENTS`` is off,
     e.g. behind a transaction-pooling PgBouncer) the values travel as parameters and each
     statement is prepared once per connection — pooled connections keep them — so the driver
@@ -76,7 +83,7 @@ def _cursor() -> Iterator[Any]:
 
 
 def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
+    return _db().ops.quote_name(name)
 
 
 @cache
@@ -92,7 +99,7 @@ def _columns(model: type[models.Model], vendor: str) -> tuple[str, list[str]]:
 _CONVERTERS: WeakKeyDictionary = WeakKeyDictionary()
 
 
-def _converters(model: type[models.Model]) -> list[tuple[int, Any, list]]:
+def _converters(connection: BaseDatabaseWrapper, model: type[models.Model]) -> list[tuple[int, Any, list]]:
     """Per column of ``model`` that needs it: (index, column expression, converters), as the ORM
     applies them to what the driver returns (``SQLCompiler.get_converters``)."""
     per_model = _CONVERTERS.setdefault(connection.ops, {})
@@ -122,8 +129,9 @@ def select(
     """``model`` rows matching ``where`` (SQL on quoted table names), each with the values of the
     ``extra`` columns appended to the select list. ``lock`` takes the row locks of ``model``'s
     table only (``SELECT ... FOR UPDATE OF``), inside a transaction."""
+    connection = _db()
     columns, names = _columns(model, connection.vendor)
-    converters = _converters(model)
+    converters = _converters(connection, model)
     table = _quote(model._meta.db_table)
     sql = f"SELECT {columns}{', ' + extra if extra else ''} FROM {table} {join} WHERE {where}"  # noqa: S608 - names from the models, values bound
     if order_by:
@@ -132,13 +140,16 @@ def select(
         sql += f" LIMIT {int(limit)}"
     if lock and connection.features.has_select_for_update:
         sql += f" FOR UPDATE OF {table}" if connection.features.has_select_for_update_of else " FOR UPDATE"
-    with _cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    return [(_instance(model, names, converters, row[: len(names)]), tuple(row[len(names) :])) for row in fetched]
+    return [
+        (_instance(connection, model, names, converters, row[: len(names)]), tuple(row[len(names) :]))
+        for row in fetched
+    ]
 
 
-def _instance(model: type[M], names: list[str], converters: list, row) -> M:
+def _instance(connection: BaseDatabaseWrapper, model: type[M], names: list[str], converters: list, row) -> M:
     values = list(row)
     for index, expression, functions in converters:
         for function in functions:
@@ -148,21 +159,22 @@ def _instance(model: type[M], names: list[str], converters: list, row) -> M:
 
 def columns(model: type[models.Model]) -> str:
     """All columns of ``model``, for ``extra``: a joined row read along (see ``joined``)."""
-    return _columns(model, connection.vendor)[0]
+    return _columns(model, _db().vendor)[0]
 
 
 def names(model: type[models.Model]) -> list[str]:
     """The attnames of ``columns(model)``, in order (to slice several joined rows apart)."""
-    return _columns(model, connection.vendor)[1]
+    return _columns(model, _db().vendor)[1]
 
 
 def joined(model: type[M], extra: tuple) -> M | None:
     """The ``model`` instance in ``extra`` values selected with ``columns(model)``; ``None`` when
     an outer join found no row (its primary key is null)."""
+    connection = _db()
     names = _columns(model, connection.vendor)[1]
     if extra[names.index(model._meta.pk.attname)] is None:
         return None
-    return _instance(model, names, _converters(model), extra[: len(names)])
+    return _instance(connection, model, names, _converters(connection, model), extra[: len(names)])
 
 
 def select_one(model: type[M], where: str, params: list[Any], **kwargs) -> tuple[M, tuple] | None:
@@ -181,7 +193,10 @@ def _update_sql(model: type[models.Model], field_names: tuple[str, ...], conditi
 
 
 def _update(
-    instance: models.Model, field_names: list[str], expect: dict[str, Any] | None = None
+    connection: BaseDatabaseWrapper,
+    instance: models.Model,
+    field_names: list[str],
+    expect: dict[str, Any] | None = None,
 ) -> tuple[str, list[Any]]:
     meta = instance._meta
     expect = expect or {}
@@ -197,6 +212,7 @@ def _update(
 def _insert_sql(model: type[models.Model], with_pk: bool, vendor: str, source: str) -> str:
     """``INSERT`` of every concrete field (the primary key too when ``with_pk``), values either
     ``VALUES (...)`` or, with ``source``, ``SELECT ... FROM source`` (a row only if it has one)."""
+    connection = _db()
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key or with_pk]
     columns = ", ".join(_quote(field.column) for field in fields)
@@ -212,7 +228,7 @@ def _insert_sql(model: type[models.Model], with_pk: bool, vendor: str, source: s
     return sql
 
 
-def _insert(instance: models.Model, source: str = "") -> tuple[str, list[Any]]:
+def _insert(connection: BaseDatabaseWrapper, instance: models.Model, source: str = "") -> tuple[str, list[Any]]:
     meta = instance._meta
     with_pk = instance.pk is not None
     sql = _insert_sql(type(instance), with_pk, connection.vendor, source)
@@ -221,7 +237,7 @@ def _insert(instance: models.Model, source: str = "") -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _inserted(instance: models.Model, cursor) -> None:
+def _inserted(connection: BaseDatabaseWrapper, instance: models.Model, cursor) -> None:
     meta = instance._meta
     if instance.pk is None:
         if connection.features.can_return_columns_from_insert:
@@ -235,8 +251,9 @@ def _inserted(instance: models.Model, cursor) -> None:
 def update(instance: models.Model, field_names: list[str], *, expect: dict[str, Any] | None = None) -> bool:
     """``UPDATE`` the named fields of ``instance`` by primary key (``save(update_fields=...)``);
     with ``expect`` (field → value) only if the row still holds those values. True if updated."""
-    sql, params = _update(instance, field_names, expect)
-    with _cursor() as cursor:
+    connection = _db()
+    sql, params = _update(connection, instance, field_names, expect)
+    with _cursor(connection) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
 
@@ -244,10 +261,11 @@ def update(instance: models.Model, field_names: list[str], *, expect: dict[str, 
 def insert(instance: models.Model) -> None:
     """``INSERT`` ``instance`` (``save(force_insert=True)``: ``auto_now_add`` fields filled) and
     set its primary key."""
-    sql, params = _insert(instance)
-    with _cursor() as cursor:
+    connection = _db()
+    sql, params = _insert(connection, instance)
+    with _cursor(connection) as cursor:
         cursor.execute(sql, params)
-        _inserted(instance, cursor)
+        _inserted(connection, instance, cursor)
 
 
 def update_and_insert(
@@ -257,20 +275,21 @@ def update_and_insert(
     both or neither. One statement on PostgreSQL (the ``INSERT`` selects from the ``UPDATE``'s
     ``RETURNING`` inside ``WITH``), so atomic without a transaction of its own — a compare-and-set
     with ``expect``. Elsewhere the two run in one transaction. True if both were written."""
+    connection = _db()
     if connection.vendor != "postgresql":
         with transaction.atomic():
             if not update(instance, field_names, expect=expect):
                 return False
             insert(new)
             return True
-    update_sql, update_params = _update(instance, field_names, expect)
-    insert_sql, insert_params = _insert(new, source="updated")
+    update_sql, update_params = _update(connection, instance, field_names, expect)
+    insert_sql, insert_params = _insert(connection, new, source="updated")
     pk = _quote(instance._meta.pk.column)
-    with _cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(f"WITH updated AS ({update_sql} RETURNING {pk}) {insert_sql}", update_params + insert_params)
         if cursor.rowcount != 1:
             return False
-        _inserted(new, cursor)
+        _inserted(connection, new, cursor)
     return True
 
 
@@ -278,13 +297,14 @@ def insert_with_child(parent: models.Model, child: models.Model, link: str) -> N
     """``insert(parent)`` then ``insert(child)`` whose foreign key ``link`` points at the new parent:
     both or neither. One statement on PostgreSQL (the child's ``INSERT ... SELECT`` takes the
     parent's new key), so atomic without a transaction of its own; elsewhere one transaction."""
+    connection = _db()
     if connection.vendor != "postgresql" or parent.pk is not None or child.pk is not None:
         with transaction.atomic():
             insert(parent)
             setattr(child, link, parent)
             insert(child)
         return
-    parent_sql, parent_params = _insert(parent)
+    parent_sql, parent_params = _insert(connection, parent)
     meta = child._meta
     link_field = meta.get_field(link)
     fields = [field for field in meta.concrete_fields if not field.primary_key]
@@ -300,7 +320,7 @@ def insert_with_child(parent: models.Model, child: models.Model, link: str) -> N
         f"WITH parent AS ({parent_sql}) INSERT INTO {_quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
         f"SELECT {', '.join(values)} FROM parent RETURNING {_quote(meta.pk.column)}, {_quote(link_field.column)}"
     )
-    with _cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(sql, parent_params + params)
         child_pk, parent_pk = cursor.fetchone()
     for instance, pk in ((parent, parent_pk), (child, child_pk)):
