@@ -112,24 +112,29 @@ def _account_with_registration(where: str, params: list):
 
 
 def account_of_call() -> tuple[str, str]:
-    """``(join, columns)`` to read a verified call's account along with the call row (the IVR's
-    call look-up, ``ivr.locks``): an outer join on ``"ivr_ivrcall"``."""
-    from banking.models import Account
+    """``(join, columns)`` to read along with the call row (the IVR's call look-up, ``ivr.locks``)
+    a verified call's account, or else the account logging in with its own registration: outer
+    joins on ``"ivr_ivrcall"``."""
+    from banking.models import Account, PhoneBankingRegistration
     from contactcenter import rows
 
     join = (
-        'LEFT OUTER JOIN "banking_account" ON "banking_account"."id" = "ivr_ivrcall"."account_id" '
-        'AND "ivr_ivrcall"."verified"'
+        'LEFT OUTER JOIN "banking_account" ON "banking_account"."id" = CASE WHEN "ivr_ivrcall"."verified" '
+        'THEN "ivr_ivrcall"."account_id" ELSE "ivr_ivrcall"."login_account_id" END '
+        'LEFT OUTER JOIN "banking_phonebankingregistration" '
+        'ON "banking_phonebankingregistration"."account_id" = "ivr_ivrcall"."login_account_id" '
+        'AND NOT "ivr_ivrcall"."verified"'
     )
-    return join, rows.columns(Account)
+    return join, f"{rows.columns(Account)}, {rows.columns(PhoneBankingRegistration)}"
 
 
-def account_of_call_row(extra: tuple):
-    """The account read by ``account_of_call()``'s columns, or ``None``."""
-    from banking.models import Account
+def account_of_call_row(extra: tuple) -> tuple[Any, Any]:
+    """(account, registration) read by ``account_of_call()``'s columns, each possibly ``None``."""
+    from banking.models import Account, PhoneBankingRegistration
     from contactcenter import rows
 
-    return rows.joined(Account, extra)
+    split = len(rows.names(Account))
+    return rows.joined(Account, extra[:split]), rows.joined(PhoneBankingRegistration, extra[split:])
 
 
 def account_with_registration_by_number(number: str):

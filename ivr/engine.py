@@ -33,7 +33,9 @@ MAX_ENTERS_PER_TURN = 64  # validation refuses endless loops; this guards drafts
 class Turn:
     """The engine working on one event of one call; ``actions`` is the response."""
 
-    def __init__(self, call: IvrCall, menu: Menu, *, seq: int, announcements=lambda position: [], account=None):
+    def __init__(
+        self, call: IvrCall, menu: Menu, *, seq: int, announcements=lambda position: [], account=None, login=None
+    ):
         self.call = call
         self.menu = menu
         self.seq = seq
@@ -43,6 +45,8 @@ class Turn:
         # The verified caller's account as read with the call in this step, used once (after a
         # transfer the engine reads it again).
         self.account_read = account
+        # While a password is asked: (the account logging in, its registration) read with the call.
+        self.login_read = login
         self.enters = 0
 
     # --- actions --------------------------------------------------------------------------------
@@ -85,7 +89,7 @@ class Turn:
         call.outcome = outcome
         call.queue = queue
         call.step = ""
-        call.data.pop("auth", None)
+        call.login_account_id = None
         call.data.pop("transfer", None)
         call.data.pop("loss", None)
 
@@ -261,13 +265,13 @@ class Turn:
                 self.say("locked", {"reason": "locked"})
                 self.enter(self.menu.root)
             else:
-                call.data["auth"] = {"account_id": account.pk}
+                call.login_account_id = account.pk
                 self.ask(node, "password")
             return
 
-        account, registration = bank.account_with_registration_by_id(call.data.get("auth", {}).get("account_id"))
+        account, registration = self.login_account()
         if registration is None:  # deregistered between the two steps
-            call.data.pop("auth", None)
+            call.login_account_id = None
             self.say("not_registered", {"reason": "not_registered"})
             self.enter(self.menu.root)
             return
@@ -278,7 +282,7 @@ class Turn:
                 raise
             call.auth_failures += 1
             call.locked_out = True
-            call.data.pop("auth", None)
+            call.login_account_id = None
             self.say("locked", {"reason": "locked"})
             self.enter(self.menu.root)
             return
@@ -288,7 +292,7 @@ class Turn:
                 self.say("auth_failed", {"reason": "wrong_password"})
                 self.ask(node, "password")
             return
-        call.data.pop("auth", None)
+        call.login_account_id = None
         call.verified = True
         call.account_id = account.pk
         call.customer_id = bank.customer_id_of(account)
@@ -395,6 +399,15 @@ class Turn:
     input_balance = input_today_transactions = input_recent_transactions = input_info
 
     # --- helpers --------------------------------------------------------------------------------
+
+    def login_account(self):
+        """(The account logging in, its registration): as read with the call in this step, else
+        read now (a linked account's registration is not read along); ``(None, None)``."""
+        read, self.login_read = self.login_read, None
+        account_id = self.call.login_account_id
+        if read is not None and read[0] is not None and read[0].pk == account_id and read[1] is not None:
+            return read
+        return bank.account_with_registration_by_id(account_id)
 
     def authenticated_account(self):
         account, self.account_read = self.account_read, None

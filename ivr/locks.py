@@ -13,12 +13,16 @@ from .models import IvrCall
 class LockedCall(NamedTuple):
     call: IvrCall
     account: Any  # a verified call's account, read in the same statement; else None
+    # While a password is asked: (the account logging in, its own registration or None), read in
+    # the same statement; else None.
+    login: tuple[Any, Any] | None = None
 
 
 def lock_call(call_id: str, *, started_by=None, lock: bool = True) -> LockedCall | None:
     """The call ``call_id`` locked for the rest of the transaction (its row only, not its menu
-    version or account), with, once the caller is verified, the account row (the steps that need
-    it then read it with the call: one statement fewer);
+    version or account), with, once the caller is verified, the account row, and while a password
+    is asked, the account logging in and its registration (the steps that need them then read
+    them with the call: one statement fewer);
     ``None`` when there is no such call (or, with ``started_by``, no such test call of that
     user). With ``lock=False`` the same read without the lock (a compare-and-set follows).
 
@@ -39,4 +43,7 @@ def lock_call(call_id: str, *, started_by=None, lock: bool = True) -> LockedCall
     if found is None:
         return None
     call, extra = found
-    return LockedCall(call, bank.account_of_call_row(extra))
+    account, registration = bank.account_of_call_row(extra)
+    if call.verified:
+        return LockedCall(call, account)
+    return LockedCall(call, None, (account, registration) if call.login_account_id is not None else None)

@@ -201,6 +201,9 @@ class IvrCall(models.Model):
     path = models.JSONField(_("path"), default=list, blank=True)
     verified = models.BooleanField(_("verified"), default=False)
     account_id = models.BigIntegerField(_("authenticated account"), null=True, blank=True)
+    # The account whose phone-banking password is being asked (set by its number, cleared when
+    # the login ends either way): the password step reads it, and its registration, with the call.
+    login_account_id = models.BigIntegerField(_("account logging in"), null=True, blank=True)
     customer_id = models.BigIntegerField(_("customer"), null=True, blank=True)
     auth_failures = models.PositiveSmallIntegerField(_("authentication failures"), default=0)
     locked_out = models.BooleanField(_("locked out"), default=False)

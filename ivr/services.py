@@ -57,6 +57,7 @@ STATE_FIELDS = [
     "path",
     "verified",
     "account_id",
+    "login_account_id",
     "customer_id",
     "auth_failures",
     "locked_out",
@@ -259,7 +260,7 @@ def _apply(
     secret = type == "digits" and is_secret_step(call)
     node_before, step_before = call.node, call.step
     menu = menu_for_call(call.version_id)
-    turn = Turn(call, menu, seq=seq, announcements=active_announcements, account=found.account)
+    turn = Turn(call, menu, seq=seq, announcements=active_announcements, account=found.account, login=found.login)
     if type == "digits":
         _run(turn, lambda: turn.on_digits(digits))
     elif type == "timeout":

@@ -238,6 +238,7 @@ ZH = {
     "path": "路径",
     "verified": "已验证",
     "authenticated account": "已验证账户",
+    "account logging in": "正在登录的账户",
     "authentication failures": "验证失败次数",
     "locked out": "已锁定",
     "ended": "已结束",

@@ -30,8 +30,8 @@ def test_rows_read_and_write_the_same_values_as_the_orm(caller):
     call.press("1")
     orm = IvrCall.objects.get(call_id=call.call_id)
     with transaction.atomic():
-        locked, account = lock_call(call.call_id)
-    assert account is None  # not verified: no account read along
+        locked, account, login = lock_call(call.call_id)
+    assert account is None and login is None  # neither verified nor logging in: nothing read along
     assert field_values(locked) == field_values(orm)
     assert not locked._state.adding
 

@@ -160,6 +160,39 @@ def test_a_verified_calls_account_is_read_with_the_call_and_not_again(caller, cu
     assert account_reads == []  # only joined into the call's read
 
 
+def test_the_account_logging_in_is_read_with_the_call_at_the_password_step(caller, customer):
+    call = caller()
+    call.start()
+    call.press("1")
+    call.press(customer.card.number)
+    found = lock_call(call.call_id, lock=False)
+    assert found.account is None
+    account, registration = found.login
+    assert (account.pk, registration.pk) == (customer.card.pk, customer.registration.pk)
+    assert registration.password == customer.registration.password  # the stored hash, read fresh
+    with CaptureQueriesContext(connection) as password:
+        call.press(PHONE_PIN)
+    banking_reads = [
+        q["sql"] for q in password.captured_queries if 'FROM "banking_' in q["sql"] and "ivr_ivrcall" not in q["sql"]
+    ]
+    assert banking_reads == []  # only joined into the call's read
+    after = lock_call(call.call_id, lock=False)
+    assert after.call.verified and after.call.login_account_id is None and after.login is None
+    assert after.account.pk == customer.card.pk
+
+
+def test_a_login_by_a_linked_accounts_number_reads_its_registration_apart(caller, customer):
+    """The call's read joins only an account's own registration; a linked one's is read after."""
+    call = caller()
+    call.start()
+    call.press("1")
+    call.press(customer.linked[0].number)
+    assert lock_call(call.call_id, lock=False).login[1] is None
+    call.press(PHONE_PIN)
+    verified = IvrCall.objects.get(call_id=call.call_id)
+    assert verified.verified and verified.account_id == customer.linked[0].pk
+
+
 def test_the_switch_bodies_are_validated_the_same_on_every_request():
     """Their fields are shallow copies per request: one request's binding or errors never leak
     into the next (a bad body, then a good one, then a bad one, twice over)."""
