@@ -44,7 +44,7 @@ seed: migrate
 # Embedded default: SQLite, in-memory channel layer, in-process tasks; HTTP and websockets on one ASGI server.
 run: seed
 	@echo "Serving on http://$(HOST):$(PORT)/  (log in as director / agent01 / branch01 ..., password demo12345)"
-	$(BIN)/uvicorn contactcenter.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(BIN)/uvicorn contactcenter.asgi:application --host $(HOST) --port $(PORT) --lifespan off --log-config uvicorn-logging.json
 
 test: install-dev messages
 	$(BIN)/pytest $(PYTEST_ARGS)

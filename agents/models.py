@@ -37,9 +37,14 @@ class Reason(models.TextChoices):
     MISSED_OFFER = "missed_offer", _("Missed a call")
     LOGIN = "login", _("Just logged in")
     SUPERVISOR = "supervisor", _("Set by the team lead")
+    # Why an agent went offline without asking: every desktop of theirs was closed
+    # (``AGENTS_DISCONNECT_OFFLINE_S``; agents/presence.py).
+    DISCONNECTED = "disconnected", _("Desktop disconnected")
 
 
-SYSTEM_REASONS = (Reason.MISSED_OFFER, Reason.LOGIN, Reason.SUPERVISOR)
+SYSTEM_REASONS = (Reason.MISSED_OFFER, Reason.LOGIN, Reason.SUPERVISOR, Reason.DISCONNECTED)
+# Reasons an offline state may carry (the others are reasons for not ready).
+OFFLINE_REASONS = (Reason.DISCONNECTED,)
 
 
 class AgentStatus(models.Model):
@@ -125,7 +130,7 @@ class AgentStateLog(AppendOnlyModel):
     reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices, blank=True)
     previous_state = models.CharField(_("previous state"), max_length=10, choices=AgentState.choices, blank=True)
     started_at = models.DateTimeField(_("from"), db_index=True)
-    call_id = models.CharField(_("call"), max_length=64, blank=True)
+    call_id = models.CharField(_("call"), max_length=128, blank=True)  # a switch call id (≤128)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("changed by"),

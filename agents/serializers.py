@@ -100,7 +100,7 @@ class CallbackCreateSerializer(InputSerializer):
     queue = serializers.SlugField(max_length=40)
     due_at = serializers.DateTimeField()
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    call_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    call_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
 
 
 class CallbackCompleteSerializer(InputSerializer):

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -24,7 +25,9 @@ from calls.models import Queue
 from org.roles import Role
 from org.scoping import user_role
 
+from . import presence
 from .models import (
+    OFFLINE_REASONS,
     SYSTEM_REASONS,
     AgentSkill,
     AgentState,
@@ -57,7 +60,8 @@ def status_transition(
     """Move ``status`` (locked by the caller) to ``state``; log it and push it after commit."""
     at = at or timezone.now()
     previous, previous_reason = status.state, status.reason
-    reason = reason if state == AgentState.NOT_READY else ""
+    if not (state == AgentState.NOT_READY or (state == AgentState.OFFLINE and reason in OFFLINE_REASONS)):
+        reason = ""
     status.state = state
     status.reason = reason
     if call is not KEEP:
@@ -83,7 +87,7 @@ def status_transition(
             reason=reason,
             previous_state=previous,
             started_at=at,
-            call_id=call_id[:64],
+            call_id=call_id[:128],
             actor_id=actor_id,
         )
     realtime.agent_changed_on_commit(status.user_id)
@@ -185,7 +189,52 @@ def _state_set(status_pk: int, *, state: str, reason: str, actor, by_lead: bool)
             status.acw_call = None
         if (status.state, status.reason) == (state, reason):
             return status
+        if by_lead and state == AgentState.READY and not presence.is_connected(status.user_id):
+            raise errors.AgentNotConnected()
         return status_transition(status, state=state, reason=reason, at=now, actor_id=actor.pk)
+
+
+def agents_disconnected_sweep(now: datetime | None = None) -> dict[str, int]:
+    """Agents whose desktops are gone (``agents.presence``): an offer ringing a desktop gone for
+    ``AGENTS_DISCONNECT_RING_GRACE_S`` is withdrawn (the call is routed again; the agent keeps
+    their place in the longest-idle order, but routing skips them until a desktop is back), and
+    an agent gone for ``AGENTS_DISCONNECT_OFFLINE_S`` goes offline with reason ``disconnected``.
+    An agent on a call or in after-call work is left alone: the call goes on on the phone, and
+    forgotten after-call work is closed by its own timeout first.
+    """
+    from calls.services import call_offer_withdraw
+
+    now = now or timezone.now()
+    done = {"withdrawn": 0, "offline": 0}
+    on_shift = dict(
+        AgentStatus.objects.filter(state__in=(AgentState.READY, AgentState.NOT_READY, AgentState.RINGING)).values_list(
+            "user_id", "pk"
+        )
+    )
+    gone = presence.disconnected_for(on_shift)
+    if not gone:
+        return done
+    offline_after = settings.AGENTS_DISCONNECT_OFFLINE_S
+    for status in AgentStatus.objects.filter(user_id__in=list(gone)).select_related("call"):
+        seconds = gone[status.user_id]
+        if status.state == AgentState.RINGING and status.call_id and seconds >= settings.AGENTS_DISCONNECT_RING_GRACE_S:
+            if call_offer_withdraw(call=status.call, agent_status=status, reason="disconnected", now=now):
+                done["withdrawn"] += 1
+                logger.info("offer of call %s withdrawn: agent %s disconnected", status.call_id, status.user_id)
+        elif offline_after and seconds >= offline_after and status.state != AgentState.RINGING:
+            done["offline"] += int(_disconnected_offline(status.pk, now=now))
+    return done
+
+
+@retry_on_conflict
+def _disconnected_offline(status_pk: int, *, now: datetime) -> bool:
+    with transaction.atomic():
+        status = lock_agents(status_pk).get(status_pk)
+        if status is None or status.state not in (AgentState.READY, AgentState.NOT_READY) or status.call_id:
+            return False
+        status_transition(status, state=AgentState.OFFLINE, reason=Reason.DISCONNECTED, at=now)
+        logger.info("agent %s offline: desktop disconnected", status.user_id)
+        return True
 
 
 def agent_skills_set(*, agent, skills: list[dict[str, Any]], actor) -> list[AgentSkill]:
@@ -229,6 +278,21 @@ def agent_skills_set(*, agent, skills: list[dict[str, Any]], actor) -> list[Agen
 # --- callbacks ----------------------------------------------------------------------------------
 
 
+def _check_callback_due(due_at: datetime) -> None:
+    """A callback is promised for now or later (a few minutes of clock skew or a form's minute
+    precision allowed) and within ``AGENTS_CALLBACK_MAX_AHEAD_DAYS``: a date years away is a typo,
+    and the task would sit in every list until then."""
+    now = timezone.now()
+    if due_at < now - timedelta(seconds=settings.AGENTS_CALLBACK_PAST_TOLERANCE_S):
+        raise errors.InvalidInput(_("The callback time is in the past."), code="due_in_past")
+    if due_at > now + timedelta(days=settings.AGENTS_CALLBACK_MAX_AHEAD_DAYS):
+        raise errors.InvalidInput(
+            _("A callback is scheduled at most %(days)d days ahead.")
+            % {"days": settings.AGENTS_CALLBACK_MAX_AHEAD_DAYS},
+            code="due_too_far",
+        )
+
+
 def callback_schedule(
     *, actor, phone: str, queue: str, due_at: datetime, note: str = "", call_id: str = "", customer_id=None
 ) -> Callback:
@@ -243,6 +307,7 @@ def callback_schedule(
         raise errors.InvalidInput(_("Give a phone number."), code="invalid_phone")
     if timezone.is_naive(due_at):
         raise errors.InvalidInput(_("Give a time with its UTC offset."), code="naive_time")
+    _check_callback_due(due_at)
     call = Call.objects.filter(call_id=call_id).first() if call_id else None
     callback = Callback.objects.create(
         call=call,

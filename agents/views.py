@@ -25,10 +25,23 @@ def _choices(choices) -> list[dict[str, str]]:
 
 def _ticket_choices() -> dict[str, list[dict[str, str]]] | None:
     try:
-        from tickets.models import Category, ContactKind
+        from tickets.models import Category, ContactKind, State
     except ImportError:  # pragma: no cover - the tickets app ships with the project
         return None
-    return {"kinds": _choices(ContactKind.choices), "categories": _choices(Category.choices)}
+    return {
+        "kinds": _choices(ContactKind.choices),
+        "categories": _choices(Category.choices),
+        "states": _choices(State.choices),
+    }
+
+
+def _ivr_labels() -> dict[str, str]:
+    """The published menu's node names in the agent's language, for the screen-pop's IVR path."""
+    from ivr.labels import node_labels
+    from ivr.selectors import menu_tree_of, published_version
+
+    version = published_version()
+    return node_labels(menu_tree_of(version)) if version is not None else {}
 
 
 def _account_labels() -> dict[str, dict[str, str]]:
@@ -41,7 +54,7 @@ def _account_labels() -> dict[str, dict[str, str]]:
     }
 
 
-def desktop_texts() -> dict[str, str]:
+def desktop_texts() -> dict[str, Any]:
     """Strings the desktop's script shows, translated on the server (no JS catalog needed)."""
     return {
         "connected": _("Connected"),
@@ -71,6 +84,8 @@ def desktop_texts() -> dict[str, str]:
         "answer_within": _("Answer within %(s)s s"),
         "verified": _("Verified in the IVR"),
         "ani_match": _("Matched by caller number — not verified: check identity"),
+        "test_call": _("Test call"),
+        "test_call_hint": _("Placed from the IVR simulator: not counted in the KPIs, no money moves."),
         "unknown_caller": _("Unknown caller"),
         "ivr_path": _("IVR path"),
         "accounts": _("Accounts"),
@@ -112,6 +127,27 @@ def desktop_texts() -> dict[str, str]:
         "login_again": _("Your session has ended. Log in again."),
         "select_reason": _("Choose a reason"),
         "login_shift": _("Start shift: ready"),
+        # Customer search and "this is the caller" (the screen-pop's find-the-customer box).
+        "find_customer": _("Find the customer"),
+        "search_hint": _("Mobile, card or account number, or ID last 6"),
+        "search": _("Search"),
+        "no_match": _("No customer found."),
+        "this_is_caller": _("This is the caller"),
+        "linked": _("Linked to the call by the agent — check identity"),
+        "unidentified": _("Unidentified caller"),
+        # The wrap-up notice: the record just made, with its number (it stays until dismissed).
+        "ticket_recorded": _("Recorded: work order no. %(number)s"),
+        "contact_recorded": _("Recorded: registration no. %(number)s"),
+        "view": _("View"),
+        "dismiss": _("Dismiss"),
+        # Why the offer ringing the desk was withdrawn (the ``call.withdrawn`` push's ``reason``).
+        "withdrawn": {
+            "expired": _("The call was not answered in time: it went back to the queue for the next agent."),
+            "rejected": _("The call went back to the queue when you changed your state."),
+            "disconnected": _("Your desktop was disconnected: the call went back to the queue for the next agent."),
+            "caller_hung_up": _("The caller hung up before the call was answered."),
+            "moved": _("The call was moved elsewhere before it was answered."),
+        },
     }
 
 
@@ -126,6 +162,7 @@ def desktop(request):
             "callbacks": reverse("agents-api:callbacks"),
             "call": "/api/calls/CALL_ID/",
             "loss": "/api/banking/loss-reports/",
+            "customer_search": reverse("api-customer-search"),
             "login": reverse("org:login"),
         },
         "offer_timeout_s": settings.CALLS_OFFER_TIMEOUT_S,
@@ -136,6 +173,7 @@ def desktop(request):
         "dispositions": _choices([(v, label) for v, label in Disposition.choices if v != Disposition.AUTO]),
         "tickets": _ticket_choices(),
         "banking": _account_labels(),
+        "ivr_labels": _ivr_labels(),
         "texts": desktop_texts(),
     }
     return render(request, "agents/desktop.html", {"config": config})

@@ -1,6 +1,7 @@
 import django_filters
 from rest_framework import generics, serializers
 
+from contactcenter.api.filters import BoundedIsoDateTimeFilter
 from org.permissions import roles_allowed
 from org.roles import Role
 
@@ -17,8 +18,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_from = BoundedIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_to = BoundedIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     actor = django_filters.CharFilter(field_name="actor_username")
 
     class Meta:

@@ -3,7 +3,7 @@ from django.urls import path
 from . import apis
 
 urlpatterns = [
-    path("customers/", apis.CustomerSearchApi.as_view(), name="api-customer-search"),
+    path("customers/search/", apis.CustomerSearchApi.as_view(), name="api-customer-search"),
     path("customers/<int:customer_id>/", apis.CustomerDetailApi.as_view(), name="api-customer-detail"),
     path(
         "accounts/<int:account_id>/transactions/",

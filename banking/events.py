@@ -31,5 +31,21 @@ def account_event_record(
         after=scrub(after or {}),
         actor=_user_or_none(actor),
         channel=channel,
-        call_id=call_id[:64],
+        call_id=call_id[:128],
+    )
+
+
+def customer_search_event(*, actor, q: str, call_id: str = "", results: list[int], request=None, channel: str = "api"):
+    """A customer search, audited with the call it was made for and without the full number
+    (``mask_query``: cards first 6 + last 4, other long numbers last 4)."""
+    from audit.services import audit_record
+
+    from .masking import mask_query
+
+    return audit_record(
+        actor=actor,
+        action="banking.customer_search",
+        object_type="customer",
+        details={"query": mask_query(q), "call_id": str(call_id or "")[:128], "results": results, "channel": channel},
+        request=request,
     )

@@ -249,7 +249,7 @@ class LedgerTransaction(AppendOnlyModel):
     )
     amount_fen = models.BigIntegerField(_("amount (fen)"), help_text=_("Sum of the credit postings."))
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
-    call_id = models.CharField(_("call"), max_length=64, blank=True)
+    call_id = models.CharField(_("call"), max_length=128, blank=True)  # a switch call id (≤128)
     initiated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("initiated by"),
@@ -325,7 +325,7 @@ class LossReport(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     verification = models.CharField(_("verification"), max_length=16, choices=Verification.choices)
-    call_id = models.CharField(_("call"), max_length=64, blank=True)
+    call_id = models.CharField(_("call"), max_length=128, blank=True)  # a switch call id (≤128)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("reported by"),
@@ -391,7 +391,7 @@ class AccountEvent(AppendOnlyModel):
         related_name="+",
     )
     channel = models.CharField(_("channel"), max_length=8, blank=True)
-    call_id = models.CharField(_("call"), max_length=64, blank=True)
+    call_id = models.CharField(_("call"), max_length=128, blank=True)  # a switch call id (≤128)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     objects = AppendOnlyQuerySet.as_manager()

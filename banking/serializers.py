@@ -110,7 +110,7 @@ class TransactionQuerySerializer(InputSerializer):
     date_to = serializers.DateField(required=False)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
-    call_id = serializers.CharField(required=False, max_length=64, allow_blank=True)
+    call_id = serializers.CharField(required=False, max_length=128, allow_blank=True)
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
@@ -120,17 +120,17 @@ class TransactionQuerySerializer(InputSerializer):
         return attrs
 
 
-class CustomerSearchQuerySerializer(InputSerializer):
+class CustomerSearchSerializer(InputSerializer):
+    """The body of ``POST /api/banking/customers/search/`` (paging stays in the query string)."""
+
     q = serializers.CharField(min_length=4, max_length=32)
-    call_id = serializers.CharField(required=False, max_length=64, allow_blank=True)
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
+    call_id = serializers.CharField(required=False, max_length=128, allow_blank=True)
 
 
 class LossReportCreateSerializer(InputSerializer):
     account = serializers.IntegerField(min_value=1)
     verification = serializers.ChoiceField(choices=LossReport.Verification.choices)
-    call_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    call_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
     password = serializers.CharField(required=False, write_only=True, min_length=6, max_length=6, trim_whitespace=False)
 
     def validate(self, attrs):
@@ -152,5 +152,5 @@ class LossReportSerializer(serializers.ModelSerializer):
 
 
 class UnlockSerializer(InputSerializer):
-    call_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    call_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

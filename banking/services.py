@@ -19,7 +19,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
+from contactcenter.errors import DomainError
 from notifications.models import SmsOutbox
 from notifications.services import sms_enqueue
 
@@ -519,7 +520,7 @@ def _write_transaction(
         registration=registration,
         amount_fen=sum(amount for _id, amount in lines if amount > 0),
         channel=channel,
-        call_id=call_id[:64],
+        call_id=call_id[:128],
         initiated_by=_user_or_none(actor),
         memo=memo[:200],
         created_at=now,
@@ -868,7 +869,7 @@ def _transfer_in_database(
         key,
         fingerprint,
         channel,
-        call_id[:64],
+        call_id[:128],
         user.pk if user is not None else None,
         memo[:200],
         settings.BANKING_TRANSFER_LIMIT_FEN,
@@ -1096,7 +1097,7 @@ def registration_unlock(
         actor=actor,
         action="banking.registration_unlock",
         obj=locked,
-        details={"call_id": call_id[:64], "reason": reason[:200], **before},
+        details={"call_id": call_id[:128], "reason": reason[:200], **before},
     )
     registration.failed_attempts, registration.locked, registration.locked_at = 0, False, None
     return locked
@@ -1170,7 +1171,7 @@ def _loss_report_create(*, account: Account, verification: str, channel: str, ca
         account=locked,
         channel=channel,
         verification=verification,
-        call_id=call_id[:64],
+        call_id=call_id[:128],
         reported_by=_user_or_none(actor),
         valid_until=valid_until,
         created_at=now,
@@ -1295,3 +1296,84 @@ def _loss_report_remind(*, report_id: int, account_id: int, now: datetime) -> in
         "请及时携带本人有效身份证件到营业网点办理正式挂失。",
     )
     return 1
+
+
+# --- simulation (the IVR simulator's test calls) ---------------------------------------------------
+
+
+class _Undone(Exception):  # noqa: N818 - carries an answer out of the rolled-back savepoint
+    def __init__(self, outcome: Any):
+        super().__init__()
+        self.outcome = outcome
+
+
+def simulate(service: Callable[..., Any], /, *, sandbox: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """Run the banking service ``service(**kwargs)`` exactly as it would run — the same rules,
+    locks, refusals and answer — in a transaction (a savepoint inside the caller's) that is then
+    rolled back whatever happened: no posting, balance change, idempotency record, loss report,
+    account event, SMS outbox row, password-failure count or lock is kept, and the on-commit work
+    registered inside goes with it. A domain error comes out as the service raised it. On
+    PostgreSQL the transfer's PL/pgSQL function runs inside the same savepoint.
+
+    ``sandbox``: a JSON-able dict the caller keeps for one session (a test call's data). It
+    carries what the session's earlier simulated writes would have left on the registrations and
+    accounts they touched — a registration's failure counter and lock, an account's status — and
+    is applied inside the savepoint before the service runs, so the third wrong password of a
+    test call meets the lock a real caller would, and a simulated loss report is seen by a
+    simulated transfer after it. It holds ids and those states only: no secret, no money.
+    """
+    state = sandbox if sandbox is not None else {}
+    try:
+        with transaction.atomic():
+            _sandbox_apply(state)
+            try:
+                outcome = service(**kwargs)
+            except DomainError as error:
+                _sandbox_keep(state, kwargs)
+                raise _Undone(error) from None
+            _sandbox_keep(state, kwargs)
+            raise _Undone(outcome)
+    except _Undone as undone:
+        logger.info("simulated %s rolled back", getattr(service, "__name__", "banking call"))
+        if isinstance(undone.outcome, DomainError):
+            raise undone.outcome from None
+        return undone.outcome
+
+
+def _sandbox_apply(state: dict[str, Any]) -> None:
+    for pk, values in (state.get("registrations") or {}).items():
+        locked_at = values.get("locked_at")
+        PhoneBankingRegistration.objects.filter(pk=int(pk)).update(
+            failed_attempts=int(values.get("failed_attempts") or 0),
+            locked=bool(values.get("locked")),
+            locked_at=datetime.fromisoformat(locked_at) if locked_at else None,
+        )
+    for pk, status in (state.get("accounts") or {}).items():
+        if status in Account.Status.values:
+            Account.objects.filter(pk=int(pk)).update(status=status)
+
+
+def _sandbox_keep(state: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    """Note, before the rollback, the states the service left on the rows it was given."""
+    registration = kwargs.get("registration")
+    if isinstance(registration, PhoneBankingRegistration):
+        row = (
+            PhoneBankingRegistration.objects.filter(pk=registration.pk)
+            .values("failed_attempts", "locked", "locked_at")
+            .first()
+        )
+        if row is not None:
+            at = row["locked_at"]
+            state.setdefault("registrations", {})[str(registration.pk)] = {
+                "failed_attempts": row["failed_attempts"],
+                "locked": row["locked"],
+                "locked_at": at.isoformat() if at else None,
+            }
+    ids = [
+        account.pk
+        for account in (kwargs.get(name) for name in ("account", "from_account", "to_account"))
+        if isinstance(account, Account)
+    ]
+    if ids:
+        statuses = dict(Account.objects.filter(pk__in=ids).values_list("pk", "status"))
+        state.setdefault("accounts", {}).update({str(pk): status for pk, status in statuses.items()})

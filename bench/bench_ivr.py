@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import time
 
+from bench.baseline import baseline_loop, baseline_urlpatterns, create_counter_table
 from bench.http import (
     ROOT,
     Http,
@@ -47,7 +47,6 @@ WARMUP_SECONDS = 3.0
 CONCURRENCY = tuple(int(n) for n in os.environ.get("BENCH_IVR_CONCURRENCY", "16,64").split(","))
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 2) * 2)))
 CUSTOMERS = 200
-COUNTER_ROWS = 1000
 PIN = "246810"
 GOAL_RATIO = 0.70
 GOAL_P99_MS = 100.0
@@ -146,14 +145,6 @@ def _rows(results: dict, fixture: dict) -> list[dict]:
 # --- the load generator ---------------------------------------------------------------------------
 
 
-async def _baseline_loop(client: Http, deadline: float) -> int:
-    count = 0
-    while time.monotonic() < deadline:
-        await client.post("/bench/baseline/", {"row": random.randint(1, COUNTER_ROWS)})  # noqa: S311
-        count += 1
-    return count
-
-
 async def _ivr_loop(client: Http, deadline: float, cards: list[str], prefix: str) -> int:
     calls = 0
     while time.monotonic() < deadline:
@@ -184,7 +175,7 @@ async def _window(port: int, token: str, conc: int, kind: str, cards: list[str],
     deadline = time.monotonic() + seconds
     started = time.monotonic()
     if kind == "baseline":
-        counts = await asyncio.gather(*(_baseline_loop(c, deadline) for c in clients))
+        counts = await asyncio.gather(*(baseline_loop(c, deadline) for c in clients))
     else:
         # Each connection calls with its own customers, so logins do not queue on one registration.
         counts = await asyncio.gather(
@@ -260,26 +251,9 @@ def _application():
 
 
 def _urlpatterns():
-    from django.db import connection, transaction
     from django.urls import include, path
-    from rest_framework.response import Response
-    from rest_framework.views import APIView
 
-    from org.permissions import roles_allowed
-    from org.roles import Role
-
-    class BaselineApi(APIView):
-        """One single-row UPDATE in a transaction, behind the same token auth as the IVR API."""
-
-        permission_classes = [roles_allowed(Role.SWITCH)]
-
-        def post(self, request):
-            row = int(request.data.get("row", 1))
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("UPDATE bench_counter SET n = n + 1 WHERE id = %s", [row])
-            return Response({"ok": True})
-
-    return [path("bench/baseline/", BaselineApi.as_view()), path("", include("contactcenter.urls"))]
+    return [*baseline_urlpatterns(), path("", include("contactcenter.urls"))]
 
 
 _cache: dict = {}
@@ -306,7 +280,6 @@ def _setup() -> None:
     django.setup()
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
-    from django.db import connection
     from rest_framework.authtoken.models import Token
 
     started = time.perf_counter()
@@ -326,9 +299,7 @@ def _setup() -> None:
     StaffProfile.objects.create(user=user, role=Role.SWITCH)
     token = Token.objects.create(user=user).key
     cards = phone_banking_cards(CUSTOMERS, PIN)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_counter (id integer PRIMARY KEY, n bigint NOT NULL DEFAULT 0)")
-        cursor.execute("INSERT INTO bench_counter (id) SELECT generate_series(1, %s)", [COUNTER_ROWS])
+    create_counter_table()
     print(json.dumps({"token": token, "cards": cards, "pbkdf2_ms": pbkdf2_ms}))
 
 

@@ -69,7 +69,7 @@ class CallAdmin(ReadOnlyAdmin):
         "abandoned",
         "disposition",
     ]
-    list_filter = ["state", "direction", "abandoned", "entry_queue", "disposition"]
+    list_filter = ["state", "direction", "abandoned", "is_test", "entry_queue", "disposition"]
     search_fields = ["call_id", "ani"]
     date_hierarchy = "started_at"
     list_select_related = ["entry_queue", "agent"]

@@ -18,4 +18,6 @@ urlpatterns = [
     path("<str:call_id>/transfer/", apis.CallTransferApi.as_view(), name="transfer"),
     path("<str:call_id>/callback/", apis.CallCallbackApi.as_view(), name="callback"),
     path("<str:call_id>/screen-pop/", apis.ScreenPopApi.as_view(), name="screen-pop"),
+    path("<str:call_id>/test-hangup/", apis.TestCallHangupApi.as_view(), name="test-hangup"),
+    path("<str:call_id>/customer/", apis.CallCustomerLinkApi.as_view(), name="customer"),
 ]

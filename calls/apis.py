@@ -6,12 +6,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contactcenter.api.exceptions import GENERIC_FIELD_CODES, error_body
+from contactcenter.api.telephony import CallIdInPath
 from org.permissions import roles_allowed
 from org.roles import Role
 from org.scoping import user_role
@@ -33,7 +35,7 @@ CALL_READERS = (Role.SWITCH, Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR, Role.MAI
 CALL_HANDLERS = (Role.AGENT, Role.TEAM_LEAD)
 SUPERVISORS = (Role.TEAM_LEAD, Role.DIRECTOR)
 # Codes of a refused single event and their statuses.
-EVENT_CODE_STATUS = {"event_id_conflict": 409, "unknown_queue": 422, "unknown_agent": 422}
+EVENT_CODE_STATUS = {"event_id_conflict": 409, "unknown_queue": 422, "unknown_agent": 422, "call_not_found": 404}
 
 
 def _first_error(detail: Any) -> tuple[str, str]:
@@ -105,7 +107,7 @@ class CtiEventsApi(APIView):
     def _resolve(valid: list[tuple[int, dict[str, Any]]], results: list) -> None:
         """Agent usernames → ids, queue codes checked; unknown ones refuse the event."""
         usernames = {event["agent"] for _index, event in valid if event.get("agent")}
-        agents = dict(User.objects.filter(username__in=usernames).values_list("username", "pk"))
+        agents = services.agent_ids_for(usernames)
         for index, event in valid:
             agent = event.pop("agent", None) or ""
             queue = event.get("queue") or ""
@@ -131,7 +133,7 @@ class CtiEventsApi(APIView):
             event["data"] = {key: value for key, value in details.items() if value}
 
 
-class CallStatusApi(APIView):
+class CallStatusApi(CallIdInPath, APIView):
     """``GET /api/calls/{call_id}/`` → ``{"state", "queue", "agent", "extension"}`` (+
     ``callback_offer``: the caller waited long enough to be offered a callback)."""
 
@@ -140,7 +142,10 @@ class CallStatusApi(APIView):
     @extend_schema(responses={200: CallStatusSerializer})
     def get(self, request, call_id: str):
         dispatch.sweep_if_due()
-        return Response(CallStatusSerializer(selectors.call_get(call_id)).data)
+        call = selectors.call_get(call_id)
+        if call.is_test and user_role(request.user) == Role.SWITCH:
+            raise errors.CallNotFound()  # the simulator's test calls are not the switch's
+        return Response(CallStatusSerializer(call).data)
 
 
 ACTIONS = {
@@ -151,7 +156,7 @@ ACTIONS = {
 }
 
 
-class CallActionApi(APIView):
+class CallActionApi(CallIdInPath, APIView):
     """``POST /api/calls/{call_id}/answer|hold|retrieve|hangup/`` — the agent's own call only."""
 
     permission_classes = [roles_allowed(*CALL_HANDLERS)]
@@ -164,7 +169,7 @@ class CallActionApi(APIView):
         return Response(CallDetailSerializer(selectors.call_get(call.call_id)).data)
 
 
-class CallWrapupApi(APIView):
+class CallWrapupApi(CallIdInPath, APIView):
     """``POST /api/calls/{call_id}/wrapup/`` ``{"disposition", "note", "ticket"?}``; ``ticket``
     ``{"kind", "category", "description"}`` records a consultation / complaint / suggestion."""
 
@@ -175,10 +180,43 @@ class CallWrapupApi(APIView):
         serializer = WrapupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         call = services.call_wrapup(call_id=call_id, user=request.user, **serializer.validated_data)
-        return Response(CallDetailSerializer(selectors.call_get(call.call_id)).data)
+        body = dict(CallDetailSerializer(selectors.call_get(call.call_id)).data)
+        ticket = getattr(call, "wrapup_ticket", None)
+        # The contact recorded with the wrap-up: the desktop shows its number with a link.
+        body["ticket"] = (
+            {"id": ticket.pk, "number": ticket.number, "kind": ticket.kind, "url": f"/tickets/{ticket.pk}/"}
+            if ticket is not None
+            else None
+        )
+        return Response(body)
 
 
-class CallTransferApi(APIView):
+class CustomerLinkSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(min_value=1)
+
+
+class CallCustomerLinkApi(CallIdInPath, APIView):
+    """``POST /api/calls/{call_id}/customer/`` ``{"customer"}`` — "this is the caller": the agent
+    links the customer to their own call and its contacts; the answer is the new screen-pop."""
+
+    permission_classes = [roles_allowed(*CALL_HANDLERS)]
+
+    @extend_schema(request=CustomerLinkSerializer, responses={200: dict})
+    def post(self, request, call_id: str):
+        from banking.errors import AccountNotFound
+        from banking.selectors import customer_get
+
+        serializer = CustomerLinkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            customer = customer_get(user=request.user, customer_id=serializer.validated_data["customer"])
+        except AccountNotFound:
+            raise errors.InvalidInput(_("No such customer."), code="unknown_customer") from None
+        call = services.call_customer_link(call_id=call_id, user=request.user, customer=customer)
+        return Response(selectors.screen_pop(selectors.call_get(call.call_id), for_user=request.user))
+
+
+class CallTransferApi(CallIdInPath, APIView):
     """``POST /api/calls/{call_id}/transfer/`` ``{"queue"}`` or ``{"agent"}`` (blind transfer)."""
 
     permission_classes = [roles_allowed(*CALL_HANDLERS)]
@@ -191,7 +229,7 @@ class CallTransferApi(APIView):
         return Response(CallDetailSerializer(selectors.call_get(call.call_id)).data)
 
 
-class CallCallbackApi(APIView):
+class CallCallbackApi(CallIdInPath, APIView):
     """``POST /api/calls/{call_id}/callback/`` (switch) ``{"phone"?}``: the waiting caller accepted
     the callback offer → 201 the callback task; the call ends."""
 
@@ -207,7 +245,19 @@ class CallCallbackApi(APIView):
         return Response(CallbackSerializer(callback).data, status=status.HTTP_201_CREATED)
 
 
-class ScreenPopApi(APIView):
+class TestCallHangupApi(CallIdInPath, APIView):
+    """``POST /api/calls/{call_id}/test-hangup/``: the IVR simulator's caller hangs up their own
+    test call once it is queued, ringing or connected (real calls: 404 ``call_not_found``)."""
+
+    permission_classes = [roles_allowed(Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT)]
+
+    @extend_schema(request=None, responses={200: CallStatusSerializer})
+    def post(self, request, call_id: str):
+        call = services.call_tester_hangup(call_id=call_id, tester=request.user)
+        return Response(CallStatusSerializer(selectors.call_get(call.call_id)).data)
+
+
+class ScreenPopApi(CallIdInPath, APIView):
     """``GET /api/calls/{call_id}/screen-pop/``: what ``call.offered`` carried (the agent's
     current call, or any call for team leads and the director)."""
 

@@ -14,6 +14,11 @@ class CallsConfig(AppConfig):
 
         post_save.connect(queue_cache_clear, sender=Queue, dispatch_uid="calls.queue_cache_save")
         post_delete.connect(queue_cache_clear, sender=Queue, dispatch_uid="calls.queue_cache_delete")
+        from ivr.labels import register_queue_names
+
+        from .selectors import queue_names
+
+        register_queue_names(queue_names)
         # The IVR announces a caller handed to an agent queue (on its commit). The signal arrives
         # with the IVR's hook; until then the switch's CTI ``queued`` event queues the call.
         try:

@@ -30,6 +30,7 @@ TRANSFERRED = "transferred"
 ENDED = "ended"
 WRAPUP = "wrapup"
 OFFER_EXPIRED = "offer_expired"
+CUSTOMER_LINKED = "customer_linked"
 
 # Tie-break for events with the same timestamp: the order of a call's life.
 RANK = {
@@ -61,8 +62,10 @@ class EventLike(Protocol):
 class Fold:
     state: str = S_NEW
     held: bool = False
-    queue: str = ""
-    entry_queue: str = ""
+    queue: str = ""  # where the router looks for it now (after an overflow: the overflow queue)
+    entry_queue: str = ""  # the first queue it entered
+    home_queue: str = ""  # the last queue it was placed in, an overflow not counting as a move
+    service_queue: str = ""  # its home queue when its first wait ended (answered / abandoned): KPIs
     agent_id: int | None = None
     offer_agent_id: int | None = None
     offer_at: datetime | None = None
@@ -73,6 +76,8 @@ class Fold:
     ivr_path: list[str] = field(default_factory=list)
     customer_id: int | None = None
     account_id: int | None = None
+    customer_source: str = ""  # "ivr" (verified there) or "agent" (linked on the desktop)
+    is_test: bool = False
     started_at: datetime | None = None
     queued_at: datetime | None = None
     offered_at: datetime | None = None
@@ -167,11 +172,15 @@ def _take_details(call: Fold, event: EventLike) -> None:
         call.dnis = str(data["dnis"])
     if not call.direction and data.get("direction"):
         call.direction = str(data["direction"])
+    if data.get("test") is True:  # only the IVR's own events carry it (a simulator call)
+        call.is_test = True
     if "verified" in data and not call.ivr_path and not call.verified:
         call.verified = bool(data.get("verified"))
         call.ivr_path = [str(step) for step in data.get("path") or []]
         call.customer_id = data.get("customer_id") if call.verified else None
         call.account_id = data.get("account_id") if call.verified else None
+        if call.customer_source != "agent":
+            call.customer_source = "ivr" if call.customer_id else ""
 
 
 def _after_end(call: Fold, event: EventLike) -> bool:
@@ -181,7 +190,9 @@ def _after_end(call: Fold, event: EventLike) -> bool:
     return False
 
 
-def _enter_queue(call: Fold, queue: str, ts: datetime) -> None:
+def _enter_queue(call: Fold, queue: str, ts: datetime, *, move: bool = True) -> None:
+    """The call waits in ``queue``. ``move=False``: an overflow or a withdrawn offer, which leave
+    the call's home queue (whose call it is, docs/cti.md "A queue's calls") as it was."""
     call.state = S_QUEUED
     call.queue = queue
     call.offer_agent_id = None
@@ -189,8 +200,16 @@ def _enter_queue(call: Fold, queue: str, ts: datetime) -> None:
     call.agent_id = None
     if not call.entry_queue:
         call.entry_queue = queue
+    _move_home(call, queue, move=move)
     if call.queued_at is None:
         call.queued_at = ts
+
+
+def _move_home(call: Fold, queue: str, *, move: bool = True) -> None:
+    if move or not call.home_queue:
+        call.home_queue = queue
+    if call.answered_at is None:
+        call.service_queue = call.home_queue  # frozen once the first wait is over
 
 
 def _ring(call: Fold, agent_id: int, ts: datetime) -> None:
@@ -233,9 +252,10 @@ def on_queued(call: Fold, event: EventLike) -> None:
         return
     if call.state == S_QUEUED and call.queue == event.queue:
         return  # the same fact from another source (IVR and switch both report the queue)
-    if call.state in (S_QUEUED, S_OFFERED) and (event.data or {}).get("reason") == "overflow":
+    overflow = (event.data or {}).get("reason") == "overflow"
+    if call.state in (S_QUEUED, S_OFFERED) and overflow:
         call.overflowed_at = call.overflowed_at or event.ts
-    _enter_queue(call, event.queue, event.ts)
+    _enter_queue(call, event.queue, event.ts, move=not overflow)
 
 
 def on_ringing(call: Fold, event: EventLike) -> None:
@@ -257,7 +277,7 @@ def on_offer_expired(call: Fold, event: EventLike) -> None:
         return  # stale: the offer was answered or moved on before it expired
     call.missed_offers += 1
     if call.queue:
-        _enter_queue(call, call.queue, event.ts)
+        _enter_queue(call, call.queue, event.ts, move=False)
     else:
         call.state = S_IVR
         call.offer_agent_id = call.agent_id = None
@@ -323,14 +343,16 @@ def on_transferred(call: Fold, event: EventLike) -> None:
             return
         _close_leg(call, event.ts)
         call.transfers += 1
+    overflow = data.get("reason") == "overflow"
     if target_agent is not None:
         if target_queue:
             call.queue = target_queue
             call.entry_queue = call.entry_queue or target_queue
+            _move_home(call, target_queue, move=not overflow)
         _ring(call, target_agent, event.ts)
     else:
-        _enter_queue(call, target_queue, event.ts)
-    if data.get("reason") == "overflow":
+        _enter_queue(call, target_queue, event.ts, move=not overflow)
+    if overflow:
         call.overflowed_at = call.overflowed_at or event.ts
 
 
@@ -361,6 +383,19 @@ def on_wrapup(call: Fold, event: EventLike) -> None:
         call.note = str(data.get("note") or "")
 
 
+def on_customer_linked(call: Fold, event: EventLike) -> None:
+    """The agent identified the caller ("this is the caller"); the latest link wins. Taken also
+    after the end (in after-call work): it changes who the call was, not its course."""
+    customer_id = (event.data or {}).get("customer_id")
+    if not isinstance(customer_id, int):
+        _ignore(call, event, "customer_missing")
+        return
+    if customer_id != call.customer_id:
+        call.account_id = None  # the IVR's account was another customer's
+    call.customer_id = customer_id
+    call.customer_source = "agent"
+
+
 _HANDLERS = {
     OFFERED: on_offered,
     QUEUED: on_queued,
@@ -372,4 +407,5 @@ _HANDLERS = {
     TRANSFERRED: on_transferred,
     ENDED: on_ended,
     WRAPUP: on_wrapup,
+    CUSTOMER_LINKED: on_customer_linked,
 }

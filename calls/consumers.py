@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from agents import presence
 from org.roles import Role
 from org.scoping import user_role
 
@@ -27,6 +28,7 @@ CLOSE_FORBIDDEN = 4403
 class _RelayConsumer(AsyncJsonWebsocketConsumer):
     roles: tuple[str, ...] = ()
     is_wallboard = False
+    is_desktop = False  # an agent's desktop: its connection is the agent's presence
 
     async def connect(self):
         self.group = None
@@ -38,7 +40,8 @@ class _RelayConsumer(AsyncJsonWebsocketConsumer):
         self.group = self.group_for(user)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        Ticker.current().join(wallboard=self.is_wallboard)
+        self.desktop_of = user.pk if self.is_desktop else None
+        Ticker.current().join(wallboard=self.is_wallboard, desktop=(self.channel_name, self.desktop_of))
         await self.send_json(await database_sync_to_async(self.first_message)(user))
 
     async def _refuse(self, code: int) -> None:
@@ -58,8 +61,11 @@ class _RelayConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            Ticker.current().leave(wallboard=self.is_wallboard)
+            Ticker.current().leave(wallboard=self.is_wallboard, desktop=self.channel_name)
             self.group = None
+            desktop_of = getattr(self, "desktop_of", None)
+            if desktop_of is not None:
+                await database_sync_to_async(presence.connection_closed)(desktop_of, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "ping":
@@ -71,6 +77,7 @@ class _RelayConsumer(AsyncJsonWebsocketConsumer):
 
 class AgentConsumer(_RelayConsumer):
     roles = (Role.AGENT, Role.TEAM_LEAD)
+    is_desktop = True
 
     def group_for(self, user) -> str:
         return agent_group(user.pk)
@@ -78,6 +85,7 @@ class AgentConsumer(_RelayConsumer):
     def first_message(self, user) -> dict:
         from agents.selectors import agent_desk
 
+        presence.connection_opened(user.pk, self.channel_name)
         return agent_desk(user)
 
 

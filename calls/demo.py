@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.models import Call, CallEvent, Queue
+from ivr.demo import HistoryCall, history_path, seed_ivr_history
 
 # code, name, English name, position, overflow to, overflow after (s), callback offer after (s)
 DEFAULT_QUEUES = [
@@ -55,6 +56,7 @@ DISPOSITIONS = (
     ("transferred", 0.02),
     ("other", 0.03),
 )
+DNIS = "96123"  # the center's service number
 SEED = 20080328  # the day the phone-banking system went live
 
 
@@ -143,7 +145,9 @@ def _call_events(
     agents_by_queue: dict[str, list[int]],
     all_agents: list[int],
     customers: list[tuple[int, str]],
+    ivr_calls: list[HistoryCall],
 ) -> list[_Event]:
+    """The CTI events of one history call; an inbound call's IVR side goes to ``ivr_calls``."""
     n = iter(range(1, 100))
 
     def ev(type_, ts, **kwargs):
@@ -166,13 +170,21 @@ def _call_events(
     customer = rng.choice(customers) if customers and rng.random() < 0.3 else None
     ani = customer[1] if customer else f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
     ivr_s = _lognormal(rng, 55)
-    events = [ev("offered", start, data={"ani": ani, "dnis": "96123", "direction": "inbound"})]
+    events = [ev("offered", start, data={"ani": ani, "dnis": DNIS, "direction": "inbound"})]
     if rng.random() > AGENT_SHARE:
+        path = history_path(rng, to_agent=False, verified=False)
+        if "account_menu" in path and customer is None and customers:
+            customer = rng.choice(customers)  # who logs in is a customer, whatever phone they use
+        verified = "account_menu" in path and customer is not None
+        ivr_calls.append(_ivr_call(call_id, ani, start, ivr_s, path, "", customer if verified else None, rng, verified))
         return [*events, ev("ended", start + timedelta(seconds=ivr_s))]
     queue = _pick(rng, QUEUE_SHARES)
     queued = start + timedelta(seconds=ivr_s)
     verified = customer is not None and rng.random() < 0.8
-    path = ["main", "account", "account_menu", "agent"] if verified else ["main", "agent"]
+    path = list(history_path(rng, to_agent=True, verified=verified))
+    ivr_calls.append(
+        _ivr_call(call_id, ani, start, ivr_s, tuple(path), queue, customer if verified else None, rng, verified)
+    )
     events.append(
         ev(
             "queued",
@@ -203,6 +215,23 @@ def _call_events(
         ev("wrapup", ended + timedelta(seconds=_lognormal(rng, 30)), data={"disposition": disposition, "note": ""}),
     ]
     return events
+
+
+def _ivr_call(call_id, ani, start, ivr_s, path, queue, customer, rng, verified) -> HistoryCall:
+    # A login that got through sometimes took a second try; one abandoned at the login failed.
+    failures = (1 if rng.random() < 0.08 else 0) if verified else (rng.choice((1, 2)) if "account" in path else 0)
+    return HistoryCall(
+        call_id=call_id,
+        ani=ani,
+        dnis=DNIS,
+        started_at=start,
+        ended_at=start + timedelta(seconds=ivr_s),
+        path=tuple(path),
+        to_agent=queue,
+        verified=verified,
+        customer_id=customer[0] if customer else None,
+        auth_failures=failures,
+    )
 
 
 def seed_call_history(history_days: int) -> int:
@@ -243,12 +272,13 @@ def seed_call_history(history_days: int) -> int:
             + timedelta(hours=_pick(rng, list(enumerate(hour_weights))), seconds=rng.uniform(0, 3600))
             for _ in range(count)
         )
-        calls, all_events = [], []
+        calls, all_events, ivr_calls = [], [], []
         for number, start in enumerate(starts, start=1):
             call_id = f"{prefix}{number:04d}"
-            events = _call_events(call_id, start, rng, agents_by_queue, agent_ids, customers)
+            events = _call_events(call_id, start, rng, agents_by_queue, agent_ids, customers, ivr_calls)
             calls.append((call_id, events, fold(events)))
         with transaction.atomic():
+            seed_ivr_history(ivr_calls)
             rows = Call.objects.bulk_create([_call_row(call_id, folded) for call_id, _e, folded in calls])
             for row, (_call_id, events, _folded) in zip(rows, calls, strict=True):
                 all_events.extend(

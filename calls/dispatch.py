@@ -13,7 +13,8 @@ agents; a planned pair that lost the race is simply skipped and the next pass re
 
 The sweep (``sweep``): unanswered offers past ``CALLS_OFFER_TIMEOUT_S`` go to the next agent and
 the first is set not ready; calls past their queue's overflow time overflow; long waits get a
-callback offer; forgotten after-call work is closed after ``AGENTS_ACW_TIMEOUT_S``. It runs from
+callback offer; forgotten after-call work is closed after ``AGENTS_ACW_TIMEOUT_S``; agents whose
+desktops are gone lose their ringing offer and then go offline (``agents.presence``). It runs from
 Celery beat (``calls.sweep``, every second), from the websocket processes' ticker, and offer
 expiry also at the start of every routing pass — so it works in the embedded default, where
 tasks run eagerly and there is no beat.
@@ -32,6 +33,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from agents import presence
 from agents.models import AgentSkill, AgentState, AgentStatus
 
 from .models import Call, CallState, Queue
@@ -110,6 +112,10 @@ def _route_pass(now: datetime) -> tuple[int, bool]:
         .order_by("ready_since", "pk")
         .values("pk", "user_id")
     )
+    if ready:
+        # Never ring a seat nobody sits at: only agents with a live desktop (agents.presence).
+        seated = presence.connected(agent["user_id"] for agent in ready)
+        ready = [agent for agent in ready if agent["user_id"] in seated]
     if not ready:
         return 0, True
     levels = {
@@ -163,11 +169,14 @@ def expire_offers(now: datetime | None = None) -> int:
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Everything that happens because time passed; then a routing pass."""
+    from agents.services import agents_disconnected_sweep
+
     from .services import call_auto_wrapup, call_callback_offer, call_overflow
 
     now = now or timezone.now()
     horizon = now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S)
     done = {"expired": expire_offers(now), "overflowed": 0, "callback_offers": 0, "auto_wrapups": 0}
+    done.update(agents_disconnected_sweep(now))
     for queue in Queue.objects.filter(overflow_queue__isnull=False, overflow_after_s__isnull=False):
         due = Call.objects.filter(
             state=CallState.QUEUED,

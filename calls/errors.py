@@ -85,3 +85,8 @@ class CallbackClosed(Conflict):
 class CallbackNotFound(NotFound):
     code = "callback_not_found"
     default_message = _("No such callback.")
+
+
+class AgentNotConnected(Conflict):
+    code = "agent_not_connected"
+    default_message = _("The agent has no desktop open: they cannot be set ready until they open it.")

@@ -1,8 +1,9 @@
 """Call KPIs exactly as DESIGN.md §5 defines them.
 
-A call belongs to the period in which it was queued (its first queue, ``entry_queue``), in
-Asia/Shanghai local dates. With T = ``CALLS_SERVICE_LEVEL_T_S`` (20 s) and S =
-``CALLS_SHORT_ABANDON_S`` (5 s):
+A call belongs to the period in which it was first queued, in Asia/Shanghai local dates, and to
+its service queue (``service_queue``: the queue it was waiting in when its first wait ended —
+a move before the answer counts, an overflow does not; docs/cti.md "A queue's calls"). With
+T = ``CALLS_SERVICE_LEVEL_T_S`` (20 s) and S = ``CALLS_SHORT_ABANDON_S`` (5 s):
 
 - offered: calls that entered a queue in the period;
 - answered: offered calls connected to an agent; abandoned: offered calls that ended before
@@ -78,27 +79,33 @@ def _kpis(counts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def counted_calls() -> QuerySet[Call]:
+    """The calls every KPI counts: all but the IVR simulator's test calls (DESIGN.md §5)."""
+    return Call.objects.filter(is_test=False)
+
+
 def call_kpis(*, date_from: date, date_to: date, queue: str | None = None) -> dict[str, Any]:
     """``{"offered", "answered", "abandoned", "short_abandoned", "service_level", "asa_s",
     "aht_s", "abandon_rate"}`` for calls queued in ``[date_from, date_to]`` (inclusive local dates),
     of one queue (its code) or all."""
     start, end = local_day_bounds(date_from, date_to)
-    calls = Call.objects.filter(queued_at__gte=start, queued_at__lt=end)
+    calls = counted_calls().filter(queued_at__gte=start, queued_at__lt=end)
     if queue:
-        calls = calls.filter(entry_queue__code=queue)
+        calls = calls.filter(service_queue__code=queue)
     return _kpis(_aggregates(calls))
 
 
 def kpis_by_queue(*, date_from: date, date_to: date) -> dict[int, dict[str, Any]]:
-    """The same figures per entry queue id (one query), for the wallboard's "today"."""
+    """The same figures per service queue id (one query), for the wallboard's "today"."""
     start, end = local_day_bounds(date_from, date_to)
     t_ms = settings.CALLS_SERVICE_LEVEL_T_S * 1000
     s_ms = settings.CALLS_SHORT_ABANDON_S * 1000
     answered = Q(answered_at__isnull=False)
     handled = answered & Q(ended_at__isnull=False)
     rows = (
-        Call.objects.filter(queued_at__gte=start, queued_at__lt=end, entry_queue__isnull=False)
-        .values("entry_queue_id")
+        counted_calls()
+        .filter(queued_at__gte=start, queued_at__lt=end, service_queue__isnull=False)
+        .values("service_queue_id")
         .order_by()
         .annotate(
             n_offered=Count("pk"),
@@ -113,7 +120,7 @@ def kpis_by_queue(*, date_from: date, date_to: date) -> dict[int, dict[str, Any]
             ),
         )
     )
-    return {row["entry_queue_id"]: _kpis(row) for row in rows}
+    return {row["service_queue_id"]: _kpis(row) for row in rows}
 
 
 HANDLING_STATES = ("ringing", "on_call", "acw")

@@ -110,10 +110,12 @@ class Call(models.Model):
     Durations are integer milliseconds.
     """
 
-    call_id = models.CharField(_("call id"), max_length=64, unique=True)
+    # As the switch names the call and sends the caller (contactcenter.api.telephony): the ANI
+    # may be a tel: or sip: URI, kept as sent (look-ups use its digits).
+    call_id = models.CharField(_("call id"), max_length=128, unique=True)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices, default=Direction.INBOUND)
-    ani = models.CharField(_("caller number"), max_length=32, blank=True)
-    dnis = models.CharField(_("called number"), max_length=32, blank=True)
+    ani = models.CharField(_("caller number"), max_length=255, blank=True)
+    dnis = models.CharField(_("called number"), max_length=255, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=CallState.choices, default=CallState.IVR)
     held = models.BooleanField(_("on hold"), default=False)
     queue = models.ForeignKey(
@@ -126,7 +128,31 @@ class Call(models.Model):
         null=True,
         blank=True,
         related_name="calls",
-        help_text=_("The queue the call entered first; KPIs count the call there."),
+        help_text=_("The queue the call entered first."),
+    )
+    # A queue's calls (docs/cti.md): the wallboard counts a waiting call under its home queue,
+    # and today's figures and the KPIs count a call under its service queue. No indexes of their
+    # own: their reads filter on state or queued_at first, and every index is one more write for
+    # every event of every call.
+    home_queue = models.ForeignKey(
+        Queue,
+        verbose_name=_("home queue"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text=_("The last queue the call was placed in; an overflow does not move it."),
+    )
+    service_queue = models.ForeignKey(
+        Queue,
+        verbose_name=_("service queue"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text=_("The call's home queue when it was first answered or abandoned; KPIs count the call there."),
     )
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -141,7 +167,12 @@ class Call(models.Model):
     verified = models.BooleanField(_("verified in the IVR"), default=False)
     ivr_path = models.JSONField(_("IVR path"), default=list, blank=True)
     customer_id = models.BigIntegerField(_("customer"), null=True, blank=True)
+    # "ivr": verified in the IVR; "agent": linked by the agent on the desktop (not a verification).
+    customer_source = models.CharField(_("customer identified by"), max_length=8, blank=True)
     account_id = models.BigIntegerField(_("account"), null=True, blank=True)
+    # Started from the IVR simulator: routed like any other call, marked on the agent's screen,
+    # never counted in a KPI (DESIGN.md §5).
+    is_test = models.BooleanField(_("test call"), default=False)
 
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
@@ -203,9 +234,11 @@ class EventType(models.TextChoices):
     WRAPUP = "wrapup", _("After-call work done")
     # Internal only (never accepted from the CTI API): the router withdrew an unanswered offer.
     OFFER_EXPIRED = "offer_expired", _("Offer not answered")
+    # Internal only: the agent identified the caller on the desktop ("this is the caller").
+    CUSTOMER_LINKED = "customer_linked", _("Caller identified by the agent")
 
 
-CTI_EVENT_TYPES = tuple(t for t in EventType.values if t != EventType.OFFER_EXPIRED)
+CTI_EVENT_TYPES = tuple(t for t in EventType.values if t not in (EventType.OFFER_EXPIRED, EventType.CUSTOMER_LINKED))
 
 
 class EventSource(models.TextChoices):

@@ -5,14 +5,16 @@ the payload is built with the REST API's serializers → ``push`` → the group 
 relays it to the browser.
 
 Agents get their own messages at once (group ``agent.<user id>``: ``call.offered``,
-``call.updated``, ``agent.state``, ``callbacks.changed``). The wallboard is coalesced: writers
+``call.updated``, ``call.withdrawn``, ``agent.state``, ``callbacks.changed``). The wallboard is coalesced: writers
 only bump a change counter (``wallboard_changed``); a flusher in each websocket process wakes
 every ``CALLS_WALLBOARD_INTERVAL_S``, and when something changed one process (a per-slot cache
 lock) builds one snapshot and sends it to the ``wallboard`` group — at most two messages a
 second however many events arrive. In the embedded default the cache is per process, so the
 flusher also watches the newest ``updated_at`` of calls and agents (a change made by another
 process, e.g. ``simulate_traffic``). The same per-process ticker runs the routing sweep
-(``calls.dispatch.sweep_if_due``), so offers time out even without Celery beat.
+(``calls.dispatch.sweep_if_due``), so offers time out even without Celery beat, and refreshes
+the presence of this process's agent desktops every ``AGENTS_PRESENCE_HEARTBEAT_S``
+(``agents.presence``).
 """
 
 from __future__ import annotations
@@ -66,8 +68,10 @@ def agent_changed_on_commit(user_id: int) -> None:
     transaction.on_commit(lambda: _agent_changed(user_id), robust=True)
 
 
-def call_changed_on_commit(call_pk: int, *, previous_agent_id: int | None) -> None:
-    transaction.on_commit(lambda: _call_changed(call_pk, previous_agent_id), robust=True)
+def call_changed_on_commit(call_pk: int, *, previous_agent_id: int | None, withdrawn: str = "") -> None:
+    """``withdrawn``: the offer ringing ``previous_agent_id`` was taken back, and why — their desk
+    gets ``call.withdrawn`` and clears its caller panel."""
+    transaction.on_commit(lambda: _call_changed(call_pk, previous_agent_id, withdrawn), robust=True)
 
 
 def callbacks_changed_on_commit() -> None:
@@ -77,7 +81,17 @@ def callbacks_changed_on_commit() -> None:
 def wallboard_changed() -> None:
     """Count a change for the wallboard flusher (cheap: no message is sent here)."""
     try:
-        if not cache.add(VERSION_KEY, 1, timeout=None):
+        from django.core.cache import caches
+        from django.core.cache.backends.redis import RedisCache
+
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            # One INCR (it creates the counter): Django's ``add`` + ``incr`` are three round trips
+            # (SET NX, EXISTS, INCR) on every event. The value stays readable by ``cache.get``
+            # (integers are stored as they are).
+            key = backend.make_and_validate_key(VERSION_KEY)
+            backend._cache.get_client(key, write=True).incr(key)
+        elif not cache.add(VERSION_KEY, 1, timeout=None):
             cache.incr(VERSION_KEY)
     except Exception:
         logger.exception("wallboard change counter failed")
@@ -93,7 +107,7 @@ def _agent_changed(user_id: int) -> None:
     wallboard_changed()
 
 
-def _call_changed(call_pk: int, previous_agent_id: int | None) -> None:
+def _call_changed(call_pk: int, previous_agent_id: int | None, withdrawn: str = "") -> None:
     from .models import Call, CallState
     from .selectors import call_updated_payload, screen_pop_payload
 
@@ -105,6 +119,8 @@ def _call_changed(call_pk: int, previous_agent_id: int | None) -> None:
             push(agent_group(call.agent_id), screen_pop_payload(call, for_user=call.agent))
         else:
             push(agent_group(call.agent_id), call_updated_payload(call))
+    if previous_agent_id is not None and withdrawn:
+        push(agent_group(previous_agent_id), {"type": "call.withdrawn", "call_id": call.call_id, "reason": withdrawn})
     if previous_agent_id is not None and previous_agent_id != call.agent_id:
         push(agent_group(previous_agent_id), call_updated_payload(call))
     wallboard_changed()
@@ -133,6 +149,8 @@ class Ticker:
         self.task: asyncio.Task | None = None
         self.last_marker: Any = None
         self.last_sweep = 0.0
+        self.desktops: dict[str, int] = {}  # this process's desktop sockets: channel name → agent
+        self.last_heartbeat = time.monotonic()
 
     @classmethod
     def current(cls) -> Ticker:
@@ -142,15 +160,19 @@ class Ticker:
             ticker = cls._by_loop[loop] = cls()
         return ticker
 
-    def join(self, *, wallboard: bool) -> None:
+    def join(self, *, wallboard: bool, desktop: tuple[str, int | None] | None = None) -> None:
+        """A consumer connected; ``desktop`` = (channel name, agent's user id) of an agent's desktop."""
         self.consumers += 1
         self.wallboards += int(wallboard)
+        if desktop is not None and desktop[1] is not None:
+            self.desktops[desktop[0]] = desktop[1]
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run())
 
-    def leave(self, *, wallboard: bool) -> None:
+    def leave(self, *, wallboard: bool, desktop: str = "") -> None:
         self.consumers = max(self.consumers - 1, 0)
         self.wallboards = max(self.wallboards - int(wallboard), 0)
+        self.desktops.pop(desktop, None)
         if self.consumers == 0 and self.task is not None:
             self.task.cancel()
             self.task = None
@@ -162,6 +184,9 @@ class Ticker:
             try:
                 if self.wallboards:
                     await self.flush_wallboard()
+                if self.desktops and time.monotonic() - self.last_heartbeat >= settings.AGENTS_PRESENCE_HEARTBEAT_S:
+                    self.last_heartbeat = time.monotonic()
+                    await database_sync_to_async(_presence_heartbeat)(dict(self.desktops))
                 if settings.CALLS_SWEEP_IN_WEBSOCKET_PROCESS and time.monotonic() - self.last_sweep >= 1.0:
                     self.last_sweep = time.monotonic()
                     await database_sync_to_async(_sweep_if_due)()
@@ -209,6 +234,12 @@ def _snapshot() -> dict[str, Any]:
     from .selectors import wallboard_snapshot
 
     return wallboard_snapshot()
+
+
+def _presence_heartbeat(desktops: dict[str, int]) -> None:
+    from agents.presence import connections_refreshed
+
+    connections_refreshed(desktops)
 
 
 def _sweep_if_due() -> None:

@@ -10,8 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from contactcenter.api.telephony import ani_digits
 from org.navigation import display_name
 from org.roles import Role
 
@@ -34,6 +36,11 @@ def call_get(call_id: str) -> Call:
 def queue_list(*, active_only: bool = True) -> QuerySet[Queue]:
     queues = Queue.objects.all()
     return queues.filter(is_active=True) if active_only else queues
+
+
+def queue_names() -> dict[str, str]:
+    """``{code: name}`` of every queue in the active language (the IVR's pages name queues with it)."""
+    return {queue.code: queue.display_name for queue in Queue.objects.only("code", "name", "name_en")}
 
 
 def call_history(*, customer_id: int | None, ani: str = "", exclude_pk: int | None = None, limit: int = 5):
@@ -80,6 +87,7 @@ def screen_pop(call: Call, *, for_user) -> dict[str, Any]:
         "call_id": call.call_id,
         "queue": call.queue.code if call.queue_id else None,
         "ani": call.ani,
+        "is_test": call.is_test,
         "ivr": {"verified": call.verified, "path": list(call.ivr_path or []), "titles": ivr_titles(call.ivr_path)},
         "customer": customer_context(call, user=for_user),
         "call": CallDetailSerializer(call).data,
@@ -98,10 +106,13 @@ def customer_context(call: Call, *, user) -> dict[str, Any] | None:
 
     customer, match = None, ""
     try:
-        if call.verified and call.customer_id:
+        if call.customer_id and call.customer_source == "agent":
+            # Linked by the agent ("this is the caller"): identified, not an IVR verification.
+            customer, match = bank.customer_get(user=user, customer_id=call.customer_id), "agent"
+        elif call.verified and call.customer_id:
             customer, match = bank.customer_get(user=user, customer_id=call.customer_id), "ivr"
-        elif call.ani:
-            found = list(bank.customer_search(user=user, q=call.ani)[:2])
+        elif ani_digits(call.ani):  # a sip: or tel: URI is looked up by its number
+            found = list(bank.customer_search(user=user, q=ani_digits(call.ani))[:2])
             if len(found) == 1:
                 customer, match = found[0], "ani"
     except AccountNotFound:
@@ -175,6 +186,8 @@ def _tickets(user, customer_id: int) -> list[dict[str, Any]] | None:
     return [
         {
             "id": ticket.pk,
+            "number": ticket.number,
+            "url": reverse("tickets:detail", args=[ticket.pk]),
             "kind": ticket.kind,
             "category": ticket.category,
             "state": ticket.state,
@@ -191,16 +204,19 @@ def _tickets(user, customer_id: int) -> list[dict[str, Any]] | None:
 def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
     """``{"type": "wallboard", "at", "queues": [{"code", "name", "waiting", "longest_wait_s",
     "service_level_today", "abandoned_today", ...}], "agents": [{"username", "name", "state",
-    "reason", "since", ...}]}`` — the websocket message and ``GET /api/calls/wallboard/``."""
+    "reason", "since", "connected" (a desktop is open), ...}]}`` — the websocket message and
+    ``GET /api/calls/wallboard/``."""
     from agents.models import AgentState, AgentStatus
 
     now = now or timezone.now()
     today = timezone.localdate(now)
     horizon = now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S)
+    # A queue's calls (docs/cti.md): waiting calls under their home queue (an overflowed call is
+    # still its first queue's), today's figures under the service queue (calls.kpi).
     waiting = {
-        row["queue_id"]: row
+        row["home_queue_id"]: row
         for row in Call.objects.filter(state=CallState.QUEUED, queued_at__gte=horizon)
-        .values("queue_id")
+        .values("home_queue_id")
         .order_by()
         .annotate(n=Count("pk"), oldest=Min("queued_at"))
     }
@@ -233,8 +249,11 @@ def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
             }
         )
     statuses = {
-        status.user_id: status for status in AgentStatus.objects.select_related("call", "call__queue").order_by()
+        status.user_id: status for status in AgentStatus.objects.select_related("call", "call__home_queue").order_by()
     }
+    from agents.presence import connected
+
+    seated = connected(statuses)
     agents = []
     users = (
         User.objects.filter(is_active=True, profile__role__in=[Role.AGENT, Role.TEAM_LEAD])
@@ -255,8 +274,9 @@ def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
                 "reason": status.reason if status else "",
                 "since": (status.since if status else None) and status.since.isoformat(),
                 "call_id": call.call_id if call else None,
-                "queue": call.queue.code if call and call.queue_id else None,
+                "queue": call.home_queue.code if call and call.home_queue_id else None,
                 "held": bool(call and call.held),
+                "connected": user.pk in seated,
             }
         )
     return {"type": "wallboard", "at": now.isoformat(), "queues": queues, "agents": agents}

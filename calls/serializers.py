@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from contactcenter.api.serializers import InputSerializer
+from contactcenter.api.telephony import AniField, CallIdField
+from contactcenter.api.validation import MESSAGES, datetime_error
 
 from .models import CTI_EVENT_TYPES, Call, Direction, Disposition
 
-CALL_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 EVENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,99}")
 
 
@@ -29,23 +30,18 @@ class CtiEventSerializer(InputSerializer):
     ``dnis``, ``direction``). For ``transferred``, ``queue`` / ``agent`` name the target."""
 
     event_id = serializers.CharField(max_length=100)
-    call_id = serializers.CharField(max_length=64)
+    call_id = CallIdField()  # contactcenter.api.telephony: the same rule as the IVR's
     type = serializers.CharField(max_length=16)
     ts = serializers.CharField(max_length=40)
     queue = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
     agent = serializers.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
-    ani = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
-    dnis = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+    ani = AniField(allow_null=True)
+    dnis = AniField(allow_null=True, code="invalid_dnis")  # the called number: the same forms
     direction = serializers.CharField(max_length=8, required=False, allow_blank=True, allow_null=True)
 
     def validate_event_id(self, value: str) -> str:
         if not EVENT_ID_PATTERN.fullmatch(value):
             raise _fail(_("1–100 letters, digits and . _ : @ / + = -"), "invalid_event_id")
-        return value
-
-    def validate_call_id(self, value: str) -> str:
-        if not CALL_ID_PATTERN.fullmatch(value):
-            raise _fail(_("1–64 letters, digits and . _ : @ -"), "invalid_call_id")
         return value
 
     def validate_type(self, value: str) -> str:
@@ -62,6 +58,9 @@ class CtiEventSerializer(InputSerializer):
             raise _fail(_("Not an ISO 8601 time."), "invalid_ts")
         if timezone.is_naive(ts):
             raise _fail(_("Give the time with its UTC offset."), "naive_ts")
+        edge = datetime_error(ts)  # an offset or a year PostgreSQL cannot store
+        if edge:
+            raise _fail(str(MESSAGES[edge]), "invalid_ts")
         if ts > timezone.now() + timedelta(seconds=settings.CALLS_TS_FUTURE_TOLERANCE_S):
             raise _fail(_("The time is in the future."), "ts_in_future")
         return ts
@@ -133,6 +132,7 @@ class CallDetailSerializer(serializers.ModelSerializer):
             "verified",
             "ivr_path",
             "customer_id",
+            "is_test",
             "started_at",
             "queued_at",
             "offered_at",

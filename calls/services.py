@@ -28,6 +28,8 @@ from django.utils.translation import gettext as _
 
 from agents.models import AgentState, AgentStatus, Callback, CallbackStatus
 from agents.services import status_transition
+from contactcenter import rows
+from contactcenter.api.telephony import ani_digits
 
 from . import cdr, errors, realtime
 from .locks import lock_agents, lock_call, lock_calls, retry_on_conflict
@@ -81,6 +83,20 @@ def queue_code_for(pk: int | None) -> str:
         queues_by_code(refresh=True)
         code = _queue_cache["by_id"].get(pk, "")
     return code
+
+
+# --- agents' ids by username (a CTI event names its agent) ----------------------------------------
+
+
+def agent_ids_for(usernames: set[str]) -> dict[str, int]:
+    """The user ids of the known ``usernames`` (unknown ones left out). One name (a single CTI
+    event) is one prepared statement (``contactcenter.rows``), without the ORM's compiler."""
+    if len(usernames) == 1:
+        (name,) = usernames
+        table = rows._quote(User._meta.db_table)
+        found = rows.select_one(User, f"{table}.{rows._quote('username')} = %s", [name])
+        return {name: found[0].pk} if found else {}
+    return dict(User.objects.filter(username__in=usernames).values_list("username", "pk"))
 
 
 # --- events --------------------------------------------------------------------------------------
@@ -144,9 +160,14 @@ def _now() -> datetime:
 # --- the one writer of calls -----------------------------------------------------------------------
 
 
-def _ensure_calls(call_ids: set[str]) -> dict[str, int]:
-    """Call rows for ``call_ids`` (created when new, racing creators tolerated) → pk by call_id."""
-    found = dict(Call.objects.filter(call_id__in=call_ids).values_list("call_id", "pk"))
+def _ensure_calls(call_ids: set[str], *, tests: set[str] | None = None) -> dict[str, int]:
+    """Call rows for ``call_ids`` (created when new, racing creators tolerated) → pk by call_id.
+    ``tests`` receives the ids of those that are the IVR simulator's test calls (same query)."""
+    found = {}
+    for call_id, pk, is_test in Call.objects.filter(call_id__in=call_ids).values_list("call_id", "pk", "is_test"):
+        found[call_id] = pk
+        if is_test and tests is not None:
+            tests.add(call_id)
     missing = call_ids - set(found)
     if missing:
         Call.objects.bulk_create([Call(call_id=call_id) for call_id in sorted(missing)], ignore_conflicts=True)
@@ -214,14 +235,18 @@ def call_fields(folded: cdr.Fold) -> dict[str, Any]:
         "held": folded.held,
         "queue_id": queue_id_for(folded.queue),
         "entry_queue_id": queue_id_for(folded.entry_queue),
+        "home_queue_id": queue_id_for(folded.home_queue),
+        "service_queue_id": queue_id_for(folded.service_queue),
         "agent_id": folded.agent_id,
         "direction": folded.direction,
-        "ani": folded.ani[:32],
-        "dnis": folded.dnis[:32],
+        "ani": folded.ani[:255],
+        "dnis": folded.dnis[:255],
         "verified": folded.verified,
         "ivr_path": folded.ivr_path,
         "customer_id": folded.customer_id,
         "account_id": folded.account_id,
+        "customer_source": folded.customer_source,
+        "is_test": folded.is_test,
         "priority": settings.CALLS_VERIFIED_PRIORITY if folded.verified else 0,
         "started_at": folded.started_at,
         "queued_at": folded.queued_at,
@@ -250,16 +275,28 @@ def call_fields(folded: cdr.Fold) -> dict[str, Any]:
     }
 
 
-def _rebuild_many(calls: dict[int, Call], fresh: dict[int, list[NewEvent]], *, now: datetime) -> None:
-    """Recompute each call from all its events, bring the agents involved in line, save the calls
-    in one statement and notify after commit."""
-    events_by_call: dict[int, list[CallEvent]] = defaultdict(list)
-    for event in CallEvent.objects.filter(call_id__in=list(calls)).only(
-        "event_id", "call_id", "type", "ts", "queue", "agent_id", "data"
-    ):
-        events_by_call[event.call_id].append(event)
+def _rebuild_many(
+    calls: dict[int, Call],
+    fresh: dict[int, list[NewEvent]],
+    *,
+    now: datetime,
+    events_by_call: dict[int, list[cdr.EventLike]] | None = None,
+    held: set[int] | None = None,
+) -> None:
+    """Recompute each call from all its events (read here unless given: the fast path of
+    ``calls.fastpath`` reads them with its insert), bring the agents involved in line, save the
+    calls in one statement and notify after commit. ``held``: the calls an agent holds, when the
+    caller has read it (else any call that was ringing or connected may be held)."""
+    if events_by_call is None:
+        events_by_call = defaultdict(list)
+        for event in CallEvent.objects.filter(call_id__in=list(calls)).only(
+            "event_id", "call_id", "type", "ts", "queue", "agent_id", "data"
+        ):
+            events_by_call[event.call_id].append(event)
     folds = {pk: cdr.fold(events_by_call[pk]) for pk in calls}
     before = {pk: (call.state, call.agent_id, call.queue_id) for pk, call in calls.items()}
+    wrapped_before = {pk: call.wrapup_at is not None for pk, call in calls.items()}
+    queued_before = {pk: call.queued_at for pk, call in calls.items()}
     for pk, call in calls.items():
         folded = folds[pk]
         for name, value in call_fields(folded).items():
@@ -279,10 +316,28 @@ def _rebuild_many(calls: dict[int, Call], fresh: dict[int, list[NewEvent]], *, n
         live = _is_live(fresh[pk], now)
         if (live and (changed or call.state in ACTIVE_STATES)) or (agent_id is not None and agent_id != call.agent_id):
             if call.agent_id is not None or agent_id is not None:
-                realtime.call_changed_on_commit(call.pk, previous_agent_id=agent_id)
-        routing = routing or call.state == CallState.QUEUED
-    transaction.on_commit(realtime.wallboard_changed, robust=True)
-    _sync_agents(calls, folds, fresh, now=now)
+                realtime.call_changed_on_commit(
+                    call.pk, previous_agent_id=agent_id, withdrawn=_withdrawn_reason(state, agent_id, call, fresh[pk])
+                )
+        # A call waiting longer than the router looks back (a historical load) asks for no pass.
+        routing = routing or (call.state == CallState.QUEUED and not _is_stale(call, now))
+    # The wallboard shows calls waiting now and today's figures: a call queued before today (a
+    # historical load) changes neither (agents' changes count through their own pushes).
+    if any(_on_wallboard(q, now) for pk, call in calls.items() for q in (queued_before[pk], call.queued_at)):
+        transaction.on_commit(realtime.wallboard_changed, robust=True)
+    # Agents are involved only where one may hold the call (it was ringing or connected: the
+    # holder is released at the rebuild that ends that), a live event rings or connects one, or
+    # the call's after-call work just ended; the others (most of a historical load) skip the
+    # agents' queries and locks.
+    involved = [
+        pk
+        for pk, call in calls.items()
+        if (before[pk][0] in ACTIVE_STATES and (held is None or pk in held))
+        or (call.state in ACTIVE_STATES and _is_live(fresh[pk], now))
+        or (folds[pk].wrapup_at is not None and not wrapped_before[pk])
+    ]
+    if involved:
+        _sync_agents({pk: calls[pk] for pk in involved}, folds, fresh, now=now)
     _save_calls(list(calls.values()))
     for pk, call in calls.items():
         _log_anomalies(call, fresh[pk], call.anomalies)
@@ -290,6 +345,22 @@ def _rebuild_many(calls: dict[int, Call], fresh: dict[int, list[NewEvent]], *, n
         from .dispatch import route_soon
 
         route_soon()
+
+
+def _withdrawn_reason(state_before: str, agent_before: int | None, call: Call, fresh: list[NewEvent]) -> str:
+    """Why the offer that rang ``agent_before`` is gone ("" when it was not withdrawn: answered,
+    or still ringing): the router's reason (``expired``, ``rejected``, ``disconnected``),
+    ``caller_hung_up`` or ``moved`` (the switch or the router moved the call on)."""
+    if state_before != CallState.OFFERED or agent_before is None:
+        return ""
+    if call.state == CallState.OFFERED and call.agent_id == agent_before:
+        return ""
+    if any(leg.get("agent") == agent_before for leg in call.legs or []):
+        return ""  # they answered it
+    for event in reversed(fresh):
+        if event.type == EventType.OFFER_EXPIRED and event.agent_id == agent_before:
+            return str((event.data or {}).get("reason") or "expired")
+    return "caller_hung_up" if call.state == CallState.ENDED else "moved"
 
 
 _saved: list = []
@@ -310,12 +381,17 @@ def _save_calls(calls: list[Call]) -> None:
     table = connection.ops.quote_name(Call._meta.db_table)
     assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
     sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 - column names from the model
-    rows = [
+    values = [
         [field.get_db_prep_save(getattr(call, field.attname), connection) for field in fields] + [call.pk]
         for call in calls
     ]
+    if len(values) == 1:
+        # One call (an event, an agent's button): a prepared statement (``contactcenter.rows``).
+        with rows._cursor(rows._db()) as cursor:
+            cursor.execute(sql, values[0])
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, values)
 
 
 def _log_anomalies(call: Call, fresh: list[NewEvent], anomalies: list[dict[str, str]]) -> None:
@@ -331,6 +407,19 @@ def _log_anomalies(call: Call, fresh: list[NewEvent], anomalies: list[dict[str, 
                 anomaly["type"],
                 anomaly["code"],
             )
+
+
+def _on_wallboard(queued_at: datetime | None, now: datetime) -> bool:
+    if queued_at is None:
+        return False
+    start_of_day = datetime.combine(
+        timezone.localdate(now), datetime.min.time(), tzinfo=timezone.get_default_timezone()
+    )
+    return queued_at >= min(start_of_day, now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S))
+
+
+def _is_stale(call: Call, now: datetime) -> bool:
+    return call.queued_at is not None and call.queued_at < now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S)
 
 
 def _is_live(fresh: list[NewEvent], now: datetime) -> bool:
@@ -423,6 +512,12 @@ def _release(holder: AgentStatus, call: Call, folded: cdr.Fold, fresh: list[NewE
                 call_id=call.call_id,
                 actor_id=data.get("actor_id"),
             )
+        elif data.get("reason") == "disconnected":
+            # Nobody sits at the desktop: the call goes to the next agent; the agent is not to
+            # blame (a dropped network), keeps their place and goes offline if it stays gone.
+            status_transition(
+                holder, state=AgentState.READY, call=None, at=now, call_id=call.call_id, keep_ready_since=True
+            )
         else:
             status_transition(
                 holder, state=AgentState.NOT_READY, reason="missed_offer", call=None, at=now, call_id=call.call_id
@@ -456,21 +551,14 @@ def cti_events_ingest(*, events: list[dict[str, Any]]) -> list[EventResult]:
     in its own transaction. A call seen for the first time is opened by whatever event comes
     first, since events may arrive out of order (its ``offered`` event fills in the start).
     """
+    if len(events) == 1 and connection.vendor == "postgresql" and settings.CALLS_CTI_FAST_PATH:
+        return [_ingest_one(events[0])]
     conflict = _("Event id reused with other content.")
     results: list[EventResult | None] = [None] * len(events)
     first_seen: dict[str, NewEvent] = {}
     positions: dict[str, int] = {}
     for index, item in enumerate(events):
-        event = NewEvent(
-            event_id=item["event_id"],
-            call_id=item["call_id"],
-            type=item["type"],
-            ts=item["ts"],
-            source=EventSource.CTI,
-            queue=item.get("queue") or "",
-            agent_id=item.get("agent_id"),
-            data=item.get("data") or {},
-        )
+        event = _cti_event(item)
         twin = first_seen.get(event.event_id)
         if twin is not None:
             same = twin.digest == event.digest
@@ -496,12 +584,44 @@ def cti_events_ingest(*, events: list[dict[str, Any]]) -> list[EventResult]:
             results[positions[event_id]] = EventResult(event_id, "rejected", "event_id_conflict", conflict)
     if by_call:
         _enrich_from_ivr(by_call)
-        pks = _ensure_calls(set(by_call))
-        with _batch():
-            outcome = _record_tolerant({pks[call_id]: call_events for call_id, call_events in by_call.items()})
+        tests: set[str] = set()
+        pks = _ensure_calls(set(by_call), tests=tests)
+        for call_id in tests:  # the simulator's test calls: no switch carries them
+            for event in by_call.pop(call_id):
+                results[positions[event.event_id]] = EventResult(
+                    event.event_id, "rejected", "call_not_found", str(errors.CallNotFound.default_message)
+                )
+        outcome = {}
+        if by_call:
+            with _batch():
+                outcome = _record_tolerant({pks[call_id]: call_events for call_id, call_events in by_call.items()})
         for event_id, result in outcome.items():
             results[positions[event_id]] = result
     return [result for result in results if result is not None]
+
+
+def _cti_event(item: dict[str, Any]) -> NewEvent:
+    return NewEvent(
+        event_id=item["event_id"],
+        call_id=item["call_id"],
+        type=item["type"],
+        ts=item["ts"],
+        source=EventSource.CTI,
+        queue=item.get("queue") or "",
+        agent_id=item.get("agent_id"),
+        data=item.get("data") or {},
+    )
+
+
+def _ingest_one(item: dict[str, Any]) -> EventResult:
+    """One event, the way switches send them: ``calls.fastpath`` (one statement records it and
+    reads the call back), then the same rebuild as a batch."""
+    from .fastpath import record_one
+
+    event = _cti_event(item)
+    _enrich_from_ivr({event.call_id: [event]})
+    with _batch():
+        return record_one(event, now=_now())
 
 
 def _record_tolerant(batches: dict[int, list[NewEvent]]) -> dict[str, EventResult]:
@@ -587,10 +707,13 @@ def call_enqueue_from_ivr(
     customer_id: int | None = None,
     account_id: int | None = None,
     path: list[str] | None = None,
+    is_test: bool = False,
     **_ignored: Any,
 ) -> Call:
     """The IVR handed the caller to agent queue ``queue``: open or update the call, queue it and
     route it (an agent gets ``call.offered`` with the screen-pop). Idempotent per call and queue.
+    ``is_test``: a call of the IVR simulator, routed the same way and marked as a test call
+    (``Call.is_test``: shown on the screen-pop, left out of every KPI).
 
     An unknown queue falls back to ``CALLS_DEFAULT_QUEUE`` (logged). Called on commit of the
     IVR's transaction by the receiver of ``ivr.signals.call_transferred_to_agent``.
@@ -601,14 +724,16 @@ def call_enqueue_from_ivr(
         queue = settings.CALLS_DEFAULT_QUEUE
         if queue_id_for(queue) is None:
             raise errors.UnknownQueue()
+    test = {"test": True} if is_test else {}
     context = {
-        "ani": str(ani or "")[:32],
-        "dnis": str(dnis or "")[:32],
+        "ani": str(ani or "")[:255],
+        "dnis": str(dnis or "")[:255],
         "direction": "inbound",
         "verified": bool(verified),
         "path": [str(step) for step in (path or [])],
         "customer_id": customer_id if verified else None,
         "account_id": account_id if verified else None,
+        **test,
     }
     events = [
         NewEvent(
@@ -617,7 +742,7 @@ def call_enqueue_from_ivr(
             type=EventType.OFFERED,
             ts=_ivr_started_at(call_id) or now,
             source=EventSource.IVR,
-            data={"ani": context["ani"], "dnis": context["dnis"], "direction": "inbound"},
+            data={"ani": context["ani"], "dnis": context["dnis"], "direction": "inbound", **test},
         ),
         NewEvent(
             event_id=f"ivr:{call_id}:queued:{queue}",
@@ -642,6 +767,42 @@ def on_ivr_transfer(sender=None, **kwargs: Any) -> None:
         call_enqueue_from_ivr(**kwargs)
     except Exception:
         logger.exception("IVR transfer of call %s could not be queued", kwargs.get("call_id"))
+
+
+def _test_call_owner_id(call_id: str) -> int | None:
+    """Who started IVR test call ``call_id`` in the simulator (``None``: no such test call)."""
+    from django.apps import apps
+
+    ivr_call = apps.get_model("ivr", "IvrCall")
+    return ivr_call.objects.filter(call_id=call_id, is_test=True).values_list("started_by_id", flat=True).first()
+
+
+@retry_on_conflict
+def call_tester_hangup(*, call_id: str, tester) -> Call:
+    """The IVR simulator's caller hangs up a test call after the IVR handed it to a queue, where a
+    switch would report the end with a CTI ``ended`` event: waiting, ringing or connected, the
+    call ends (the agent who talked goes to after-call work). Only the tester who placed the call
+    can; any other call, real ones included, is ``call_not_found``. Ending it again is harmless."""
+    owner = _test_call_owner_id(call_id)
+    if owner is None or owner != getattr(tester, "pk", None):
+        raise errors.CallNotFound()
+    now = _now()
+    with transaction.atomic():
+        call = lock_call(_call_by_id(call_id).pk)
+        if not call.is_test:
+            raise errors.CallNotFound()
+        if call.state == CallState.ENDED:
+            return call
+        event = NewEvent(
+            event_id=_new_id("sim"),
+            call_id=call.call_id,
+            type=EventType.ENDED,
+            ts=now,
+            source=EventSource.SYSTEM,
+            data={"reason": "caller_hangup"},
+        )
+        call, _ids = _record(call.pk, [event], now=now)
+        return call
 
 
 # --- agents' call controls ------------------------------------------------------------------------
@@ -775,8 +936,8 @@ def call_wrapup(*, call_id: str, user, disposition: str, note: str = "", ticket:
             call, user, EventType.WRAPUP, now=now, data={"disposition": disposition, "note": str(note or "")[:2000]}
         )
         call, _ids = _record(call.pk, [event], now=now)
-        if ticket:
-            _ticket_for_call(call, user, ticket)
+        # The contact recorded with the wrap-up, for the desktop's notice (工单号 / 登记号).
+        call.wrapup_ticket = _ticket_for_call(call, user, ticket) if ticket else None
         return call
 
 
@@ -800,6 +961,41 @@ def _ticket_for_call(call: Call, user, ticket: dict) -> Any:
         call_id=call.call_id,
         received_at=call.answered_at or call.started_at,
     )
+
+
+@retry_on_conflict
+def call_customer_link(*, call_id: str, user, customer) -> Call:
+    """Link "this is the caller": the agent links the customer they identified to their own call —
+    connected, or ended and still in after-call work — and to the contacts already recorded for it
+    (``tickets.services.tickets_customer_link_for_call``). An event on the call (the fold keeps the
+    latest link, ``customer_source = "agent"``: not an IVR verification) and an audit row."""
+    now = _now()
+    with transaction.atomic():
+        call = lock_call(_call_by_id(call_id).pk)
+        mine = call.agent_id == user.pk or any(leg.get("agent") == user.pk for leg in call.legs or [])
+        if not mine:
+            raise errors.NotYourCall()
+        in_hand = call.state == CallState.CONNECTED or (call.state == CallState.ENDED and call.wrapup_at is None)
+        if not in_hand:
+            raise errors.InvalidCallState(_("The call is no longer being handled."), code="call_not_active")
+        before = call.customer_id if call.customer_source == "agent" or call.verified else None
+        event = _agent_event(call, user, EventType.CUSTOMER_LINKED, now=now, data={"customer_id": customer.pk})
+        call, _ids = _record(call.pk, [event], now=now)
+        from audit.services import audit_record
+
+        audit_record(
+            actor=user,
+            action="calls.customer_link",
+            object_type="call",
+            object_id=call.call_id,
+            details={"customer": customer.pk, "before": before},
+        )
+        try:
+            from tickets.services import tickets_customer_link_for_call
+        except ImportError:  # pragma: no cover - the tickets app ships with the project
+            return call
+        tickets_customer_link_for_call(actor=user, call_id=call.call_id, customer=customer)
+        return call
 
 
 @retry_on_conflict
@@ -911,6 +1107,8 @@ def call_callback_accept(*, call_id: str, phone: str = "", actor=None) -> Callba
         if existing is None:
             raise errors.CallNotFound()
         call = lock_call(existing.pk)
+        if call.is_test:  # only the switch accepts callbacks, and a test call is not its call
+            raise errors.CallNotFound()
         open_callback = Callback.objects.filter(call=call, status=CallbackStatus.OPEN).first()
         if open_callback is not None:
             return open_callback
@@ -918,7 +1116,7 @@ def call_callback_accept(*, call_id: str, phone: str = "", actor=None) -> Callba
             raise errors.NoCallbackOffer()
         callback = Callback.objects.create(
             call=call,
-            phone=(phone or call.ani)[:32],
+            phone=(phone or ani_digits(call.ani))[:32],  # a sip:/tel: ANI: the number to dial back
             customer_id=call.customer_id,
             queue_id=call.queue_id or call.entry_queue_id,
             due_at=now,

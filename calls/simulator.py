@@ -3,10 +3,12 @@
 Everything goes through the public interfaces, in process (Django's test client, no server):
 callers are the switch (``/api/ivr/calls/``, ``/api/cti/events/``, ``/api/calls/{id}/`` and the
 callback offer), agents use the desktop's API (``/api/agents/me/state/``, ``/api/calls/{id}/
-answer|hold|retrieve|hangup|wrapup/``). Routing, offer timeouts, overflow and callback offers are
-the real ones (the sweep runs every second of the simulation), and every push goes out through
-the channel layer, so open wallboards and desktops come alive (with Redis; in the embedded
-default the wallboard process notices the database changes).
+answer|hold|retrieve|hangup|wrapup/``) and sit at their desktops (``agents.presence``; with
+``agents=N``, the last N agents with skills, so agent01 stays free for a human). Routing, offer
+timeouts, overflow and callback offers are the real ones (the sweep runs every second of the
+simulation), and every push goes out through the channel layer, so open wallboards and desktops
+come alive (with Redis; in the embedded default the wallboard process notices the database
+changes).
 
 Time: a discrete-event loop in simulated seconds; ``speed`` compresses the waits between events
 (speed 10: an hour in six minutes). Timestamps written are the real clock, so at speed > 1 the
@@ -39,6 +41,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from agents import presence
 from agents.models import AgentState, AgentStatus
 from org.roles import Role
 
@@ -151,13 +154,19 @@ class Simulator:
         if not users:
             raise RuntimeError("No agents with skills: run seed_demo (or calls.demo.seed_queues) first.")
         if limit:
-            users = users[:limit]
+            # The last ones: the README's tour logs a human in as agent01, who stays free.
+            users = users[-limit:]
         agents = []
         for user in users:
             client = APIClient()
             client.force_authenticate(user)
             agents.append(SimAgent(user=user, client=client))
         return agents
+
+    def _desktop(self, agent: SimAgent) -> str:
+        """The simulated agent's desktop connection (``agents.presence``): the simulator sits at
+        the seats it plays, so routing rings them."""
+        return f"simulator-{self.run_id}-{agent.user.pk}"
 
     # --- the event loop ------------------------------------------------------------------------
 
@@ -171,7 +180,9 @@ class Simulator:
         start_real = time.monotonic()
         started_at = timezone.now()
         for agent in self.agents:
+            presence.connection_opened(agent.user.pk, self._desktop(agent))
             self._agent_state(agent, "ready")
+        next_heartbeat = time.monotonic() + float(settings.AGENTS_PRESENCE_HEARTBEAT_S)
         self.at(self.rng.expovariate(self.rate) if self.rate else self.duration, self._arrival)
         try:
             next_poll = 0.0
@@ -189,6 +200,9 @@ class Simulator:
                         logger.exception("simulator step failed")
                     finally:
                         self.event_time = None
+                if time.monotonic() >= next_heartbeat:
+                    next_heartbeat = time.monotonic() + float(settings.AGENTS_PRESENCE_HEARTBEAT_S)
+                    presence.connections_refreshed({self._desktop(a): a.user.pk for a in self.agents})
                 if time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + 0.25
                     self._poll_agents()
@@ -210,6 +224,7 @@ class Simulator:
         finally:
             for agent in self.agents:
                 self._agent_state(agent, "offline")  # refused (and left as is) for an agent on a call
+                presence.connection_closed(agent.user.pk, self._desktop(agent))
         today = timezone.localdate()
         summary = {
             "calls": self.stats["calls"],

@@ -33,6 +33,7 @@ def wallboard_texts() -> dict[str, str]:
         "alert_acw": _("%(agent)s: after-call work for %(t)s"),
         "alert_not_ready": _("%(agent)s: not ready for %(t)s"),
         "no_alerts": _("No alerts."),
+        "no_desktop": _("no desktop open"),
         "set_state": _("Set"),
         "skills": _("Skills"),
         "save": _("Save"),

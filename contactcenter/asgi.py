@@ -14,14 +14,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings.local")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from contactcenter.routing import websocket_urlpatterns  # noqa: E402
-from contactcenter.ws_auth import SessionOrTokenAuthMiddleware  # noqa: E402
+from contactcenter.ws_auth import OriginCheckedUnlessToken, SessionOrTokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(SessionOrTokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        # The origin check guards cookie logins only (contactcenter/ws_auth.py).
+        "websocket": OriginCheckedUnlessToken(SessionOrTokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

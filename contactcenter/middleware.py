@@ -1,12 +1,19 @@
-"""Language choice: Simplified Chinese unless the user picked another language.
+"""Project middleware: the language choice, and the API's edge check of raw request strings.
 
-Django's LocaleMiddleware would follow the browser's Accept-Language, and most
-workstations' browsers say English; the center's default is Chinese (DESIGN.md §2).
+Language: Simplified Chinese unless the user picked another language. Django's LocaleMiddleware
+would follow the browser's Accept-Language, and most workstations' browsers say English; the
+center's default is Chinese (DESIGN.md §2).
 """
 
+from urllib.parse import unquote_plus
+
 from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+
+NUL = "\x00"
 
 
 class CookieLocaleMiddleware:
@@ -26,3 +33,37 @@ class CookieLocaleMiddleware:
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()
         return response
+
+
+class ApiEdgeMiddleware:
+    """A NUL character in the path, the query string or a cookie is refused with 400 before any
+    view runs: PostgreSQL text cannot hold one, and every string id and filter of the API (call
+    ids, outlet codes, usernames, audit filters) would otherwise carry it to the database and
+    answer 500. Under ``/api/`` the answer is the envelope (``invalid_input``); request bodies are
+    checked by ``InputSerializer`` (docs/api.md, "Input rules")."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request):
+            return bad_request_response(request, "invalid_input", _("NUL characters are not allowed."))
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request) -> bool:
+        if NUL in request.path or NUL in request.path_info:
+            return True
+        query = request.META.get("QUERY_STRING", "")
+        if query and ("%00" in query or NUL in unquote_plus(query)):
+            return True
+        return any(NUL in value for value in request.COOKIES.values())
+
+
+def bad_request_response(request, code: str, message: str, status: int = 400):
+    """A 4xx answer outside a view: the envelope under ``/api/``, plain text elsewhere."""
+    if request.path.startswith("/api/"):
+        from contactcenter.api.exceptions import error_body
+
+        return JsonResponse(error_body(code, str(message)), status=status)
+    return HttpResponse(str(message), status=status, content_type="text/plain; charset=utf-8")

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
@@ -24,8 +26,15 @@ api_patterns = [
     re_path(r"^.*$", api_not_found),
 ]
 
+
+def favicon(request):
+    """Browsers ask for ``/favicon.ico`` before reading a page's ``<link rel="icon">``."""
+    return HttpResponsePermanentRedirect(static("favicon.ico"))
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -39,6 +48,7 @@ urlpatterns = [
     path("ivr/", include("ivr.urls")),
 ]
 
+handler400 = "org.views.bad_request"
 handler404 = "org.views.page_not_found"
 handler403 = "org.views.permission_denied"
 handler500 = "org.views.server_error"

@@ -14,6 +14,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from contactcenter.api.telephony import CallIdInPath
 from contactcenter.errors import Forbidden, NotFound
 from org.permissions import roles_allowed
 from org.roles import Role
@@ -23,6 +24,7 @@ from . import selectors, services, tts, vxml
 from .errors import CallNotFound, MenuVersionNotFound
 from .menu import menu_from_tree, validate_menu
 from .models import IvrCall, IvrEvent, MenuVersion
+from .selectors import menu_for_call
 from .serializers import (
     CallEventSerializer,
     CallStartSerializer,
@@ -44,8 +46,25 @@ def _wants_vxml(request) -> bool:
 
 def _vxml_response(call: IvrCall, actions: list[dict]) -> HttpResponse:
     events_url = reverse("ivr-api:call-events", kwargs={"call_id": call.call_id})
-    body = vxml.document(actions=actions, next_seq=call.last_seq + 1, events_url=events_url, ended=call.ended)
+    # The menu's own words for "to an agent" before the error handlers' transfer (a published
+    # menu is compiled once per process: no query).
+    fallback = menu_for_call(call.version_id).prompts.get("to_agent", "")
+    body = vxml.document(
+        actions=actions,
+        next_seq=call.last_seq + 1,
+        events_url=events_url,
+        ended=call.ended,
+        fallback_prompt=fallback,
+    )
     return HttpResponse(body, content_type=vxml.CONTENT_TYPE)
+
+
+def _switch_call(call_id: str) -> IvrCall:
+    """A real call (the switch never sees the simulator's test calls), else ``call_not_found``."""
+    call = IvrCall.objects.filter(call_id=call_id, is_test=False).first()
+    if call is None:
+        raise CallNotFound()
+    return call
 
 
 class CallStartApi(APIView):
@@ -64,12 +83,12 @@ class CallStartApi(APIView):
         serializer.is_valid(raise_exception=True)
         response, created = services.call_start(**serializer.validated_data)
         if _wants_vxml(request):
-            call = IvrCall.objects.get(call_id=serializer.validated_data["call_id"])
+            call = _switch_call(serializer.validated_data["call_id"])
             return _vxml_response(call, services.current_step(call)["actions"])
         return Response(response, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-class CallEventApi(APIView):
+class CallEventApi(CallIdInPath, APIView):
     """``POST /api/ivr/calls/{call_id}/events/`` ``{"seq", "type", "digits"}`` → ``{"actions"}``."""
 
     permission_classes = [roles_allowed(Role.SWITCH)]
@@ -80,27 +99,24 @@ class CallEventApi(APIView):
         serializer.is_valid(raise_exception=True)
         response = services.call_event(call_id=call_id, **serializer.validated_data)
         if _wants_vxml(request):
-            call = IvrCall.objects.get(call_id=call_id)
-            return _vxml_response(call, response["actions"])
+            return _vxml_response(_switch_call(call_id), response["actions"])
         return Response(response)
 
 
-class CallVxmlApi(APIView):
+class CallVxmlApi(CallIdInPath, APIView):
     """``GET /api/ivr/calls/{call_id}/vxml`` → the current step as VoiceXML 2.1."""
 
     permission_classes = [roles_allowed(Role.SWITCH)]
 
     @extend_schema(responses={(200, "application/voicexml+xml"): str})
     def get(self, request, call_id: str):
-        call = IvrCall.objects.filter(call_id=call_id).first()
-        if call is None:
-            raise CallNotFound()
+        call = _switch_call(call_id)
         return _vxml_response(call, services.current_step(call)["actions"])
 
 
-class CallAudioApi(APIView):
+class CallAudioApi(CallIdInPath, APIView):
     """``GET /api/ivr/calls/{call_id}/audio/{seq}-{index}.wav``: the WAV of one ``say`` action,
-    rendered on first request. The switch hears any call; staff only their own test calls."""
+    rendered on first request. The switch hears any real call; staff only their own test calls."""
 
     permission_classes = [roles_allowed(Role.SWITCH, *SIMULATOR_ROLES)]
 
@@ -111,6 +127,8 @@ class CallAudioApi(APIView):
         calls = IvrCall.objects.filter(call_id=call_id)
         if user_role(request.user) != Role.SWITCH:
             calls = calls.filter(is_test=True, started_by=request.user)
+        else:
+            calls = calls.filter(is_test=False)
         event = IvrEvent.objects.filter(call__in=calls, seq=seq).first()
         actions = event.response.get("actions", []) if event else []
         action = actions[index] if index < len(actions) else None
@@ -151,6 +169,10 @@ def _simulator_state(call: IvrCall) -> dict:
         "outcome": call.outcome,
         "queue": call.queue,
         "next_seq": call.last_seq + 1,
+        "is_test": call.is_test,
+        # The banking writes of the latest event that were simulated, not posted ("transfer",
+        # "loss_report", "password"): a test call never changes banking state.
+        "simulated": list(call.data.get("simulated") or []),
     }
 
 
@@ -180,7 +202,7 @@ class SimulatorCallStartApi(APIView):
         return Response({**response, "state": _simulator_state(call)}, status=status.HTTP_201_CREATED)
 
 
-class SimulatorCallEventApi(APIView):
+class SimulatorCallEventApi(CallIdInPath, APIView):
     """``POST /api/ivr/simulator/calls/{call_id}/events/``: like the switch's, own test calls only."""
 
     permission_classes = [roles_allowed(*SIMULATOR_ROLES)]

@@ -7,6 +7,7 @@ names. Refusals come back as ``contactcenter.errors.DomainError`` subclasses wit
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,6 +22,8 @@ class WriteNeedsLock(Exception):  # noqa: N818 - a signal to the caller, not an 
 
 
 _read_only: ContextVar[bool] = ContextVar("ivr_banking_read_only", default=False)
+# Within ``simulation(sandbox)`` (a test call): (the call's sandbox, the writes simulated so far).
+_simulation: ContextVar[tuple[dict, list[str]] | None] = ContextVar("ivr_banking_simulation", default=None)
 # Password verdicts of one event's read-only run, {(registration id, stored hash): right?}, so the
 # locked run that follows does not hash the same digits against the same hash again.
 _verdicts: ContextVar[dict | None] = ContextVar("ivr_password_verdicts", default=None)
@@ -47,9 +50,33 @@ def read_only() -> Iterator[None]:
         _read_only.reset(token)
 
 
+@contextmanager
+def simulation(sandbox: dict) -> Iterator[list[str]]:
+    """Within (a simulator's test call): the banking writes below run under the same rules and
+    answer the same, but nothing is kept (``banking.services.simulate``); ``sandbox`` is the
+    call's own record of what they would have changed. Yields the list of the writes simulated
+    (``transfer``, ``loss_report``, ``password``), for the simulator's page."""
+    done: list[str] = []
+    token = _simulation.set((sandbox, done))
+    try:
+        yield done
+    finally:
+        _simulation.reset(token)
+
+
 def _write() -> None:
     if _read_only.get():
         raise WriteNeedsLock()
+
+
+def _run_write(name: str, service, **kwargs):
+    """``service(**kwargs)``, or its simulation on a test call."""
+    simulated = _simulation.get()
+    if simulated is None:
+        return service(**kwargs)
+    sandbox, done = simulated
+    done.append(name)
+    return _services().simulate(service, sandbox=sandbox, **kwargs)
 
 
 def _selectors():
@@ -253,6 +280,8 @@ def password_verify(*, registration, password: str, call_id: str) -> bool:
     services = _services()
     verdicts = _verdicts.get()
     key = (registration.pk, registration.password)
+    if _read_only.get() and _simulation.get() is not None:
+        raise WriteNeedsLock()  # a test call's verdict depends on its sandbox: always the full path
     if _read_only.get():
         accepted = services.password_accepted_as_read(registration, password)
         if accepted:
@@ -261,14 +290,34 @@ def password_verify(*, registration, password: str, call_id: str) -> bool:
             verdicts[key] = accepted is None  # None: right, but failures to reset or a lock to see
         raise WriteNeedsLock()
     known = (registration.password, verdicts[key]) if verdicts and key in verdicts else None
-    return services.password_verify(
-        registration=registration, password=password, channel="ivr", call_id=call_id, known=known
+    return _run_write(
+        "password",
+        services.password_verify,
+        registration=registration,
+        password=password,
+        channel="ivr",
+        call_id=call_id,
+        known=known,
     )
+
+
+def transfer_key(call_id: str, seq: int) -> str:
+    """The idempotency key of the transfer confirmed by event ``seq`` of call ``call_id``:
+    ``ivr:{call_id}:{seq}``, or — for a call id too long for banking's keys (a SIP Call-ID of up
+    to 128 characters) — ``ivr#{sha256 of the id}:{seq}`` (the ``#`` keeps the two forms apart)."""
+    from banking.services import IDEMPOTENCY_KEY_MAX
+
+    key = f"ivr:{call_id}:{seq}"
+    if len(key) <= IDEMPOTENCY_KEY_MAX:
+        return key
+    return f"ivr#{hashlib.sha256(call_id.encode()).hexdigest()}:{seq}"
 
 
 def transfer_execute(*, registration, from_account, to_account, amount: str, idempotency_key: str, call_id: str):
     _write()
-    return _services().transfer_execute(
+    return _run_write(
+        "transfer",
+        _services().transfer_execute,
         registration=registration,
         from_account=from_account,
         to_account=to_account,
@@ -282,6 +331,21 @@ def transfer_execute(*, registration, from_account, to_account, amount: str, ide
 
 def loss_report_register(*, account, password: str, call_id: str):
     _write()
-    return _services().loss_report_register(
-        account=account, verification="password", channel="ivr", call_id=call_id, password=password
+    return _run_write(
+        "loss_report",
+        _services().loss_report_register,
+        account=account,
+        verification="password",
+        channel="ivr",
+        call_id=call_id,
+        password=password,
     )
+
+
+def balance_after_transfer(account, txn) -> str:
+    """The caller's balance once ``txn`` (``transfer_execute``'s answer, ``account`` its source)
+    is posted: the service leaves it on ``account`` — also when simulated, where reading the row
+    again would give the balance before. A replayed transfer moved nothing now: read it."""
+    if getattr(txn, "replayed", False):
+        account = account_by_id(account.pk)
+    return balance_yuan(account)

@@ -7,10 +7,14 @@ is published yet (``seed_demo`` calls it; tests use it for the default menu).
 from __future__ import annotations
 
 import copy
+import random
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 
-from .models import MenuVersion
+from .labels import seeded_title
+from .models import IvrCall, MenuVersion
 
 DEFAULT_PROMPTS = {
     "welcome": "您好，欢迎致电农村合作银行客户服务中心。",
@@ -60,40 +64,41 @@ DEFAULT_TREE = {
         {
             "key": "main",
             "kind": "menu",
-            "title": "主菜单",
             "prompt": "main_menu",
             "options": {"1": "account", "2": "loss", "3": "info", "0": "agent"},
         },
-        {"key": "account", "kind": "auth", "title": "账户服务登录", "next": "account_menu"},
+        {"key": "account", "kind": "auth", "next": "account_menu"},
         {
             "key": "account_menu",
             "kind": "menu",
-            "title": "账户服务",
             "prompt": "account_menu",
             "options": {"1": "balance", "2": "today", "3": "recent", "4": "transfer", "0": "agent", "*": "main"},
         },
-        {"key": "balance", "kind": "balance", "title": "余额查询", "next": "account_menu"},
-        {"key": "today", "kind": "today_transactions", "title": "当日交易", "next": "account_menu"},
-        {"key": "recent", "kind": "recent_transactions", "title": "近期交易", "next": "account_menu"},
-        {"key": "transfer", "kind": "transfer", "title": "转账", "next": "account_menu"},
-        {"key": "loss", "kind": "loss_report", "title": "口头挂失", "next": "main"},
+        {"key": "balance", "kind": "balance", "next": "account_menu"},
+        {"key": "today", "kind": "today_transactions", "next": "account_menu"},
+        {"key": "recent", "kind": "recent_transactions", "next": "account_menu"},
+        {"key": "transfer", "kind": "transfer", "next": "account_menu"},
+        {"key": "loss", "kind": "loss_report", "next": "main"},
         {
             "key": "info",
             "kind": "menu",
-            "title": "金融信息",
             "prompt": "info_menu",
             "options": {"1": "info_rates", "2": "info_fees", "3": "info_scope", "*": "main"},
         },
-        {"key": "info_rates", "kind": "info", "title": "存款利率", "text": INFO_DEPOSIT_RATES, "next": "info"},
-        {"key": "info_fees", "kind": "info", "title": "收费标准", "text": INFO_FEES, "next": "info"},
-        {"key": "info_scope", "kind": "info", "title": "业务范围", "text": INFO_BUSINESS_SCOPE, "next": "info"},
-        {"key": "agent", "kind": "agent", "title": "人工服务", "prompt": "to_agent", "queue": "general"},
+        {"key": "info_rates", "kind": "info", "text": INFO_DEPOSIT_RATES, "next": "info"},
+        {"key": "info_fees", "kind": "info", "text": INFO_FEES, "next": "info"},
+        {"key": "info_scope", "kind": "info", "text": INFO_BUSINESS_SCOPE, "next": "info"},
+        {"key": "agent", "kind": "agent", "prompt": "to_agent", "queue": "general"},
     ],
 }
 
 
 def default_tree() -> dict:
-    return copy.deepcopy(DEFAULT_TREE)
+    """The default menu, its nodes titled in Chinese (``ivr.labels`` shows them in the reader's language)."""
+    tree = copy.deepcopy(DEFAULT_TREE)
+    for node in tree["nodes"]:
+        node["title"] = seeded_title(node["key"])
+    return tree
 
 
 @transaction.atomic
@@ -106,3 +111,93 @@ def seed_default_menu() -> MenuVersion:
         return published
     version = menu_version_create(tree=default_tree(), note="默认菜单")
     return menu_version_publish(version=version)
+
+
+# --- History ---------------------------------------------------------------------------------------
+
+# What the seeded history's callers did in the IVR before hanging up (relative weights): most check
+# a balance or their transactions, some hear the financial information, a few transfer or report
+# a loss, and some hang up at the main menu. Every node entered is in the path, as the engine
+# records it (``IvrEngine.enter``).
+SELF_SERVICE_PATHS = (
+    (("main", "account", "account_menu", "balance", "account_menu"), 30),
+    (("main", "account", "account_menu", "today", "account_menu"), 10),
+    (("main", "account", "account_menu", "recent", "account_menu"), 12),
+    (("main", "account", "account_menu", "balance", "account_menu", "recent", "account_menu"), 6),
+    (("main", "account", "account_menu", "transfer", "account_menu"), 6),
+    (("main", "loss", "main"), 4),
+    (("main", "info", "info_rates", "info"), 14),
+    (("main", "info", "info_fees", "info"), 7),
+    (("main", "info", "info_scope", "info"), 4),
+    (("main",), 7),
+)
+# Callers who ask for an agent: at once, or after trying the account services or the information.
+AGENT_PATHS_VERIFIED = (
+    (("main", "account", "account_menu", "agent"), 70),
+    (("main", "account", "account_menu", "balance", "account_menu", "agent"), 30),
+)
+AGENT_PATHS_UNVERIFIED = (
+    (("main", "agent"), 80),
+    (("main", "info", "info_fees", "info", "main", "agent"), 12),
+    (("main", "account", "main", "agent"), 8),  # gave up at the login
+)
+
+
+@dataclass(frozen=True)
+class HistoryCall:
+    """One IVR call of the seeded history, as ``calls.demo`` generates the matching CDR."""
+
+    call_id: str
+    ani: str
+    dnis: str
+    started_at: datetime
+    ended_at: datetime
+    path: tuple[str, ...]
+    to_agent: str  # the queue the caller went to, "" when the IVR served them
+    verified: bool
+    customer_id: int | None
+    auth_failures: int
+
+
+def _weighted(rng: random.Random, choices) -> tuple[str, ...]:
+    paths, weights = zip(*choices, strict=True)
+    return rng.choices(paths, weights=weights)[0]
+
+
+def history_path(rng: random.Random, *, to_agent: bool, verified: bool) -> tuple[str, ...]:
+    if to_agent:
+        return _weighted(rng, AGENT_PATHS_VERIFIED if verified else AGENT_PATHS_UNVERIFIED)
+    return _weighted(rng, SELF_SERVICE_PATHS)
+
+
+def seed_ivr_history(calls: list[HistoryCall]) -> int:
+    """Store the IVR side of history calls (ended, on the published menu); returns how many."""
+    version = seed_default_menu()
+    rows = [
+        IvrCall(
+            call_id=call.call_id,
+            ani=call.ani,
+            dnis=call.dnis,
+            version=version,
+            node=call.path[-1],
+            path=list(call.path),
+            verified=call.verified,
+            customer_id=call.customer_id,
+            auth_failures=call.auth_failures,
+            last_seq=len(call.path) * 2,
+            ended=True,
+            outcome=IvrCall.Outcome.AGENT if call.to_agent else IvrCall.Outcome.HANGUP,
+            queue=call.to_agent,
+            started_at=call.started_at,
+            ended_at=call.ended_at,
+        )
+        for call in calls
+    ]
+    # ``started_at`` is stamped on insert for live calls; history keeps the time it is given.
+    started_at = IvrCall._meta.get_field("started_at")
+    started_at.auto_now_add = False
+    try:
+        IvrCall.objects.bulk_create(rows, batch_size=2000)
+    finally:
+        started_at.auto_now_add = True
+    return len(rows)

@@ -345,19 +345,18 @@ class Turn:
         transfer = call.data.pop("transfer")
         target = bank.account_by_id(transfer["to"])
         try:
-            bank.transfer_execute(
+            txn = bank.transfer_execute(
                 registration=registration,
                 from_account=account,
                 to_account=target,
                 amount=transfer["amount"],
-                idempotency_key=f"ivr:{call.call_id}:{self.seq}",
+                idempotency_key=bank.transfer_key(call.call_id, self.seq),
                 call_id=call.call_id,
             )
         except DomainError as error:
             self.transfer_refused(node, error.code)
             return
-        account = bank.account_by_id(account.pk)
-        balance = bank.balance_yuan(account)
+        balance = bank.balance_after_transfer(account, txn)
         data = {"amount": transfer["amount"], "target": transfer["target"], "balance": balance}
         self.say("transfer_done", data, **data)
         self.enter(node.next)

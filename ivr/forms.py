@@ -8,6 +8,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contactcenter.api.validation import validate_in_range
+from contactcenter.widgets import DateInput
+
 from .menu import KEY_PATTERN, OPTION_DIGITS
 from .models import Announcement, MenuNode
 
@@ -73,10 +76,14 @@ class PromptForm(forms.Form):
 
 class AnnouncementForm(forms.ModelForm):
     starts_at = forms.DateTimeField(
-        label=_("Starts at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        validators=[validate_in_range],
+        label=_("Starts at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     ends_at = forms.DateTimeField(
-        label=_("Ends at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        validators=[validate_in_range],
+        label=_("Ends at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
     class Meta:
@@ -98,8 +105,8 @@ class AnnouncementForm(forms.ModelForm):
 
 
 class StatisticsForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), widget=DateInput(), validators=[validate_in_range])
+    date_to = forms.DateField(label=_("To"), widget=DateInput(), validators=[validate_in_range])
 
     def clean(self):
         cleaned = super().clean()

@@ -23,14 +23,17 @@ def lock_call(call_id: str, *, started_by=None, lock: bool = True) -> LockedCall
     version or account), with, once the caller is verified, the account row, and while a password
     is asked, the account logging in and its registration (the steps that need them then read
     them with the call: one statement fewer);
-    ``None`` when there is no such call (or, with ``started_by``, no such test call of that
-    user). With ``lock=False`` the same read without the lock (a compare-and-set follows).
+    ``None`` when there is no such call: with ``started_by``, no such test call of that user (the
+    simulator); without, no such real call (the switch never reaches a simulator's test call).
+    With ``lock=False`` the same read without the lock (a compare-and-set follows).
 
     One statement on every step of every call, so it is written out (``contactcenter.rows``)."""
     where, params = '"ivr_ivrcall"."call_id" = %s', [call_id]
     if started_by is not None:
         where += ' AND "ivr_ivrcall"."is_test" AND "ivr_ivrcall"."started_by_id" = %s'
         params.append(started_by.pk)
+    else:
+        where += ' AND NOT "ivr_ivrcall"."is_test"'
     account_join, account_columns = bank.account_of_call()
     found = rows.select_one(
         IvrCall,

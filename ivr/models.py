@@ -187,9 +187,11 @@ class IvrCall(models.Model):
         GOODBYE = "goodbye", _("Ended by the IVR")
         AGENT = "agent", _("Transferred to an agent")
 
-    call_id = models.CharField(_("call id"), max_length=64)
-    ani = models.CharField(_("caller number"), max_length=32, blank=True)
-    dnis = models.CharField(_("called number"), max_length=32, blank=True)
+    # As the switch names the call and sends the caller (contactcenter.api.telephony): the ANI
+    # may be a tel: or sip: URI, kept as sent.
+    call_id = models.CharField(_("call id"), max_length=128)
+    ani = models.CharField(_("caller number"), max_length=255, blank=True)
+    dnis = models.CharField(_("called number"), max_length=255, blank=True)
     version = models.ForeignKey(MenuVersion, verbose_name=_("menu version"), on_delete=models.PROTECT, related_name="+")
     # Not indexed (nothing looks calls up by node or queue): an update that changes no indexed
     # column can stay on its page (a HOT update), and every step updates the call.

@@ -5,9 +5,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from contactcenter.api.serializers import FlatInputSerializer, InputSerializer
+from contactcenter.api.telephony import AniField, CallIdField
 
 from .models import MenuVersion
-from .services import CALL_ID_PATTERN, DIGITS_PATTERN
+from .services import DIGITS_PATTERN
 
 MAX_SEQ = 1_000_000
 
@@ -22,16 +23,6 @@ class CodedFieldMixin:
         if key in {"required", "null"} and self.required_code:
             raise serializers.ValidationError(_("This field is required."), code=self.required_code)
         raise serializers.ValidationError(self.default_message, code=self.error_code)
-
-
-class CallIdField(CodedFieldMixin, serializers.CharField):
-    error_code = "invalid_call_id"
-    default_message = _("call_id must be 1 to 64 letters, digits or . _ : @ -, starting with a letter or digit.")
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or not CALL_ID_PATTERN.fullmatch(data):
-            self.fail("invalid")
-        return data
 
 
 class SeqField(CodedFieldMixin, serializers.IntegerField):
@@ -63,15 +54,11 @@ class EventTypeField(CodedFieldMixin, serializers.ChoiceField):
     default_message = _("type must be digits, timeout or hangup.")
 
 
-class PhoneField(serializers.CharField):
-    def __init__(self, **kwargs):
-        super().__init__(required=False, allow_blank=True, max_length=32, default="", **kwargs)
-
-
 class CallStartSerializer(FlatInputSerializer):
+    # Call ids and caller numbers as switches send them: contactcenter.api.telephony.
     call_id = CallIdField()
-    ani = PhoneField()
-    dnis = PhoneField()
+    ani = AniField(default="")
+    dnis = AniField(default="", code="invalid_dnis")  # the called number: the same forms
 
 
 class CallEventSerializer(FlatInputSerializer):

@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
@@ -46,8 +48,8 @@ from .signals import call_transferred_to_agent
 
 logger = logging.getLogger(__name__)
 
-CALL_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 DIGITS_PATTERN = re.compile(r"[0-9*]{0,32}")
+URL_SAFE = "!$&'()*+,;=:@~"  # RFC 3986 sub-delimiters and ":@", left as they are in a path
 EVENT_ATTEMPTS = 5
 # What an event may change on the call row (the rest is fixed at the start).
 STATE_FIELDS = [
@@ -76,7 +78,8 @@ def _with_audio(call_id: str, seq: int, actions: list[dict[str, Any]]) -> list[d
     """Add ``audio_url`` to each ``say`` (rendered lazily when first fetched); none without TTS."""
     if not tts.available():
         return actions
-    base = f"{settings.IVR_AUDIO_BASE_URL}/api/ivr/calls/{call_id}/audio/{seq}-"
+    # Percent-encoded as ``reverse`` would (a switch's call id may hold ``? # % " <``).
+    base = f"{settings.IVR_AUDIO_BASE_URL}/api/ivr/calls/{quote(call_id, safe=URL_SAFE)}/audio/{seq}-"
     for index, action in enumerate(actions):
         if action["type"] == "say":
             action["audio_url"] = f"{base}{index}.wav"
@@ -135,15 +138,17 @@ def call_start(
         existing = IvrCall.objects.filter(call_id=call_id).first()
         if existing is None:
             raise
-        return _repeated_start(existing, ani=ani, dnis=dnis), False
+        return _repeated_start(existing, ani=ani, dnis=dnis, is_test=is_test, started_by=started_by), False
     if call.ended:
         _announce_transfer(call)
     return response, True
 
 
 def _announce_transfer(call: IvrCall) -> None:
-    """After commit: tell the calls app that this (real, not simulator) call wants an agent."""
-    if call.is_test or call.outcome != IvrCall.Outcome.AGENT:
+    """After commit: tell the calls app that this call wants an agent. A simulator's test call
+    too (``is_test``): it is queued and routed like a real one, marked as a test call. A preview
+    of an unpublished version is a test call as well, and reaches the queue the same way."""
+    if call.outcome != IvrCall.Outcome.AGENT:
         return
     payload = {
         "call_id": call.call_id,
@@ -154,12 +159,15 @@ def _announce_transfer(call: IvrCall) -> None:
         "customer_id": call.customer_id if call.verified else None,
         "account_id": call.account_id if call.verified else None,
         "path": list(call.path),
+        "is_test": call.is_test,
     }
     transaction.on_commit(lambda: call_transferred_to_agent.send(sender=IvrCall, **payload))
 
 
-def _repeated_start(call: IvrCall, *, ani: str, dnis: str) -> dict[str, Any]:
-    if call.ani != ani or call.dnis != dnis:
+def _repeated_start(call: IvrCall, *, ani: str, dnis: str, is_test: bool, started_by) -> dict[str, Any]:
+    # A test call is never the switch's, nor another user's: its id is taken, nothing more is said.
+    same_owner = call.is_test == is_test and (not is_test or call.started_by_id == getattr(started_by, "pk", None))
+    if call.ani != ani or call.dnis != dnis or not same_owner:
         raise CallExists()
     return IvrEvent.objects.get(call=call, seq=0).response
 
@@ -261,12 +269,18 @@ def _apply(
     node_before, step_before = call.node, call.step
     menu = menu_for_call(call.version_id)
     turn = Turn(call, menu, seq=seq, announcements=active_announcements, account=found.account, login=found.login)
-    if type == "digits":
-        _run(turn, lambda: turn.on_digits(digits))
-    elif type == "timeout":
-        _run(turn, turn.on_timeout)
-    else:
-        turn.on_hangup()
+    # A simulator's test call moves no money and locks nothing: its banking writes are simulated
+    # (the same rules and answers, rolled back), with the call's own sandbox of their effects.
+    scope = bank.simulation(call.data.setdefault("sandbox", {})) if call.is_test else nullcontext()
+    with scope as simulated:
+        if type == "digits":
+            _run(turn, lambda: turn.on_digits(digits))
+        elif type == "timeout":
+            _run(turn, turn.on_timeout)
+        else:
+            turn.on_hangup()
+    if simulated is not None:
+        call.data["simulated"] = simulated  # this event's simulated writes, for the simulator page
     response = {"actions": _with_audio(call.call_id, seq, turn.actions)}
     call.last_seq = seq
     event = IvrEvent(

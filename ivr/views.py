@@ -4,6 +4,8 @@ updates; every write goes through ``services``."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404, HttpResponse
@@ -21,6 +23,7 @@ from org.scoping import user_role
 from . import selectors, services
 from .errors import MenuInvalid
 from .forms import AnnouncementForm, NodeForm, PromptForm, StatisticsForm
+from .labels import node_label, node_labels, queue_names
 from .menu import KINDS, PLACEHOLDERS, menu_from_tree, validate_menu
 from .models import Announcement, IvrCall, MenuNode, MenuVersion, Prompt
 
@@ -37,7 +40,7 @@ def simulator(request):
     versions = list(selectors.menu_version_list()) if maintainer else []
     published = selectors.published_version()
     selected = None
-    if maintainer and request.GET.get("version", "").isdigit():
+    if maintainer and request.GET.get("version", "").isascii() and request.GET.get("version", "").isdigit():
         selected = next((v for v in versions if v.pk == int(request.GET["version"])), None)
     return render(
         request,
@@ -51,7 +54,15 @@ def simulator(request):
                 "calling": _("Calling…"),
                 "ended": _("The call has ended."),
                 "to_agent": _("Transferred to queue %(queue)s."),
+                "queue_names": queue_names(),
                 "hangup": _("The IVR hung up."),
+                # A test call handed to a queue, as the calls app sees it (polled).
+                "waiting_agent": _("Test call: waiting for an agent…"),
+                "queued": _("Test call waiting in queue %(queue)s for an agent."),
+                "ringing": _("Ringing agent %(agent)s (their screen shows a test call)."),
+                "connected": _("Agent %(agent)s answered the test call."),
+                "call_over": _("The test call has ended."),
+                "simulated": _("Simulated, not posted"),
                 "error": _("Error"),
                 "no_audio": _("(no audio: text only)"),
                 "verified": _("verified"),
@@ -294,6 +305,12 @@ def announcement_delete(request, pk: int):
 @role_required(*STATISTICS_ROLES)
 def statistics(request):
     today = timezone.localdate()
-    form = StatisticsForm(request.GET or {"date_from": today.replace(day=1), "date_to": today})
+    # By default the last 30 days: "this month" is a single day on the 1st.
+    form = StatisticsForm(request.GET or {"date_from": today - timedelta(days=29), "date_to": today})
     stats = selectors.ivr_statistics(**form.cleaned_data) if form.is_valid() else None
+    if stats:
+        published = selectors.published_version()
+        labels = node_labels(selectors.menu_tree_of(published)) if published else {}
+        for row in stats["nodes"]:
+            row["label"] = labels.get(row["node"]) or node_label(row["node"])
     return render(request, "ivr/statistics.html", {"form": form, "stats": stats})

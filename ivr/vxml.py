@@ -5,6 +5,13 @@ platform speaks with its own TTS when the WAV cannot be fetched), then a DTMF ``
 the step gathers keys, a ``<transfer>`` to the agent queue, or ``<disconnect/>``. Keys, a
 timeout (``<noinput>``) or the caller hanging up are posted back with ``<submit>`` to the events
 endpoint as ``seq``, ``type`` and ``digits``; its answer (``?reply=vxml``) is the next document.
+
+Every document is valid against the W3C VoiceXML 2.1 schema (the inline DTMF grammar is in the
+VoiceXML namespace, as the schema's redefinition of SRGS wants it) and carries document-level
+``error.badfetch`` and ``error`` handlers: a fetch that fails or answers 4xx/5xx (``call_ended``,
+``seq_out_of_order``, a server down) plays a prompt and transfers the caller to the general
+queue (``IVR_AGENT_QUEUE``), as a switch using the JSON API does, instead of the platform's
+default of hanging up. An error inside that fallback itself ends the call rather than loop.
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ from xml.sax.saxutils import escape, quoteattr
 from django.conf import settings
 
 VXML_NS = "http://www.w3.org/2001/vxml"
-SRGS_NS = "http://www.w3.org/2001/06/grammar"
 CONTENT_TYPE = "application/voicexml+xml; charset=utf-8"
 KEYS = "0123456789*"
 
@@ -31,7 +37,7 @@ def _prompt(action: dict[str, Any], indent: str) -> str:
 def _grammar(max_digits: int, indent: str) -> str:
     items = "".join(f"<item>{key}</item>" for key in KEYS)
     return (
-        f'{indent}<grammar mode="dtmf" version="1.0" root="keys" type="application/srgs+xml" xmlns="{SRGS_NS}">'
+        f'{indent}<grammar mode="dtmf" version="1.0" root="keys" type="application/srgs+xml">'
         f'<rule id="keys" scope="public"><item repeat="0-{max_digits}"><one-of>{items}</one-of></item></rule>'
         "</grammar>\n"
     )
@@ -48,8 +54,37 @@ def transfer_destination(queue: str) -> str:
     return settings.IVR_VXML_TRANSFER_URI.format(queue=queue)
 
 
-def document(*, actions: list[dict[str, Any]], next_seq: int, events_url: str, ended: bool) -> str:
-    """The VoiceXML document for ``actions`` (one response of the engine)."""
+# Said before the fallback transfer when the menu has no ``to_agent`` prompt (callers hear
+# Mandarin whatever the staff's UI language, like the menu's prompts).
+FALLBACK_PROMPT = "系统繁忙，正在为您转接人工服务，请稍候。"
+
+
+def _error_handlers() -> list[str]:
+    """Document-level handlers: to the fallback form once; an error there ends the call."""
+    go = '<if cond="fallen_back"><exit/><else/><assign name="fallen_back" expr="true"/><goto next="#fallback"/></if>'
+    return [
+        '  <var name="fallen_back" expr="false"/>\n',
+        f'  <catch event="error.badfetch">{go}</catch>\n',
+        f"  <error>{go}</error>\n",
+    ]
+
+
+def _fallback_form(prompt: str) -> list[str]:
+    destination = quoteattr(transfer_destination(settings.IVR_AGENT_QUEUE))
+    return [
+        '  <form id="fallback">\n',
+        f"    <block><prompt>{escape(prompt or FALLBACK_PROMPT)}</prompt></block>\n",
+        f'    <transfer name="fallback_agent" type="blind" dest={destination}/>\n',
+        "    <block><exit/></block>\n",
+        "  </form>\n",
+    ]
+
+
+def document(
+    *, actions: list[dict[str, Any]], next_seq: int, events_url: str, ended: bool, fallback_prompt: str = ""
+) -> str:
+    """The VoiceXML document for ``actions`` (one response of the engine); ``fallback_prompt`` is
+    said before the error handlers' transfer to the general queue."""
     says = [action for action in actions if action["type"] == "say"]
     gather = next((action for action in actions if action["type"] == "gather"), None)
     transfer = next((action for action in actions if action["type"] == "transfer"), None)
@@ -64,6 +99,7 @@ def document(*, actions: list[dict[str, Any]], next_seq: int, events_url: str, e
         f'  <var name="seq" expr="\'{int(next_seq)}\'"/>\n',
         '  <var name="type" expr="\'digits\'"/>\n',
         '  <var name="digits" expr="\'\'"/>\n',
+        *_error_handlers(),
         '  <form id="step">\n',
     ]
     if not ended and gather is None and not transfer and not hangup:
@@ -106,5 +142,7 @@ def document(*, actions: list[dict[str, Any]], next_seq: int, events_url: str, e
             + _submit(submit_url, "hangup", "      ")
             + "    </catch>\n"
         )
-    lines.append("  </form>\n</vxml>\n")
+    lines.append("  </form>\n")
+    lines.extend(_fallback_form(fallback_prompt))
+    lines.append("</vxml>\n")
     return "".join(lines)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Outlet, StaffProfile, Unit
 
@@ -50,10 +51,10 @@ class StaffUserAdmin(UserAdmin):
     list_select_related = ["profile__unit"]
     list_filter = ["profile__role", "is_active", "profile__unit"]
 
-    @admin.display(description="role", ordering="profile__role")
+    @admin.display(description=_("role"), ordering="profile__role")
     def role(self, obj):
         return obj.profile.get_role_display() if hasattr(obj, "profile") else ""
 
-    @admin.display(description="unit", ordering="profile__unit__code")
+    @admin.display(description=_("unit"), ordering="profile__unit__code")
     def unit(self, obj):
         return obj.profile.unit if hasattr(obj, "profile") else ""

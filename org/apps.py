@@ -8,3 +8,6 @@ class OrgConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (login/logout audit)
+        from .axes_labels import relabel_axes
+
+        relabel_axes()

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from contactcenter.api.exceptions import api_not_found, api_server_error
+from contactcenter.api.exceptions import api_bad_request, api_not_found, api_server_error
 from contactcenter.health import system_health
 
 from .models import Outlet, Unit
@@ -76,6 +76,14 @@ def permission_denied(request, exception=None):
 
         return JsonResponse(error_body("permission_denied", _("Permission denied.")), status=403)
     return render(request, "errors/403.html", status=403)
+
+
+def bad_request(request, exception=None):
+    if request.path.startswith("/api/"):
+        return api_bad_request(request, exception)
+    from django.views.defaults import bad_request as django_bad_request
+
+    return django_bad_request(request, exception)
 
 
 def server_error(request):

@@ -4,7 +4,10 @@ agent's state or skills (audited)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from agents.models import AgentSkill, AgentState, AgentStateLog, AgentStatus
 from audit.models import AppendOnlyError, AuditEvent
@@ -183,7 +186,12 @@ def test_callbacks_are_scheduled_listed_and_completed(make_agent, as_user):
     client = as_user(agent)
     created = client.post(
         "/api/agents/callbacks/",
-        {"phone": "13800000002", "queue": "card", "due_at": "2026-03-28T10:00:00+08:00", "note": "rates"},
+        {
+            "phone": "13800000002",
+            "queue": "card",
+            "due_at": (timezone.now() + timedelta(hours=2)).isoformat(),
+            "note": "rates",
+        },
         format="json",
     )
     assert created.status_code == 201 and created.json()["assigned_to"] == "a"

@@ -26,11 +26,14 @@ def lead(db):
     return make_staff(Role.TEAM_LEAD, username="lead-api")
 
 
+SEARCH = "/api/banking/customers/search/"
+
+
 def test_search_by_card_number_returns_masked_numbers_only(api_for, agent, pb):
-    response = api_for(agent).get(f"/api/banking/customers/?q={pb.card.number}&call_id=C-1")
+    response = api_for(agent).post(SEARCH, {"q": pb.card.number, "call_id": "C-1"}, format="json")
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 1
+    assert body["count"] == 1 and body["previous"] is None and len(body["results"]) == 1
     row = body["results"][0]
     assert row["id"] == pb.customer.pk
     card = next(a for a in row["accounts"] if a["id"] == pb.card.pk)
@@ -43,25 +46,82 @@ def test_search_by_card_number_returns_masked_numbers_only(api_for, agent, pb):
 @pytest.mark.parametrize("field", ["mobile", "id_last6"])
 def test_search_by_mobile_or_id_last6(api_for, agent, pb, field):
     q = getattr(pb.customer, field)
-    assert api_for(agent).get(f"/api/banking/customers/?q={q}").json()["count"] == 1
+    assert api_for(agent).post(SEARCH, {"q": q}, format="json").json()["count"] == 1
+
+
+def test_search_by_linked_account_number(api_for, agent, pb):
+    body = api_for(agent).post(SEARCH, {"q": pb.linked[0].number}, format="json").json()
+    assert [row["id"] for row in body["results"]] == [pb.customer.pk]
 
 
 def test_search_is_audited_with_the_call_and_without_the_full_number(api_for, agent, pb):
-    api_for(agent).get(f"/api/banking/customers/?q={pb.card.number}&call_id=C-42")
+    api_for(agent).post(SEARCH, {"q": pb.card.number, "call_id": "C-42"}, format="json")
     event = AuditEvent.objects.get(action="banking.customer_search")
     assert event.actor == agent and event.details["call_id"] == "C-42"
     assert pb.card.number not in str(event.details)
+    assert event.details["query"] == f"{pb.card.number[:6]}******{pb.card.number[-4:]}"
     assert event.details["results"] == [pb.customer.pk]
 
 
 def test_search_needs_a_query(api_for, agent):
-    response = api_for(agent).get("/api/banking/customers/")
+    response = api_for(agent).post(SEARCH, {}, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_input"
 
 
-def test_search_refuses_unknown_parameters(api_for, agent):
-    response = api_for(agent).get("/api/banking/customers/?q=13800000001&qq=1")
+def test_search_refuses_unknown_fields(api_for, agent):
+    response = api_for(agent).post(SEARCH, {"q": "13800000001", "qq": 1}, format="json")
     assert response.json()["error"]["code"] == "unknown_field"
+
+
+def test_search_is_paginated_like_every_list(api_for, agent, pb):
+    from tests.factories_banking import AccountFactory
+
+    for _ in range(3):
+        AccountFactory(customer__mobile="13900000009")
+    response = api_for(agent).post(f"{SEARCH}?page_size=2", {"q": "13900000009"}, format="json")
+    body = response.json()
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
+
+
+def test_search_is_not_for_every_role(api_for, pb):
+    for role in (Role.UNIT_STAFF, Role.MAINTAINER):
+        user = make_staff(role, username=f"search-{role}", unit=UnitFactory() if role == Role.UNIT_STAFF else None)
+        assert api_for(user).post(SEARCH, {"q": pb.customer.mobile}, format="json").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=6228480100000001",  # the old GET search by card number
+        "q=01010000000001",  # an account number
+        "q=6228%204801%200000%200001",  # a card typed in groups
+        "q=6228-4801-0000-0001",
+        "6228480100000001=1",  # as a parameter name
+        "q=%EF%BC%96%EF%BC%92%EF%BC%92%EF%BC%98480100000001",  # full-width digits
+    ],
+)
+def test_a_full_number_in_a_query_string_is_refused(api_for, agent, pb, query):
+    client = api_for(agent)
+    for url in (f"/api/banking/customers/?{query}", f"{SEARCH}?{query}", f"/api/tickets/?{query}"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert response.json()["error"]["code"] == "number_in_url"
+    response = client.post(f"{SEARCH}?{query}", {"q": pb.customer.mobile}, format="json")
+    assert response.json()["error"]["code"] == "number_in_url"
+    assert not AuditEvent.objects.filter(action="banking.customer_search").exists()
+
+
+def test_mobile_numbers_dates_and_switch_ids_in_query_strings_pass(api_for, agent):
+    client = api_for(agent)
+    assert client.get("/api/tickets/?q=13800000001&date_from=2026-01-01&date_to=2026-12-31").status_code == 200
+    # A switch's call id (FreeSWITCH UUID whose last group is all digits) is an identifier.
+    response = client.get("/api/tickets/?call_id=9f0c1d2e-1111-4222-8333-123456789012")
+    assert response.json().get("error", {}).get("code") != "number_in_url"
+
+
+def test_the_old_get_search_is_gone(api_for, agent, pb):
+    response = api_for(agent).get(f"/api/banking/customers/?q={pb.customer.mobile}")
+    assert response.status_code in (404, 405)
 
 
 def test_customer_detail_has_accounts_balances_registration_and_sms_notice(api_for, agent, pb):

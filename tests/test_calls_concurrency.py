@@ -58,6 +58,9 @@ def run_threads(target, count: int = THREADS, *args) -> list[BaseException]:
 
 
 def make_agents(count: int, *, state=AgentState.OFFLINE) -> list:
+    from agents.presence import connection_opened, presence_reset
+
+    presence_reset()
     general = Queue.objects.get(code="general")
     now = timezone.now()
     agents = []
@@ -65,6 +68,7 @@ def make_agents(count: int, *, state=AgentState.OFFLINE) -> list:
         user = make_staff(Role.AGENT, username=f"race-{index:02d}")
         AgentSkill.objects.create(agent=user, queue=general, level=3)
         AgentStatus.objects.create(user=user, state=state, since=now, ready_since=now - timedelta(seconds=index))
+        connection_opened(user.pk, f"race-desktop-{user.pk}")  # at their desktops: routing rings them
         agents.append(user)
     return agents
 

@@ -39,6 +39,7 @@ def test_verified_caller_asking_for_an_agent_is_announced_after_commit(
             "customer_id": customer.customer.pk,
             "account_id": customer.card.pk,
             "path": received[0]["path"],
+            "is_test": False,
         }
     ]
     assert received[0]["path"]  # the menu path travels with the call

@@ -29,6 +29,11 @@ urlpatterns = [
     path("<int:ticket_id>/merge/", apis.MergeApi.as_view(), name="api-ticket-merge"),
     path("<int:ticket_id>/chase/", apis.ChaseApi.as_view(), name="api-ticket-chase"),
     path("<int:ticket_id>/adjustment/", apis.AdjustmentApi.as_view(), name="api-ticket-adjustment"),
+    path("<int:ticket_id>/adjustment/waive/", apis.AdjustmentWaiveApi.as_view(), name="api-ticket-adjustment-waive"),
+    path(
+        "<int:ticket_id>/adjustment/decide/", apis.AdjustmentDecisionApi.as_view(), name="api-ticket-adjustment-decide"
+    ),
+    path("<int:ticket_id>/customer/", apis.CustomerLinkApi.as_view(), name="api-ticket-customer"),
     path("<int:ticket_id>/attachments/", apis.AttachmentListApi.as_view(), name="api-ticket-attachments"),
     path(
         "<int:ticket_id>/attachments/<int:attachment_id>/",

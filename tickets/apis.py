@@ -14,16 +14,18 @@ from rest_framework.response import Response
 from org.permissions import has_role, roles_allowed
 from org.roles import Role
 
-from . import selectors, services
+from . import policy, selectors, services
 from .errors import UnknownAccount, UnknownCustomer
 from .models import Ticket, TicketAttachment
 from .selectors import TicketFilter
 from .serializers import (
+    AdjustmentDecisionInput,
     AdjustmentInput,
     AdjustmentSerializer,
     AttachmentInput,
     AttachmentSerializer,
     CallbackInput,
+    CustomerLinkInput,
     DispatchInput,
     EmptyInput,
     EventSerializer,
@@ -124,6 +126,7 @@ class TicketListCreateApi(GenericAPIView):
             customer=_customer(request.user, data.get("customer")),
             account=_account(request.user, data.get("account")),
             call_id=data.get("call_id") or "",
+            caller_number=data.get("caller_number") or "",
             received_at=data.get("received_at"),
         )
         return _detail(request.user, ticket.pk, status_code=status.HTTP_201_CREATED)
@@ -143,6 +146,7 @@ class TicketHistoryApi(GenericAPIView):
     permission_classes = [roles_allowed(*READERS)]
     serializer_class = EventSerializer
 
+    @extend_schema(responses={200: EventSerializer(many=True)})
     def get(self, request, ticket_id: int):
         page = self.paginate_queryset(selectors.ticket_history(user=request.user, ticket_id=ticket_id))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
@@ -284,9 +288,40 @@ class ExtensionDecisionApi(GenericAPIView):
         return _detail(request.user, ticket_id)
 
 
+class CustomerLinkApi(TicketActionApi):
+    """``POST /api/tickets/{id}/customer/`` ``{"customer"}``: link or change the contact's customer."""
+
+    roles, input_class = policy.CUSTOMER_LINKERS, CustomerLinkInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_customer_link(
+            ticket=ticket, actor=request.user, customer=_customer(request.user, data["customer"])
+        )
+
+
+class AdjustmentWaiveApi(TicketActionApi):
+    """``POST /api/tickets/{id}/adjustment/waive/`` ``{"reason"}`` (analyst, director)."""
+
+    roles, input_class = policy.ADJUSTMENT_WAIVERS, ReasonInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_adjustment_waive(ticket=ticket, actor=request.user, reason=data["reason"])
+
+
+class AdjustmentDecisionApi(TicketActionApi):
+    """``POST /api/tickets/{id}/adjustment/decide/`` ``{"approve", "note"}`` (director): an
+    adjustment above the approval threshold is posted on approval; a rejection needs a note."""
+
+    roles, input_class = policy.ADJUSTMENT_APPROVERS, AdjustmentDecisionInput
+
+    def perform(self, request, ticket, data):
+        services.ticket_adjustment_decide(ticket=ticket, actor=request.user, approve=data["approve"], note=data["note"])
+
+
 class AdjustmentApi(GenericAPIView):
-    """``POST /api/tickets/{id}/adjustment/`` ``{"account"?}``: post the amount the unit confirmed,
-    once: 201 the first time, 200 with the same adjustment on any repeat."""
+    """``POST /api/tickets/{id}/adjustment/`` ``{"account"}``: post the amount the unit confirmed to
+    one of the customer's accounts, once: 201 the first time, 200 with the same adjustment on any
+    repeat. Above the approval threshold the answer is the request, ``status: pending_approval``."""
 
     permission_classes = [roles_allowed(*READERS)]
     serializer_class = AdjustmentInput

@@ -15,7 +15,26 @@ from __future__ import annotations
 import calendar as std_calendar
 from datetime import date, timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 from .models import CalendarDay, CalendarYear
+
+# ``chinese_calendar`` names its holidays in English; the days keep the name as the package gives
+# it (so a reseed matches) and pages show it translated. A name a maintainer typed is shown as is.
+PACKAGE_HOLIDAY_NAMES = {
+    "New Year's Day": _("New Year's Day"),
+    "Spring Festival": _("Spring Festival"),
+    "Tomb-sweeping Day": _("Tomb-sweeping Day"),
+    "Labour Day": _("Labour Day"),
+    "Dragon Boat Festival": _("Dragon Boat Festival"),
+    "National Day": _("National Day"),
+    "Mid-autumn Festival": _("Mid-autumn Festival"),
+    "Anti-Fascist 70th Day": _("Anti-Fascist 70th Day"),
+}
+
+
+def holiday_label(name: str) -> str:
+    return str(PACKAGE_HOLIDAY_NAMES.get(name, name))
 
 
 class WorkingCalendar:

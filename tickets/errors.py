@@ -105,12 +105,50 @@ class AttachmentEmpty(DomainError):
 
 class AdjustmentNotApplicable(Unprocessable):
     code = "adjustment_not_applicable"
-    default_message = _("Only ATM mis-posting and refund-posting work orders have an adjustment.")
+    default_message = _("Only ATM mis-posting, refund-posting and POS prize work orders carry an adjustment.")
 
 
 class AdjustmentNotConfirmed(Conflict):
     code = "adjustment_not_confirmed"
     default_message = _("The unit has not confirmed an adjustment amount yet.")
+
+
+class AdjustmentOutstanding(Conflict):
+    code = "adjustment_outstanding"
+    default_message = _(
+        "The amount the unit confirmed is still owed to the customer: post the adjustment, or waive it "
+        "with a reason, before closing."
+    )
+
+
+class AdjustmentTooLarge(Unprocessable):
+    code = "adjustment_too_large"
+    default_message = _("The amount is above the most a unit may confirm for one work order.")
+
+
+class AdjustmentPendingApproval(Conflict):
+    code = "adjustment_pending_approval"
+    default_message = _("The adjustment is waiting for the director's approval.")
+
+
+class AdjustmentNotPending(Conflict):
+    code = "adjustment_not_pending"
+    default_message = _("No adjustment of this work order is waiting for approval.")
+
+
+class AdjustmentSettled(Conflict):
+    code = "adjustment_settled"
+    default_message = _("The adjustment of this work order has already been posted or waived.")
+
+
+class CustomerRequired(Conflict):
+    code = "customer_required"
+    default_message = _("Link the work order to the customer first: the adjustment goes to one of their accounts.")
+
+
+class CustomerFixed(Conflict):
+    code = "customer_fixed"
+    default_message = _("An adjustment has been posted or requested for this customer: the customer cannot change.")
 
 
 class MergeNotAllowed(Unprocessable):

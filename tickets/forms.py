@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from contactcenter.api.validation import validate_in_range
+from contactcenter.widgets import DateInput
 from org.models import Unit
 
 from .models import Category, ContactKind, State
@@ -17,8 +19,9 @@ class TicketCreateForm(forms.Form):
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
     description = forms.CharField(label=_("Description"), max_length=4000, widget=TEXTAREA)
     customer = forms.IntegerField(label=_("Customer number"), required=False, min_value=1)
-    call_id = forms.CharField(label=_("Call"), required=False, max_length=64)
+    call_id = forms.CharField(label=_("Call"), required=False, max_length=128)
     received_at = forms.DateTimeField(
+        validators=[validate_in_range],
         label=_("Received"),
         required=False,
         help_text=_("Leave empty for now; earlier for letters or complaints taken at an outlet."),
@@ -109,7 +112,21 @@ class AttachmentForm(forms.Form):
 
 
 class AdjustmentForm(forms.Form):
-    account = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    account = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class AdjustmentDecisionForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        choices=[("true", _("Approve")), ("false", _("Reject"))], coerce=lambda value: value == "true"
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=4000)
+
+
+class CustomerLinkForm(forms.Form):
+    """Find the customer by mobile, full card or account number, or ID last 6 (in the POST body:
+    a full number never goes into a URL) and link the one that matches."""
+
+    q = forms.CharField(label=_("Mobile, card or account number, or ID last 6"), min_length=4, max_length=32)
 
 
 class ListFilterForm(forms.Form):
@@ -121,9 +138,9 @@ class ListFilterForm(forms.Form):
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     date_from = forms.DateField(
-        label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Received from"), required=False, widget=DateInput(), validators=[validate_in_range]
     )
-    date_to = forms.DateField(label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("to"), required=False, widget=DateInput(), validators=[validate_in_range])
     order = forms.ChoiceField(
         label=_("Sort"), required=False, choices=[("received", _("Newest first")), ("due", _("Due first"))]
     )
@@ -136,7 +153,7 @@ class ListFilterForm(forms.Form):
 
 
 class CalendarDayForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=DateInput(), validators=[validate_in_range])
     is_working_day = forms.TypedChoiceField(
         label=_("The day is"),
         choices=[("false", _("a holiday (rest day)")), ("true", _("a working day (make-up day)"))],

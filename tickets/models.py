@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from audit.models import AppendOnlyModel, AppendOnlyQuerySet
+from contactcenter.api.telephony import ani_digits
 from org.scoping import UnitScopedQuerySet
 
 
@@ -40,8 +41,9 @@ class Category(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-# Categories whose promise is 5 working days and whose resolution may be a posting (调账).
-ADJUSTMENT_CATEGORIES = frozenset({Category.ATM_MISPOST, Category.REFUND_POSTING})
+# Categories that carry money: the unit may confirm an amount owed to the customer, and the work
+# order is not closed until it is posted (调账) or waived (``tickets.policy.money_owed``).
+ADJUSTMENT_CATEGORIES = frozenset({Category.ATM_MISPOST, Category.REFUND_POSTING, Category.POS_PRIZE})
 
 
 class State(models.TextChoices):
@@ -52,6 +54,8 @@ class State(models.TextChoices):
     REPLIED = "replied", pgettext_lazy("work order state", "Replied")
     RETURNED = "returned", pgettext_lazy("work order state", "Returned for rework")
     CALLBACK_PENDING = "callback_pending", pgettext_lazy("work order state", "Awaiting callback")
+    # The customer was called back (satisfied) but the money the unit confirmed is not posted yet.
+    AWAITING_ADJUSTMENT = "awaiting_adjustment", pgettext_lazy("work order state", "Awaiting adjustment")
     CLOSED = "closed", pgettext_lazy("work order state", "Closed")
     WITHDRAWN = "withdrawn", pgettext_lazy("work order state", "Withdrawn")
 
@@ -59,7 +63,7 @@ class State(models.TextChoices):
 # The unit owes work: the deadline runs, reminders and escalations apply.
 WORKING_STATES = frozenset({State.DISPATCHED, State.IN_PROGRESS, State.RETURNED})
 # Dispatched and not yet finished (what a unit's inbox shows).
-OPEN_STATES = frozenset({*WORKING_STATES, State.REPLIED, State.CALLBACK_PENDING})
+OPEN_STATES = frozenset({*WORKING_STATES, State.REPLIED, State.CALLBACK_PENDING, State.AWAITING_ADJUSTMENT})
 TERMINAL_STATES = frozenset({State.CLOSED, State.WITHDRAWN})
 
 # action → {from state: to state}. Anything else is refused with ``invalid_transition``.
@@ -77,10 +81,16 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "review_accept": {State.REPLIED: State.CALLBACK_PENDING},
     "return": {State.REPLIED: State.RETURNED, State.CALLBACK_PENDING: State.RETURNED},
     "callback_satisfied": {State.REPLIED: State.CLOSED, State.CALLBACK_PENDING: State.CLOSED},
+    # A satisfied callback while money is still owed: the work order waits for the posting.
+    "callback_satisfied_owed": {
+        State.REPLIED: State.AWAITING_ADJUSTMENT,
+        State.CALLBACK_PENDING: State.AWAITING_ADJUSTMENT,
+    },
     "callback_not_satisfied": {State.REPLIED: State.RETURNED, State.CALLBACK_PENDING: State.RETURNED},
+    # Awaiting its adjustment, a work order closes only by the posting or the waiver (services).
     "close": {State.NEW: State.CLOSED, State.REPLIED: State.CLOSED, State.CALLBACK_PENDING: State.CLOSED},
-    "withdraw": dict.fromkeys((State.NEW, *OPEN_STATES), State.WITHDRAWN),
-    "merge": dict.fromkeys((State.NEW, *OPEN_STATES), State.WITHDRAWN),
+    "withdraw": dict.fromkeys((State.NEW, *(OPEN_STATES - {State.AWAITING_ADJUSTMENT})), State.WITHDRAWN),
+    "merge": dict.fromkeys((State.NEW, *(OPEN_STATES - {State.AWAITING_ADJUSTMENT})), State.WITHDRAWN),
 }
 # Actions that do not change the state, and the states they are allowed in.
 STATE_GUARDS: dict[str, frozenset[str]] = {
@@ -88,7 +98,8 @@ STATE_GUARDS: dict[str, frozenset[str]] = {
     "resume": WORKING_STATES,
     "extend": WORKING_STATES,
     "attach": frozenset({State.NEW, *OPEN_STATES}),
-    "adjust": frozenset({State.REPLIED, State.CALLBACK_PENDING, State.CLOSED}),
+    # Posting, approving and waiving the money the unit confirmed: never once the order is closed.
+    "adjust": frozenset({State.REPLIED, State.CALLBACK_PENDING, State.AWAITING_ADJUSTMENT}),
     "chase": WORKING_STATES,
 }
 
@@ -127,7 +138,9 @@ class Ticket(models.Model):
         related_name="tickets",
     )
     # The call the contact came in on; recordings are found by it (``GET /api/recordings/?call_id=``).
-    call_id = models.CharField(_("call"), max_length=64, blank=True, db_index=True)
+    call_id = models.CharField(_("call"), max_length=128, blank=True, db_index=True)
+    # The caller's number (ANI) as the call had it: who to call back or text when no customer is linked.
+    caller_number = models.CharField(_("caller number"), max_length=255, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
     created_by = models.ForeignKey(
@@ -172,6 +185,17 @@ class Ticket(models.Model):
     adjustment_confirmed_fen = models.BigIntegerField(
         _("adjustment confirmed by the unit (fen)"), null=True, blank=True
     )
+    # The analyst or director decided the confirmed amount is not to be posted (with a reason).
+    adjustment_waived_at = models.DateTimeField(_("adjustment waived"), null=True, blank=True)
+    adjustment_waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("adjustment waived by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    adjustment_waiver_reason = models.TextField(_("reason the adjustment was waived"), blank=True)
 
     satisfied = models.BooleanField(_("satisfied"), null=True, blank=True)
     satisfaction_note = models.TextField(_("satisfaction note"), blank=True)
@@ -228,6 +252,13 @@ class Ticket(models.Model):
     @property
     def number(self) -> str:
         return f"{self.pk:06d}" if self.pk else ""
+
+    @property
+    def contact_phone(self) -> str:
+        """Who to call back or text: the linked customer's mobile, else the caller's number."""
+        if self.customer_id and self.customer.mobile:
+            return self.customer.mobile
+        return ani_digits(self.caller_number)
 
     def is_overdue(self, now=None) -> bool:
         return (
@@ -485,23 +516,65 @@ class TicketEscalation(models.Model):
         return f"#{self.ticket_id} {self.kind} {self.due_at:%Y-%m-%d}"
 
 
+class AdjustmentStatus(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", _("Waiting for the director's approval")
+    POSTED = "posted", _("Posted")
+    REJECTED = "rejected", _("Rejected by the director")
+
+
 class TicketAdjustment(models.Model):
-    """The one posting (调账) made from a work order; the ledger transaction carries the same key."""
+    """The one posting (调账) made from a work order; the ledger transaction carries the same key.
+
+    An amount above ``TICKETS_ADJUSTMENT_APPROVAL_FEN`` waits here for the director
+    (``pending_approval``); rejected, the analyst may ask again (the row is reused, the history
+    keeps every step)."""
 
     ticket = models.OneToOneField(
         Ticket, verbose_name=_("work order"), on_delete=models.PROTECT, related_name="adjustment"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=AdjustmentStatus.choices, default=AdjustmentStatus.POSTED
     )
     account = models.ForeignKey(
         "banking.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="+"
     )
     amount_fen = models.BigIntegerField(_("amount (fen)"))
     transaction = models.OneToOneField(
-        "banking.LedgerTransaction", verbose_name=_("ledger transaction"), on_delete=models.PROTECT, related_name="+"
+        "banking.LedgerTransaction",
+        verbose_name=_("ledger transaction"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
     posted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("posted by"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("posted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    posted_at = models.DateTimeField(_("posted"), default=timezone.now)
+    posted_at = models.DateTimeField(_("posted"), null=True, blank=True)
 
     objects = UnitScopedQuerySet.as_manager()
     unit_scope_path = "ticket__unit"
@@ -509,10 +582,22 @@ class TicketAdjustment(models.Model):
     class Meta:
         verbose_name = _("adjustment")
         verbose_name_plural = _("adjustments")
-        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="tickets_adjustment_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="tickets_adjustment_positive"),
+            # Posted means a ledger transaction exists; nothing else has one.
+            models.CheckConstraint(
+                condition=(Q(status="posted") & Q(transaction__isnull=False) & Q(posted_at__isnull=False))
+                | (~Q(status="posted") & Q(transaction__isnull=True)),
+                name="tickets_adjustment_posted_has_transaction",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} {self.amount_fen}"
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status == AdjustmentStatus.POSTED
 
 
 # --- the working-day calendar --------------------------------------------------------------------

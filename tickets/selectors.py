@@ -17,8 +17,10 @@ from org.models import Unit
 from .deadlines import SHANGHAI
 from .errors import TicketNotFound
 from .models import (
+    ADJUSTMENT_CATEGORIES,
     OPEN_STATES,
     WORKING_STATES,
+    AdjustmentStatus,
     CalendarDay,
     CalendarYear,
     CallbackStatus,
@@ -40,6 +42,7 @@ LIST_FIELDS = (
     "category",
     "state",
     "call_id",
+    "caller_number",
     "received_at",
     "dispatched_at",
     "due_at",
@@ -107,9 +110,9 @@ def ticket_list(*, user, filters: TicketFilter | None = None, now: datetime | No
     term = filters.q.strip()
     if term:
         match = Q(description__icontains=term) | Q(customer__name=term) | Q(call_id=term)
-        if term.lstrip("#").isdigit():
+        if term.lstrip("#").isascii() and term.lstrip("#").isdigit():  # "²".isdigit() too
             number = int(term.lstrip("#"))
-            match |= Q(pk=number) | Q(customer__mobile=term.lstrip("#"))
+            match |= Q(pk=number) | Q(customer__mobile=term.lstrip("#")) | Q(caller_number=term.lstrip("#"))
         queryset = queryset.filter(match)
     return queryset.order_by(*LIST_ORDERINGS.get(filters.order, LIST_ORDERINGS["received"]))
 
@@ -165,7 +168,20 @@ def ticket_detail(*, user, ticket_id: int) -> Ticket:
     """A ticket with everything its page shows, in a fixed number of queries."""
     ticket = (
         Ticket.objects.visible_to(user)
-        .select_related("unit", "customer", "account", "merged_into", "created_by", "replied_by", "dispatched_by")
+        .select_related(
+            "unit",
+            "customer",
+            "account",
+            "merged_into",
+            "created_by",
+            "replied_by",
+            "dispatched_by",
+            "adjustment_waived_by",
+            "adjustment__account",
+            "adjustment__requested_by",
+            "adjustment__decided_by",
+            "adjustment__posted_by",
+        )
         .prefetch_related(
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor").order_by("created_at", "id")),
             Prefetch("attachments", queryset=TicketAttachment.objects.select_related("uploaded_by")),
@@ -222,6 +238,24 @@ def callbacks_open(*, user) -> QuerySet[TicketCallback]:
         .filter(status=CallbackStatus.OPEN)
         .select_related("ticket__customer", "ticket__unit")
         .order_by("created_at", "id")
+    )
+
+
+def money_owed(*, user) -> QuerySet[Ticket]:
+    """Work orders owing the customer money the unit confirmed — neither posted nor waived
+    (``tickets.policy.money_owed`` as a query; a test checks the two agree), oldest first. Closed
+    ones are listed too: orders closed before the rule existed must not stay forgotten."""
+    return (
+        Ticket.objects.visible_to(user)
+        .filter(
+            category__in=sorted(ADJUSTMENT_CATEGORIES),
+            adjustment_confirmed_fen__isnull=False,
+            adjustment_waived_at__isnull=True,
+        )
+        .exclude(adjustment__status=AdjustmentStatus.POSTED)
+        .exclude(state=State.WITHDRAWN)
+        .select_related("unit", "customer", "adjustment")
+        .order_by("replied_at", "id")
     )
 
 

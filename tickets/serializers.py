@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from contactcenter.api.serializers import InputSerializer
+from contactcenter.api.serializers import InputSerializer, QuerySerializer
 
 from .models import Category, ContactKind, State, Ticket, TicketAttachment, TicketEvent, TicketExtension
 
@@ -50,7 +50,9 @@ class TicketCreateInput(InputSerializer):
     description = serializers.CharField(max_length=4000)
     customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     account = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    call_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    call_id = serializers.CharField(required=False, allow_blank=True, max_length=128, default="")
+    # For a contact without a recorded call (a letter, an outlet); a known call's own number wins.
+    caller_number = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
     received_at = serializers.DateTimeField(required=False, allow_null=True)
 
     def validate_received_at(self, value):
@@ -69,7 +71,8 @@ class DispatchInput(InputSerializer):
 class ReplyInput(InputSerializer):
     result = serializers.CharField(max_length=4000)
     resolved = serializers.BooleanField()
-    adjustment_amount = serializers.CharField(required=False, allow_null=True, max_length=20)
+    # Not trimmed: the amount is parsed strictly (banking.money.parse_amount), whitespace refused.
+    adjustment_amount = serializers.CharField(required=False, allow_null=True, max_length=20, trim_whitespace=False)
 
 
 class ReviewInput(InputSerializer):
@@ -111,11 +114,20 @@ class AdjustmentInput(InputSerializer):
     account = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
 
+class AdjustmentDecisionInput(InputSerializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+
+
+class CustomerLinkInput(InputSerializer):
+    customer = serializers.IntegerField(min_value=1)
+
+
 class AttachmentInput(InputSerializer):
     file = serializers.FileField(allow_empty_file=True)
 
 
-class TicketListQuery(serializers.Serializer):
+class TicketListQuery(QuerySerializer):
     state = serializers.CharField(required=False, allow_blank=True)
     unit = serializers.CharField(required=False, allow_blank=True, max_length=16)
     category = serializers.ChoiceField(choices=Category.values, required=False, allow_blank=True)
@@ -142,6 +154,7 @@ class TicketListSerializer(serializers.ModelSerializer):
     unit = serializers.SerializerMethodField()
     customer_name = serializers.SerializerMethodField()
     customer_mobile = serializers.SerializerMethodField()
+    caller_number = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
     paused = serializers.SerializerMethodField()
 
@@ -157,6 +170,7 @@ class TicketListSerializer(serializers.ModelSerializer):
             "customer",
             "customer_name",
             "customer_mobile",
+            "caller_number",
             "call_id",
             "received_at",
             "dispatched_at",
@@ -177,6 +191,10 @@ class TicketListSerializer(serializers.ModelSerializer):
 
     def get_customer_mobile(self, ticket: Ticket) -> str | None:
         return _mask_mobile(ticket.customer.mobile) if ticket.customer_id else None
+
+    def get_caller_number(self, ticket: Ticket) -> str:
+        # Lists mask it like a customer's mobile; the work order itself has it whole.
+        return _mask_mobile(ticket.caller_number) if ticket.caller_number else ""
 
     def get_overdue(self, ticket: Ticket) -> bool:
         return ticket.is_overdue(self.context.get("now"))
@@ -224,8 +242,12 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class TicketDetailSerializer(TicketListSerializer):
     customer_mobile = serializers.SerializerMethodField()
+    caller_number = serializers.CharField()
     account_masked = serializers.SerializerMethodField()
     adjustment_confirmed = serializers.SerializerMethodField()
+    adjustment_status = serializers.SerializerMethodField()
+    adjustment_needs_approval = serializers.SerializerMethodField()
+    adjustment_waived = serializers.SerializerMethodField()
     adjustment = serializers.SerializerMethodField()
     extensions = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
@@ -248,6 +270,9 @@ class TicketDetailSerializer(TicketListSerializer):
             "replied_on_time",
             "reply_count",
             "adjustment_confirmed",
+            "adjustment_status",
+            "adjustment_needs_approval",
+            "adjustment_waived",
             "adjustment",
             "satisfaction_note",
             "merged_into",
@@ -265,16 +290,31 @@ class TicketDetailSerializer(TicketListSerializer):
     def get_adjustment_confirmed(self, ticket: Ticket) -> str | None:
         return _yuan(ticket.adjustment_confirmed_fen)
 
+    def get_adjustment_status(self, ticket: Ticket) -> str:
+        """``none``, ``owed``, ``pending_approval``, ``posted`` or ``waived`` (tickets.policy)."""
+        from .policy import adjustment_status
+
+        return adjustment_status(ticket)
+
+    def get_adjustment_needs_approval(self, ticket: Ticket) -> bool:
+        from .policy import needs_director_approval
+
+        return needs_director_approval(ticket.adjustment_confirmed_fen)
+
+    def get_adjustment_waived(self, ticket: Ticket) -> dict | None:
+        if ticket.adjustment_waived_at is None:
+            return None
+        return {
+            "at": serializers.DateTimeField().to_representation(ticket.adjustment_waived_at),
+            "by": ticket.adjustment_waived_by.username if ticket.adjustment_waived_by_id else None,
+            "reason": ticket.adjustment_waiver_reason,
+        }
+
     def get_adjustment(self, ticket: Ticket) -> dict | None:
         adjustment = getattr(ticket, "adjustment", None)  # reverse one-to-one: None when absent
         if adjustment is None:
             return None
-        return {
-            "amount": _yuan(adjustment.amount_fen),
-            "account": adjustment.account_id,
-            "transaction": adjustment.transaction_id,
-            "posted_at": serializers.DateTimeField().to_representation(adjustment.posted_at),
-        }
+        return AdjustmentSerializer(adjustment).data
 
     def get_extensions(self, ticket: Ticket) -> list[dict]:
         return ExtensionSerializer(ticket.extensions.all(), many=True).data
@@ -296,11 +336,30 @@ class EventSerializer(serializers.ModelSerializer):
 
 class AdjustmentSerializer(serializers.Serializer):
     ticket = serializers.IntegerField(source="ticket_id")
+    status = serializers.CharField()
     amount = serializers.SerializerMethodField()
     account = serializers.IntegerField(source="account_id")
-    transaction = serializers.IntegerField(source="transaction_id")
-    posted_at = serializers.DateTimeField()
-    posted_by = serializers.CharField(source="posted_by.username")
+    account_masked = serializers.SerializerMethodField()
+    transaction = serializers.IntegerField(source="transaction_id", allow_null=True)
+    requested_by = serializers.SerializerMethodField()
+    requested_at = serializers.DateTimeField(allow_null=True)
+    decided_by = serializers.SerializerMethodField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()
+    posted_at = serializers.DateTimeField(allow_null=True)
+    posted_by = serializers.SerializerMethodField()
 
     def get_amount(self, adjustment) -> str:
         return _yuan(adjustment.amount_fen)
+
+    def get_account_masked(self, adjustment) -> str:
+        return str(adjustment.account)
+
+    def get_requested_by(self, adjustment) -> str | None:
+        return adjustment.requested_by.username if adjustment.requested_by_id else None
+
+    def get_decided_by(self, adjustment) -> str | None:
+        return adjustment.decided_by.username if adjustment.decided_by_id else None
+
+    def get_posted_by(self, adjustment) -> str | None:
+        return adjustment.posted_by.username if adjustment.posted_by_id else None

@@ -32,7 +32,7 @@ from org.models import Unit
 from org.roles import Role
 from org.scoping import user_role
 
-from . import errors
+from . import errors, policy
 from .calendar import WorkingCalendar, package_days, package_years
 from .deadlines import due_for, end_of_day, extension_cap, paused_days_for
 from .events import snapshot, ticket_event_record
@@ -40,8 +40,10 @@ from .locks import lock_ticket, lock_tickets
 from .models import (
     ADJUSTMENT_CATEGORIES,
     STATE_GUARDS,
+    TERMINAL_STATES,
     TRANSITIONS,
     WORKING_STATES,
+    AdjustmentStatus,
     CalendarDay,
     CalendarSource,
     CalendarYear,
@@ -67,14 +69,17 @@ RECORDERS = (Role.AGENT, Role.TEAM_LEAD, Role.ANALYST)
 DISPATCHERS = (Role.ANALYST, Role.AGENT, Role.TEAM_LEAD)
 REVIEWERS = (Role.ANALYST, Role.DIRECTOR)
 CALLERS = (Role.AGENT, Role.TEAM_LEAD, Role.ANALYST)
-CLOSERS = (Role.ANALYST, Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR)
+CLOSERS = policy.CLOSERS
 EXTENSION_REQUESTERS = (Role.UNIT_STAFF, Role.ANALYST, Role.DIRECTOR)
 # Stage 1 (to 30 days) is approved by the center; stage 2 (+30 days) needs head-office approval,
 # given by the director on the head office's behalf.
 EXTENSION_APPROVERS = {1: (Role.ANALYST, Role.DIRECTOR), 2: (Role.DIRECTOR,)}
 PAUSERS = (Role.UNIT_STAFF, Role.ANALYST)
 ATTACHERS = (Role.UNIT_STAFF, Role.ANALYST, Role.AGENT, Role.TEAM_LEAD)
-ADJUSTERS = (Role.ANALYST,)
+ADJUSTERS = policy.ADJUSTMENT_POSTERS
+ADJUSTMENT_APPROVERS = policy.ADJUSTMENT_APPROVERS
+ADJUSTMENT_WAIVERS = policy.ADJUSTMENT_WAIVERS
+CUSTOMER_LINKERS = policy.CUSTOMER_LINKERS
 CALENDAR_EDITORS = (Role.MAINTAINER,)
 
 TEXT_MAX = 4000
@@ -141,17 +146,39 @@ def _deadline(ticket: Ticket, calendar: WorkingCalendar | None = None, *, extra_
     )
 
 
+def _is_mobile(phone: str) -> bool:
+    return len(phone) == 11 and phone.startswith("1") and phone.isascii() and phone.isdigit()
+
+
 def _sms_customer(ticket: Ticket, text: str) -> int | None:
-    """Queue a service SMS to the ticket's customer in this transaction; ``None`` when there is no
-    customer (or no mobile) to tell."""
-    customer = ticket.customer
-    if customer is None or not customer.mobile:
+    """Queue a service SMS to the ticket's customer in this transaction — the linked customer's
+    mobile, else the caller's number when it is a mobile; ``None`` when there is nobody to tell."""
+    phone = ticket.contact_phone
+    if not _is_mobile(phone):
         return None
     from notifications.models import SmsOutbox
     from notifications.services import sms_enqueue
 
     signature = getattr(settings, "BANKING_SMS_SIGNATURE", "")
-    return sms_enqueue(phone=customer.mobile, kind=SmsOutbox.Kind.SERVICE, text=f"{signature}{text}").pk
+    return sms_enqueue(phone=phone, kind=SmsOutbox.Kind.SERVICE, text=f"{signature}{text}").pk
+
+
+def _refuse(refusal) -> None:
+    if refusal is not None:
+        raise refusal
+
+
+def _caller_number_of(call_id: str) -> str:
+    """The caller's number (ANI) of the call a contact came in on; blank for an unknown call."""
+    if not call_id:
+        return ""
+    from calls.errors import CallNotFound
+    from calls.selectors import call_get
+
+    try:
+        return call_get(call_id).ani or ""
+    except CallNotFound:
+        return ""
 
 
 def _md(moment: datetime) -> str:
@@ -202,10 +229,12 @@ def ticket_create(
     customer=None,
     account=None,
     call_id: str = "",
+    caller_number: str = "",
     received_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Record a consultation, complaint or suggestion (state ``new``)."""
+    """Record a consultation, complaint or suggestion (state ``new``). The caller's number is the
+    call's (ANI) whenever the call is known; ``caller_number`` is for contacts without a call."""
     _require_role(actor, RECORDERS)
     now = _now(now)
     if kind not in ContactKind.values:
@@ -224,13 +253,16 @@ def ticket_create(
         if account.is_internal or (customer is not None and account.customer_id != customer.pk):
             raise errors.UnknownAccount()
         customer = customer or account.customer
+    call_id = str(call_id or "")[:128]
+    caller_number = (_caller_number_of(call_id) or str(caller_number or "").strip())[:255]
     ticket = Ticket.objects.create(
         kind=kind,
         category=category,
         description=description,
         customer=customer,
         account=account,
-        call_id=str(call_id or "")[:64],
+        call_id=call_id,
+        caller_number=caller_number,
         received_at=received_at,
         created_at=now,
         created_by=actor,
@@ -239,10 +271,62 @@ def ticket_create(
         ticket=ticket,
         action="create",
         actor=actor,
-        after=snapshot(ticket, ["state", "kind", "category", "received_at"]),
+        after={
+            **snapshot(ticket, ["state", "kind", "category", "received_at", "caller_number"]),
+            "customer": str(customer) if customer is not None else None,
+        },
         at=now,
     )
     return ticket
+
+
+@transaction.atomic
+def ticket_customer_link(*, ticket: Ticket, actor, customer, call_id: str = "", now: datetime | None = None) -> Ticket:
+    """Link the contact to its customer (an unknown caller identified, or the wrong one corrected).
+    The account concerned is kept only when it is the new customer's. Refused once an adjustment is
+    posted or waiting for approval (the money goes to that customer's account)."""
+    now = _now(now)
+    ticket = lock_ticket(ticket.pk)
+    _refuse(policy.customer_link_refusal(actor, ticket))
+    if customer is None:
+        raise errors.UnknownCustomer()
+    if ticket.customer_id == customer.pk:
+        return ticket
+    before_id = ticket.customer_id
+    before = {"customer": str(ticket.customer) if before_id else None}
+    ticket.customer = customer
+    if ticket.account_id is not None and ticket.account.customer_id != customer.pk:
+        ticket.account = None
+    ticket.save(update_fields=["customer", "account", "updated_at"])
+    ticket_event_record(
+        ticket=ticket,
+        action="customer_link",
+        actor=actor,
+        before=before,
+        after={"customer": str(customer)},
+        note=f"call {call_id}" if call_id else "",
+        at=now,
+    )
+    audit_record(
+        actor=actor,
+        action="tickets.customer_link",
+        obj=ticket,
+        object_type="ticket",
+        details={"customer": customer.pk, "before": before_id, "call_id": call_id},
+    )
+    return ticket
+
+
+def tickets_customer_link_for_call(*, actor, call_id: str, customer) -> list[Ticket]:
+    """For "this is the caller" on the desktop: the contacts already recorded for the call and not
+    linked to this customer yet are linked (each audited); closed or withdrawn ones are left alone."""
+    linked = []
+    if not call_id:
+        return linked
+    for ticket in Ticket.objects.filter(call_id=call_id).exclude(state__in=sorted(TERMINAL_STATES)).order_by("pk"):
+        if ticket.customer_id != customer.pk:
+            linked.append(ticket_customer_link(ticket=ticket, actor=actor, customer=customer, call_id=call_id))
+    return linked
 
 
 # --- the work order ------------------------------------------------------------------------------------
@@ -321,8 +405,17 @@ def ticket_reply(
     if adjustment_fen is not None:
         if ticket.category not in ADJUSTMENT_CATEGORIES:
             raise errors.AdjustmentNotApplicable()
+        if isinstance(adjustment_fen, bool) or not isinstance(adjustment_fen, int):
+            raise errors.InvalidInput("adjustment_fen: a whole number of fen.")
         if not resolved or adjustment_fen <= 0:
             raise errors.InvalidInput("An adjustment is confirmed only with a resolved reply and a positive amount.")
+        if adjustment_fen > settings.TICKETS_ADJUSTMENT_MAX_FEN:
+            from banking.money import fen_to_yuan
+
+            raise errors.AdjustmentTooLarge(details={"max_amount": fen_to_yuan(settings.TICKETS_ADJUSTMENT_MAX_FEN)})
+        adjustment = TicketAdjustment.objects.filter(ticket=ticket).first()
+        if adjustment is not None and adjustment.status != AdjustmentStatus.REJECTED:
+            raise errors.AdjustmentSettled()
     fields = ["state", "reply_resolved", "replied_on_time", "adjustment_confirmed_fen"]
     before = snapshot(ticket, fields)
     if ticket.paused_at is not None:
@@ -337,9 +430,11 @@ def ticket_reply(
     ticket.save()
     if not TicketCallback.objects.filter(ticket=ticket, status=CallbackStatus.OPEN).exists():
         TicketCallback.objects.create(ticket=ticket, created_at=now)
-    ticket_event_record(
-        ticket=ticket, action="reply", actor=actor, before=before, after=snapshot(ticket, fields), note=result, at=now
-    )
+    after = snapshot(ticket, fields)
+    if adjustment_fen is not None and policy.needs_director_approval(adjustment_fen):
+        # Flagged for everyone who reads the history: posting it will need the director.
+        after["adjustment_needs_approval"] = True
+    ticket_event_record(ticket=ticket, action="reply", actor=actor, before=before, after=after, note=result, at=now)
     return ticket
 
 
@@ -387,7 +482,12 @@ def ticket_callback(*, ticket: Ticket, actor, satisfied: bool, note: str = "", n
         raise errors.InvalidInput("satisfied: true or false.")
     note = _text(note, "note", required=False)
     ticket = lock_ticket(ticket.pk)
-    target = _transition(ticket, "callback_satisfied" if satisfied else "callback_not_satisfied")
+    if satisfied:
+        # Money still owed: the customer is satisfied, the work order waits for the posting.
+        action = "callback_satisfied_owed" if policy.money_owed(ticket) else "callback_satisfied"
+    else:
+        action = "callback_not_satisfied"
+    target = _transition(ticket, action)
     fields = ["state", "satisfied"]
     before = snapshot(ticket, fields)
     callback = TicketCallback.objects.filter(ticket=ticket, status=CallbackStatus.OPEN).first()
@@ -422,6 +522,7 @@ def ticket_close(*, ticket: Ticket, actor, note: str = "", now: datetime | None 
     note = _text(note, "note", required=False)
     ticket = lock_ticket(ticket.pk)
     target = _transition(ticket, "close")
+    _refuse(policy.close_refusal(actor, ticket))
     before = snapshot(ticket, ["state"])
     _cancel_open_callbacks(ticket, now)
     ticket.state, ticket.closed_at, ticket.closed_by = target, now, actor
@@ -446,6 +547,7 @@ def ticket_withdraw(*, ticket: Ticket, actor, reason: str, now: datetime | None 
     reason = _text(reason, "reason")
     ticket = lock_ticket(ticket.pk)
     target = _transition(ticket, "withdraw")
+    _refuse(policy.drop_refusal(ticket))
     before = snapshot(ticket, ["state"])
     if ticket.paused_at is not None:
         _end_pause(ticket, actor=actor, now=now)
@@ -468,6 +570,7 @@ def ticket_merge(*, ticket: Ticket, actor, into: Ticket, now: datetime | None = 
     locked = lock_tickets(ticket.pk, into.pk)
     ticket, into = locked[ticket.pk], locked[into.pk]
     target = _transition(ticket, "merge")
+    _refuse(policy.drop_refusal(ticket))
     if into.state in (State.CLOSED, State.WITHDRAWN):
         raise errors.MergeNotAllowed("The work order to merge into is closed or withdrawn.")
     if ticket.customer_id and into.customer_id and ticket.customer_id != into.customer_id:
@@ -766,35 +869,56 @@ class AdjustmentResult:
 
 
 def ticket_adjustment_post(*, ticket: Ticket, actor, account=None, now: datetime | None = None) -> AdjustmentResult:
-    """Post the amount the unit confirmed to the customer's account, once per work order: the
-    ticket row is locked, a second request finds the first adjustment and returns it; the ledger
-    transaction carries the key ``ticket-adjustment:<id>`` as a second guard."""
+    """Post the amount the unit confirmed to an account of the work order's customer, once per work
+    order: the ticket row is locked, a second request finds the first adjustment and returns it;
+    the ledger transaction carries the key ``ticket-adjustment:<id>`` as a second guard. An amount
+    above ``TICKETS_ADJUSTMENT_APPROVAL_FEN`` is not posted but waits for the director
+    (``pending_approval``). A work order awaiting its adjustment is closed by the posting."""
     _require_role(actor, ADJUSTERS)
     with transaction.atomic():
         return _adjustment_post(ticket=ticket, actor=actor, account=account, now=_now(now))
 
 
-def _adjustment_post(*, ticket: Ticket, actor, account, now: datetime) -> AdjustmentResult:
-    from banking import services as banking
+def _adjustment_account(ticket: Ticket, account):
+    account = account or ticket.account
+    if account is None:
+        raise errors.UnknownAccount("Choose the customer's account the adjustment goes to.")
+    if account.is_internal or account.customer_id != ticket.customer_id:
+        raise errors.UnknownAccount("The adjustment goes to an account of the work order's customer.")
+    return account
 
+
+def _adjustment_post(*, ticket: Ticket, actor, account, now: datetime) -> AdjustmentResult:
     ticket = lock_ticket(ticket.pk)
     existing = TicketAdjustment.objects.filter(ticket=ticket).select_related("account", "transaction").first()
-    if existing is not None:
+    if existing is not None and existing.status in (AdjustmentStatus.POSTED, AdjustmentStatus.PENDING_APPROVAL):
         return AdjustmentResult(existing, created=False)
-    if ticket.category not in ADJUSTMENT_CATEGORIES:
-        raise errors.AdjustmentNotApplicable()
-    _guard(ticket, "adjust")
-    if ticket.adjustment_confirmed_fen is None:
-        raise errors.AdjustmentNotConfirmed()
-    account = account or ticket.account
-    if (
-        account is None
-        or account.is_internal
-        or ticket.customer_id is None
-        or account.customer_id != ticket.customer_id
-    ):
-        raise errors.UnknownAccount("The adjustment goes to an account of the work order's customer.")
+    _refuse(policy.adjustment_post_refusal(actor, ticket))
+    account = _adjustment_account(ticket, account)
     amount = ticket.adjustment_confirmed_fen
+    adjustment = existing or TicketAdjustment(ticket=ticket)
+    adjustment.account, adjustment.amount_fen = account, amount
+    adjustment.requested_by, adjustment.requested_at = actor, now
+    adjustment.decided_by, adjustment.decided_at, adjustment.decision_note = None, None, ""
+    if policy.needs_director_approval(amount):
+        adjustment.status = AdjustmentStatus.PENDING_APPROVAL
+        adjustment.save()
+        details = {"amount_fen": amount, "account": account.pk}
+        ticket_event_record(ticket=ticket, action="adjustment_request", actor=actor, after=details, at=now)
+        audit_record(
+            actor=actor, action="tickets.adjustment_request", obj=ticket, object_type="ticket", details=details
+        )
+        return AdjustmentResult(adjustment, created=True)
+    _adjustment_book(ticket=ticket, adjustment=adjustment, actor=actor, now=now)
+    return AdjustmentResult(adjustment, created=True)
+
+
+def _adjustment_book(*, ticket: Ticket, adjustment: TicketAdjustment, actor, now: datetime) -> None:
+    """Write the posting (on the locked ticket). A ledger refusal (account lost, frozen, closed)
+    propagates: the transaction rolls back and the work order stays as it was, still owing."""
+    from banking import services as banking
+
+    account, amount = adjustment.account, adjustment.amount_fen
     txn = banking.ledger_post(
         kind="adjustment",
         lines=[(account, amount), (banking.internal_account(settings.TICKETS_ADJUSTMENT_ACCOUNT), -amount)],
@@ -804,27 +928,88 @@ def _adjustment_post(*, ticket: Ticket, actor, account, now: datetime) -> Adjust
         actor=actor,
         call_id=ticket.call_id,
     )
-    adjustment = TicketAdjustment.objects.create(
-        ticket=ticket, account=account, amount_fen=amount, transaction=txn, posted_by=actor, posted_at=now
-    )
+    adjustment.status, adjustment.transaction = AdjustmentStatus.POSTED, txn
+    adjustment.posted_by, adjustment.posted_at = actor, now
+    adjustment.save()
     if ticket.account_id is None:
         ticket.account = account
         ticket.save(update_fields=["account", "updated_at"])
+    details = {"amount_fen": amount, "account": account.pk, "transaction": txn.pk}
+    ticket_event_record(ticket=ticket, action="adjustment", actor=actor, after=details, at=now)
+    audit_record(actor=actor, action="tickets.adjustment_post", obj=ticket, object_type="ticket", details=details)
+    _close_when_settled(ticket, actor=actor, now=now)
+
+
+def _close_when_settled(ticket: Ticket, *, actor, now: datetime) -> None:
+    """A work order that only waited for its money closes once the money is posted or waived (the
+    history's event just before says which)."""
+    if ticket.state != State.AWAITING_ADJUSTMENT:
+        return
+    target = State.CLOSED
+    ticket.state, ticket.closed_at, ticket.closed_by = target, now, actor
+    sms_id = _close_notice(ticket)
+    ticket.save()
     ticket_event_record(
         ticket=ticket,
-        action="adjustment",
+        action="close",
         actor=actor,
-        after={"amount_fen": amount, "account": account.pk, "transaction": txn.pk},
+        before={"state": State.AWAITING_ADJUSTMENT},
+        after={"state": target, "sms": sms_id},
         at=now,
     )
+
+
+@transaction.atomic
+def ticket_adjustment_decide(
+    *, ticket: Ticket, actor, approve: bool, note: str = "", now: datetime | None = None
+) -> TicketAdjustment:
+    """The director approves (it is posted at once) or rejects (note required; the analyst may ask
+    again, or waive) an adjustment above the approval threshold."""
+    now = _now(now)
+    if not isinstance(approve, bool):
+        raise errors.InvalidInput("approve: true or false.")
+    note = _text(note, "note", required=not approve)
+    ticket = lock_ticket(ticket.pk)
+    _refuse(policy.adjustment_decide_refusal(actor, ticket))
+    adjustment = TicketAdjustment.objects.select_related("account").get(ticket=ticket)
+    adjustment.decided_by, adjustment.decided_at, adjustment.decision_note = actor, now, note
+    details = {"amount_fen": adjustment.amount_fen, "account": adjustment.account_id}
+    if not approve:
+        adjustment.status = AdjustmentStatus.REJECTED
+        adjustment.save()
+        ticket_event_record(ticket=ticket, action="adjustment_reject", actor=actor, after=details, note=note, at=now)
+        audit_record(actor=actor, action="tickets.adjustment_reject", obj=ticket, object_type="ticket", details=details)
+        return adjustment
+    ticket_event_record(ticket=ticket, action="adjustment_approve", actor=actor, after=details, note=note, at=now)
+    audit_record(actor=actor, action="tickets.adjustment_approve", obj=ticket, object_type="ticket", details=details)
+    _adjustment_book(ticket=ticket, adjustment=adjustment, actor=actor, now=now)
+    return adjustment
+
+
+@transaction.atomic
+def ticket_adjustment_waive(*, ticket: Ticket, actor, reason: str, now: datetime | None = None) -> Ticket:
+    """The analyst or director decides the confirmed amount is not to be posted (paid another way,
+    confirmed in error...), with a reason. A work order awaiting its adjustment is closed."""
+    now = _now(now)
+    reason = _text(reason, "reason")
+    ticket = lock_ticket(ticket.pk)
+    _refuse(policy.adjustment_waive_refusal(actor, ticket))
+    ticket.adjustment_waived_at, ticket.adjustment_waived_by = now, actor
+    ticket.adjustment_waiver_reason = reason
+    ticket.save(
+        update_fields=["adjustment_waived_at", "adjustment_waived_by", "adjustment_waiver_reason", "updated_at"]
+    )
+    details = {"amount_fen": ticket.adjustment_confirmed_fen}
+    ticket_event_record(ticket=ticket, action="adjustment_waive", actor=actor, after=details, note=reason, at=now)
     audit_record(
         actor=actor,
-        action="tickets.adjustment_post",
+        action="tickets.adjustment_waive",
         obj=ticket,
         object_type="ticket",
-        details={"amount_fen": amount, "account": account.pk, "transaction": txn.pk},
+        details={**details, "reason": reason[:500]},
     )
-    return AdjustmentResult(adjustment, created=True)
+    _close_when_settled(ticket, actor=actor, now=now)
+    return ticket
 
 
 # --- escalation ----------------------------------------------------------------------------------------

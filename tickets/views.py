@@ -28,13 +28,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.services import audit_record
+from contactcenter.api.telephony import ani_digits
 from contactcenter.errors import DomainError, Forbidden
 from org.models import Unit
 from org.permissions import role_required
 from org.roles import Role
 from org.scoping import user_role
 
-from . import forms, selectors, services
+from . import errors, forms, policy, selectors, services
 from .apis import attachment_response
 from .errors import TicketNotFound
 from .models import (
@@ -106,6 +107,7 @@ class Row:
     paused: bool
     estimated: bool
     chased: bool
+    caller: str = ""  # the caller's number (masked) of a contact with no customer linked
 
 
 def _rows(tickets, now) -> list[Row]:
@@ -132,7 +134,7 @@ def _rows(tickets, now) -> list[Row]:
                 mobile=mask_mobile(ticket.customer.mobile) if ticket.customer_id else "",
                 unit=f"{ticket.unit.code} {ticket.unit.name}" if ticket.unit_id else "",
                 received=timezone.localtime(ticket.received_at).strftime("%Y-%m-%d %H:%M"),
-                due=timezone.localtime(ticket.due_at).strftime("%Y-%m-%d %H:%M") if ticket.due_at else "",
+                due=timezone.localtime(ticket.due_at).strftime("%Y-%m-%d %H:%M:%S") if ticket.due_at else "",
                 state=ticket.state,
                 state_label=states.get(ticket.state, ticket.state),
                 css="overdue" if overdue else ("due-soon" if due_soon else ""),
@@ -141,6 +143,7 @@ def _rows(tickets, now) -> list[Row]:
                 paused=ticket.paused_at is not None and ticket.state in WORKING_STATES,
                 estimated=ticket.due_estimated,
                 chased=ticket.chased_at is not None and ticket.state in WORKING_STATES,
+                caller=mask_mobile(ani_digits(ticket.caller_number)) if ticket.caller_number else "",
             )
         )
     return rows
@@ -222,8 +225,13 @@ def ticket_list(request):
             "pending_extensions": list(selectors.extensions_pending(user=request.user)[:20])
             if role in services.REVIEWERS
             else [],
+            # Everyone who sees the list sees the same count; only those who call back get the list.
+            "callbacks_count": selectors.callbacks_open(user=request.user).count(),
             "callbacks": list(selectors.callbacks_open(user=request.user)[:20]) if role in services.CALLERS else [],
             "can_chase": role in services.REVIEWERS,
+            "money_owed": list(selectors.money_owed(user=request.user)[:20])
+            if role in policy.ADJUSTMENT_WAIVERS
+            else [],
             "escalations": list(selectors.escalations_recent(user=request.user, now=now)[:10]),
             "unknown_years": selectors.calendar_unknown_years(today=timezone.localdate(now)),
             "query": _query_without_page(request),
@@ -294,11 +302,16 @@ ERROR_TEXTS = {
     "attachment_type_not_allowed": gettext_lazy("This type of file is not accepted."),
     "attachment_executable": gettext_lazy("Programs and scripts are not accepted as attachments."),
     "attachment_empty": gettext_lazy("The file is empty."),
-    "adjustment_not_applicable": gettext_lazy(
-        "Only ATM mis-posting and refund-posting work orders have an adjustment."
-    ),
+    "adjustment_not_applicable": errors.AdjustmentNotApplicable.default_message,
     "adjustment_not_confirmed": gettext_lazy("The unit has not confirmed an adjustment amount yet."),
     "merge_not_allowed": gettext_lazy("These work orders cannot be merged."),
+    "adjustment_outstanding": errors.AdjustmentOutstanding.default_message,
+    "adjustment_too_large": errors.AdjustmentTooLarge.default_message,
+    "adjustment_pending_approval": errors.AdjustmentPendingApproval.default_message,
+    "adjustment_not_pending": errors.AdjustmentNotPending.default_message,
+    "adjustment_settled": errors.AdjustmentSettled.default_message,
+    "customer_required": errors.CustomerRequired.default_message,
+    "customer_fixed": errors.CustomerFixed.default_message,
     "invalid_amount": gettext_lazy("The amount must be a positive number of yuan with at most 2 decimals."),
 }
 
@@ -323,9 +336,9 @@ def available_actions(ticket: Ticket, user) -> set[str]:
         actions.add("review")
     if role in services.CALLERS and allowed("callback_satisfied"):
         actions.add("callback")
-    if role in services.CLOSERS and allowed("close"):
+    if policy.can_close(user, ticket):
         actions.add("close")
-    if role in services.DISPATCHERS and allowed("withdraw"):
+    if role in services.DISPATCHERS and allowed("withdraw") and policy.drop_refusal(ticket) is None:
         actions.update({"withdraw", "merge"})
     working = state in STATE_GUARDS["pause"]
     if working and (own_unit or role in services.PAUSERS and role != Role.UNIT_STAFF):
@@ -336,13 +349,14 @@ def available_actions(ticket: Ticket, user) -> set[str]:
         actions.add("chase")
     if state in STATE_GUARDS["attach"] and (own_unit or (role in services.ATTACHERS and role != Role.UNIT_STAFF)):
         actions.add("attach")
-    if (
-        role in services.ADJUSTERS
-        and ticket.category in ADJUSTMENT_CATEGORIES
-        and state in STATE_GUARDS["adjust"]
-        and ticket.adjustment_confirmed_fen is not None
-    ):
+    if policy.can_post_adjustment(user, ticket):
         actions.add("adjust")
+    if policy.can_decide_adjustment(user, ticket):
+        actions.add("decide_adjustment")
+    if policy.can_waive_adjustment(user, ticket):
+        actions.add("waive")
+    if policy.can_link_customer(user, ticket):
+        actions.add("link_customer")
     if role in services.REVIEWERS:
         actions.add("decide")
     return actions
@@ -364,7 +378,7 @@ def ticket_detail(request, pk: int):
     actions = available_actions(ticket, request.user)
     adjustment = getattr(ticket, "adjustment", None) if ticket.category in ADJUSTMENT_CATEGORIES else None
     accounts = []
-    if "adjust" in actions and adjustment is None and ticket.customer_id:
+    if "adjust" in actions:
         accounts = list(ticket.customer.accounts.filter(is_internal=False).order_by("id"))
     now = timezone.now()
     return render(
@@ -390,6 +404,13 @@ def ticket_detail(request, pk: int):
             "merge_form": forms.MergeForm(),
             "attachment_form": forms.AttachmentForm(),
             "can_adjust_category": ticket.category in ADJUSTMENT_CATEGORIES,
+            "adjustment_status": policy.adjustment_status(ticket),
+            "adjustment_needs_approval": policy.needs_director_approval(ticket.adjustment_confirmed_fen),
+            "adjustment_approval_limit": settings.TICKETS_ADJUSTMENT_APPROVAL_FEN,
+            # An analyst who could post but for the missing customer is told so, not shown nothing.
+            "adjust_needs_customer": isinstance(
+                policy.adjustment_post_refusal(request.user, ticket), errors.CustomerRequired
+            ),
             "max_attachment_mb": settings.TICKETS_ATTACHMENT_MAX_BYTES // (1024 * 1024),
         },
     )
@@ -424,6 +445,23 @@ def _merge(ticket, user, data):
     except TicketNotFound:
         raise DomainError(_("Work order not found."), code="merge_not_allowed") from None
     return services.ticket_merge(ticket=ticket, actor=user, into=into)
+
+
+def _link_customer(ticket, user, data):
+    from banking.events import customer_search_event
+    from banking.selectors import customer_search
+
+    found = list(customer_search(user=user, q=data["q"])[:2])
+    customer_search_event(actor=user, q=data["q"], results=[c.pk for c in found], channel="ticket_page")
+    if not found:
+        raise DomainError(
+            _("No customer has this mobile, card or account number, or ID last 6."), code="customer_not_found"
+        )
+    if len(found) > 1:
+        raise DomainError(
+            _("Several customers match: search by the full card or account number."), code="ambiguous_customer"
+        )
+    return services.ticket_customer_link(ticket=ticket, actor=user, customer=found[0])
 
 
 def _adjust(ticket, user, data):
@@ -491,6 +529,17 @@ PAGE_ACTIONS: dict[str, PageAction] = {
         gettext_lazy("File attached."),
     ),
     "adjust": PageAction(forms.AdjustmentForm, _adjust, gettext_lazy("Adjustment posted.")),
+    "decide_adjustment": PageAction(
+        forms.AdjustmentDecisionForm,
+        lambda t, u, d: services.ticket_adjustment_decide(ticket=t, actor=u, approve=d["approve"], note=d["note"]),
+        gettext_lazy("Decision recorded."),
+    ),
+    "waive": PageAction(
+        forms.ReasonForm,
+        lambda t, u, d: services.ticket_adjustment_waive(ticket=t, actor=u, reason=d["reason"]),
+        gettext_lazy("Adjustment waived."),
+    ),
+    "link_customer": PageAction(forms.CustomerLinkForm, _link_customer, gettext_lazy("Customer linked.")),
 }
 
 
@@ -524,6 +573,8 @@ def ticket_action(request, pk: int, action: str):
         return redirect("tickets:detail", pk=pk)
     if action == "adjust" and not result.created:
         messages.info(request, _("This adjustment had already been posted; nothing was posted again."))
+    elif action == "adjust" and not result.adjustment.is_posted:
+        messages.success(request, _("The amount is above the approval limit: it waits for the director's approval."))
     else:
         messages.success(request, str(spec.done))
     back = request.POST.get("next", "")

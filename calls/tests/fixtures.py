@@ -20,14 +20,17 @@ from .helpers import next_id
 def queues(db) -> dict[str, Queue]:
     """The default queues general, card, complaint (a data migration creates them; a transactional
     test starts from an emptied database, so they are ensured here)."""
+    from agents.presence import presence_reset
     from calls.demo import ensure_default_queues
 
+    presence_reset()  # ids repeat across tests: no desktop of an earlier test may count
     return ensure_default_queues()
 
 
 @pytest.fixture
 def make_agent(db, queues):
-    """``make_agent("a1", skills={"general": 3}, state="ready", idle_for=30)`` → the user."""
+    """``make_agent("a1", skills={"general": 3}, state="ready", idle_for=30)`` → the user, with a
+    desktop open unless ``desktop=False``."""
 
     def make(
         username: str | None = None,
@@ -37,8 +40,13 @@ def make_agent(db, queues):
         idle_for: float = 0,
         extension: str = "",
         role: str = Role.AGENT,
+        desktop: bool = True,
     ):
         user = make_staff(role, username=username or f"agent-{next_id()}")
+        if desktop:  # the agent's desktop is open (agents.presence): routing may ring them
+            from agents.presence import connection_opened
+
+            connection_opened(user.pk, f"test-desktop-{user.pk}")
         if extension:
             user.profile.extension = extension
             user.profile.save()

@@ -10,10 +10,15 @@ what ``Token.objects.select_related("user", "user__profile").get(key=key)`` retu
 
 from django.contrib.auth import get_user_model
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
 from contactcenter import rows
 from org.models import StaffProfile
+
+
+def is_plausible_key(key: str) -> bool:
+    """A token key is at most 40 printable ASCII characters (DRF's are 40 hex digits)."""
+    return 0 < len(key) <= 40 and key.isascii() and key.isprintable()
 
 
 def token_with_user(model, key: str):
@@ -44,9 +49,22 @@ def token_with_user(model, key: str):
 
 class ProfileTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
+        if not is_plausible_key(key):  # never carried to the database (a NUL is a 500 there)
+            raise exceptions.AuthenticationFailed("Invalid token.")
         token = token_with_user(self.get_model(), key)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         return (token.user, token)
+
+
+class CsrfSessionAuthentication(SessionAuthentication):
+    """DRF's session authentication; a failed CSRF check is 403 ``csrf_failed`` (the code
+    ``CSRF_FAILURE_VIEW`` gives outside DRF), not a bare ``permission_denied``."""
+
+    def enforce_csrf(self, request):
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc.detail), code="csrf_failed") from None

@@ -8,9 +8,12 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -47,6 +50,12 @@ GENERIC_FIELD_CODES = {
     "overflow",
     "parse_error",
     "non_field_errors",
+    # The edge rules of contactcenter.api.validation: the field's code tells which.
+    "nul_character",
+    "invalid_integer",
+    "integer_out_of_range",
+    "utc_offset_out_of_range",
+    "date_out_of_range",
 }
 
 EXCEPTION_CODES: dict[type, tuple[str, str]] = {
@@ -106,6 +115,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         if exc.status == status.HTTP_403_FORBIDDEN:
             _audit_denial(request, context, exc.code)
         return Response(body, status=exc.status)
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -155,9 +166,46 @@ def _audit_denial(request, context: dict, code: str) -> None:
     )
 
 
+def _suspicious_status(exc: SuspiciousOperation) -> tuple[int, str, str]:
+    if isinstance(exc, RequestDataTooBig):
+        return 413, "request_too_large", _("The request body is too large.")
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return 400, "too_many_fields", _("The request has too many parameters or files.")
+    return 400, "bad_request", _("Bad request.")
+
+
+def _suspicious_response(exc: SuspiciousOperation) -> Response:
+    status_code, code, message = _suspicious_status(exc)
+    return Response(error_body(code, message), status=status_code)
+
+
+@csrf_exempt  # an unknown route is 404 whatever the method, not a CSRF failure
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     """Unknown routes under ``/api/``: a JSON 404 rather than an HTML page."""
     return JsonResponse(error_body("not_found", _("No such API endpoint.")), status=404)
+
+
+def api_bad_request(request, exception=None) -> JsonResponse:
+    """Django's 400 (``SuspiciousOperation`` outside a DRF view) under ``/api/``; ``RequestDataTooBig``
+    is 413."""
+    status_code, code, message = (
+        _suspicious_status(exception)
+        if isinstance(exception, SuspiciousOperation)
+        else (400, "bad_request", _("Bad request."))
+    )
+    return JsonResponse(error_body(code, message), status=status_code)
+
+
+def csrf_failure(request, reason: str = "", template_name: str | None = None):
+    """``CSRF_FAILURE_VIEW``: the envelope under ``/api/`` (403 ``csrf_failed``), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("csrf_failed", _("CSRF check failed: send the CSRF token, or authenticate with a token.")),
+            status=403,
+        )
+    if template_name is None:
+        return django_csrf_failure(request, reason=reason)
+    return django_csrf_failure(request, reason=reason, template_name=template_name)
 
 
 def api_server_error(request, *args, **kwargs) -> JsonResponse:

@@ -5,12 +5,18 @@ import copy
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from contactcenter.api.validation import validate_with_edges
+
 
 class InputSerializer(serializers.Serializer):
     """A request body with a field the API does not know is a 400 ``unknown_field``.
 
     A typo in an optional field name would otherwise be ignored and the request would
     go through with a default the caller did not mean.
+
+    The edge rules of ``contactcenter.api.validation`` (no NUL characters, integers in ASCII
+    digits, datetimes PostgreSQL can store) are checked here for every field, before the fields
+    parse: one place for every request body and every query validated with a serializer.
     """
 
     def to_internal_value(self, data):
@@ -24,7 +30,15 @@ class InputSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"non_field_errors": [serializers.ErrorDetail(_("Expected a JSON object."), code="invalid_body")]}
             )
-        return super().to_internal_value(data)
+        return validate_with_edges(self, data, super().to_internal_value)
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters read with a serializer that tolerates parameters it does not declare
+    (``page``, ``page_size``): the same edge rules as ``InputSerializer``."""
+
+    def to_internal_value(self, data):
+        return validate_with_edges(self, data, super().to_internal_value)
 
 
 class FlatInputSerializer(InputSerializer):

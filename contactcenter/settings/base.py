@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "contactcenter.middleware.CookieLocaleMiddleware",
+    "contactcenter.middleware.ApiEdgeMiddleware",
+    # Full card / account numbers in an /api/ query string: 400 number_in_url (they would be logged).
+    "banking.middleware.NumberInUrlMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -231,11 +234,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request then gets 401 with ``WWW-Authenticate: Token``.
         "contactcenter.api.authentication.ProfileTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "contactcenter.api.authentication.CsrfSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        # DRF's, bounded in size and depth (a body nested thousands deep is 400 malformed_json).
+        "contactcenter.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -243,7 +247,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "contactcenter.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus error responses and nullability (contactcenter/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "contactcenter.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "contactcenter.api.exceptions.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -261,6 +266,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# A request refused by the CSRF check under /api/ gets the error envelope, not Django's page.
+CSRF_FAILURE_VIEW = "contactcenter.api.exceptions.csrf_failure"
 
 # --- Logging ------------------------------------------------------------------------------------
 
@@ -332,6 +340,10 @@ TICKETS_ATTACHMENT_MAX_BYTES = env.int("TICKETS_ATTACHMENT_MAX_BYTES", default=1
 TICKETS_ATTACHMENT_ROOT = env.path("TICKETS_ATTACHMENT_ROOT", default=str(VAR_DIR / "ticket-attachments"))
 # Internal ledger account on the other side of work-order adjustments (INT-<code>).
 TICKETS_ADJUSTMENT_ACCOUNT = env.str("TICKETS_ADJUSTMENT_ACCOUNT", default="ADJUSTMENT")
+# An adjustment above this amount (fen; 5,000,000 = ¥50,000) is posted only once the director approves it.
+TICKETS_ADJUSTMENT_APPROVAL_FEN = env.int("TICKETS_ADJUSTMENT_APPROVAL_FEN", default=5_000_000)
+# The most a unit may confirm for one work order (fen; 50,000,000 = ¥500,000): above it is a typo.
+TICKETS_ADJUSTMENT_MAX_FEN = env.int("TICKETS_ADJUSTMENT_MAX_FEN", default=50_000_000)
 
 
 # --- Calls and agents (calls/, agents/): routing, CTI, wallboard -----------------------------------
@@ -353,6 +365,9 @@ CALLS_ROUTE_MAX_AGE_S = env.int("CALLS_ROUTE_MAX_AGE_S", default=3600)
 # A CTI timestamp may be ahead of this server's clock by at most this much.
 CALLS_TS_FUTURE_TOLERANCE_S = env.int("CALLS_TS_FUTURE_TOLERANCE_S", default=300)
 CALLS_MAX_BATCH = env.int("CALLS_MAX_BATCH", default=1000)
+# One event per request (as switches send them) takes calls/fastpath.py on PostgreSQL: one
+# statement records it; off: the batch path (the same result, about ten statements).
+CALLS_CTI_FAST_PATH = env.bool("CALLS_CTI_FAST_PATH", default=True)
 # Wallboard pushes are coalesced to at most one per interval; the routing sweep runs every second.
 CALLS_WALLBOARD_INTERVAL_S = env.float("CALLS_WALLBOARD_INTERVAL_S", default=0.5)
 CALLS_SWEEP_INTERVAL_S = env.float("CALLS_SWEEP_INTERVAL_S", default=1.0)
@@ -363,6 +378,16 @@ AGENTS_ACW_TIMEOUT_S = env.int("AGENTS_ACW_TIMEOUT_S", default=300)
 # The wallboard flags an agent in after-call work or not ready for longer than these.
 AGENTS_ALERT_ACW_S = env.int("AGENTS_ALERT_ACW_S", default=120)
 AGENTS_ALERT_NOT_READY_S = env.int("AGENTS_ALERT_NOT_READY_S", default=900)
+# Presence (agents/presence.py): an agent whose desktop sockets have all been closed this long goes
+# offline (state-log reason "disconnected"; 0: never); a desktop socket refreshes its entry every
+# heartbeat and an entry not refreshed for three heartbeats is gone (a killed websocket process);
+# an offer ringing a desktop gone for the grace time is withdrawn and the call routed again.
+# Callbacks an agent schedules: due from now (minus this tolerance) to this many days ahead.
+AGENTS_CALLBACK_PAST_TOLERANCE_S = env.int("AGENTS_CALLBACK_PAST_TOLERANCE_S", default=300)
+AGENTS_CALLBACK_MAX_AHEAD_DAYS = env.int("AGENTS_CALLBACK_MAX_AHEAD_DAYS", default=30)
+AGENTS_DISCONNECT_OFFLINE_S = env.int("AGENTS_DISCONNECT_OFFLINE_S", default=60)
+AGENTS_PRESENCE_HEARTBEAT_S = env.float("AGENTS_PRESENCE_HEARTBEAT_S", default=10.0)
+AGENTS_DISCONNECT_RING_GRACE_S = env.float("AGENTS_DISCONNECT_RING_GRACE_S", default=5.0)
 if REDIS_URL:
     # channels_redis waits for messages with BZPOPMIN for 5 s; redis-py 8 reads with a 5 s socket
     # timeout by default, so an idle websocket's read sometimes times out first and the consumer

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from rest_framework.test import APIClient
 
@@ -24,6 +25,11 @@ class Caller:
     actions: list[dict[str, Any]] = field(default_factory=list)
     base: str = "/api/ivr/calls/"
 
+    @property
+    def url(self) -> str:
+        """The call's URL, its id percent-encoded (switches' ids may hold ``? # %``)."""
+        return f"{self.base}{quote(self.call_id, safe='')}/"
+
     def start(self) -> list[dict[str, Any]]:
         response = self.client.post(
             self.base, {"call_id": self.call_id, "ani": self.ani, "dnis": "96xxx"}, format="json"
@@ -36,7 +42,7 @@ class Caller:
         body: dict[str, Any] = {"seq": seq if seq is not None else self.seq + 1, "type": type_}
         if digits is not None:
             body["digits"] = digits
-        return self.client.post(f"{self.base}{self.call_id}/events/", body, format="json")
+        return self.client.post(f"{self.url}events/", body, format="json")
 
     def event(self, type_: str, digits: str | None = None) -> list[dict[str, Any]]:
         response = self.send(type_, digits)

@@ -164,9 +164,10 @@ def test_a_published_menu_is_not_read_again_but_an_edited_draft_is(caller, ivr_m
 
     # A preview call on a draft follows the maintainer's edits from one step to the next.
     draft = services.menu_version_copy(version=ivr_menu)
-    services.call_start(call_id="preview-1", version=draft, is_test=True)
+    tester = staff[Role.MAINTAINER]
+    services.call_start(call_id="preview-1", version=draft, is_test=True, started_by=tester)
     services.prompt_set(version=draft, key="main_menu", text="改过的主菜单。")
-    actions = services.call_event(call_id="preview-1", seq=1, type="digits", digits="7")
+    actions = services.call_event(call_id="preview-1", seq=1, type="digits", digits="7", started_by=tester)
     assert any(a.get("text") == "改过的主菜单。" for a in actions["actions"]), actions
 
 

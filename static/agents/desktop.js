@@ -214,6 +214,7 @@
         if (!before || before.state !== message.state) loadCallbacks();
         break;
       case "call.offered":
+        model.withdrawn = null;
         model.current = message;
         model.pop = message;
         renderAll();
@@ -229,6 +230,14 @@
         }
         if (model.pop && model.pop.call_id === call.call_id) model.pop.call = call;
         if (call.state === "ended" && model.acw && model.acw.call_id === call.call_id) model.acw = call;
+        renderAll();
+        break;
+      case "call.withdrawn":
+        // The offer ringing this desk was taken back (timeout, caller hung up, moved on, the
+        // agent went not ready): the caller panel clears and says why.
+        if (model.current && model.current.call_id === message.call_id) model.current = null;
+        if (model.pop && model.pop.call_id === message.call_id) model.pop = null;
+        model.withdrawn = (T.withdrawn && T.withdrawn[message.reason]) || (T.withdrawn && T.withdrawn.moved) || "";
         renderAll();
         break;
       case "callbacks.changed":
@@ -335,13 +344,14 @@
     var current = model.current;
     var call = current && current.call;
     // Re-render only when what the panel shows changed: a push must not wipe a half-typed note.
-    var key = [status.state, current ? current.call_id : "", call ? call.held : "", model.acw ? model.acw.call_id : ""].join("|");
+    var key = [status.state, current ? current.call_id : "", call ? call.held : "", model.acw ? model.acw.call_id : "", model.withdrawn || ""].join("|");
     if (key === callPanelKey && body.firstChild) return;
     callPanelKey = key;
     if (status.state === "ringing" && current) {
       var countdown = el("span", { className: "countdown", id: "offer-countdown" });
       fill(body,
         el("div", { className: "ringing-banner" },
+          isTest(current) ? testBadge() : null,
           el("strong", { text: T.incoming }), " ",
           el("span", { className: "ani", text: current.ani || "—" }), " · ",
           el("span", { text: queueLabel(call ? call.queue : current.queue, call && call.queue_name) })),
@@ -386,7 +396,9 @@
       fill(body, wrapupForm(model.acw));
       return;
     }
-    fill(body, el("p", { className: "muted", text: status.state === "ready" ? T.waiting : T.no_call }));
+    fill(body,
+      model.withdrawn ? el("p", { className: "notice", id: "offer-withdrawn", text: model.withdrawn }) : null,
+      el("p", { className: "muted", text: status.state === "ready" ? T.waiting : T.no_call }));
   }
 
   function loadReadyAgents(group) {
@@ -456,6 +468,7 @@
       api("POST", callUrl(call.call_id, "wrapup"), payload).then(function (result) {
         form.querySelector("button[type=submit]").disabled = false;
         if (!result.ok) { showCallError(errorText(result)); return; }
+        if (result.data && result.data.ticket) addRecordNotice(result.data.ticket);
         model.acw = null;
         model.pop = null;
         renderAll();
@@ -467,10 +480,19 @@
 
   // --- the screen-pop -------------------------------------------------------------------------
 
+  // A call placed from the IVR simulator (routed like any other, left out of the KPIs).
+  function isTest(pop) {
+    return !!(pop && (pop.is_test || (pop.call && pop.call.is_test)));
+  }
+
+  function testBadge() {
+    return el("span", { className: "badge badge-test", id: "test-call-badge", text: T.test_call, title: T.test_call_hint });
+  }
+
   function renderPop(force) {
     var body = $("pop-body");
     var pop = model.pop;
-    var key = pop ? pop.call_id + "|" + (pop.customer ? pop.customer.id : "") : "";
+    var key = pop ? pop.call_id + "|" + (pop.customer ? pop.customer.id : "") + "|" + (isInHand(pop.call_id) ? "h" : "") : "";
     if (key === popKey && body.firstChild && !force) return;
     popKey = key;
     if (!pop) {
@@ -481,10 +503,12 @@
     var ivr = pop.ivr || { verified: false, path: [] };
     var parts = [];
     var header = el("div", { className: "pop-head" },
+      isTest(pop) ? testBadge() : null,
       el("span", { className: "caller-name", text: customer && customer.name ? customer.name : T.unknown_caller }),
       ivr.verified && customer && customer.match === "ivr"
         ? el("span", { className: "badge badge-ok", text: "✔ " + T.verified })
-        : customer && customer.match === "ani" ? el("span", { className: "badge badge-warn", text: T.ani_match }) : null);
+        : customer && customer.match === "ani" ? el("span", { className: "badge badge-warn", text: T.ani_match })
+        : customer && customer.match === "agent" ? el("span", { className: "badge badge-warn", text: T.linked }) : null);
     parts.push(header);
     var facts = el("dl", { className: "kv" },
       el("dt", { text: T.caller }), el("dd", { text: pop.ani || "—" }),
@@ -501,16 +525,100 @@
       facts.appendChild(el("dd", { text: reg.registered ? T.registered + (reg.locked ? " · " + T.locked : "") : T.not_registered }));
     }
     parts.push(facts);
+    if (isInHand(pop.call_id)) parts.push(customerFinder(pop));
     var titles = ivr.titles || [];
     parts.push(el("div", { className: "ivr-path" }, el("span", { className: "muted", text: T.ivr_path + ": " }),
       (ivr.path || []).length
-        ? (ivr.path || []).map(function (step, i) { return el("span", { className: "crumb", text: titles[i] || step }); })
+        ? (ivr.path || []).map(function (step, i) { return el("span", { className: "crumb", text: (config.ivr_labels || {})[step] || titles[i] || step }); })
         : el("span", { className: "muted", text: "—" })));
     if (customer && customer.accounts) parts.push(accountsTable(customer, pop));
     if (customer && customer.recent_transactions) parts.push(transactionsTable(customer.recent_transactions));
     if (customer && customer.recent_contacts) parts.push(contactsTable(customer.recent_contacts));
     if (customer && customer.tickets) parts.push(ticketsTable(customer.tickets));
     fill(body, parts);
+  }
+
+  // --- customer search and "this is the caller" ---------------------------------------------------
+  // The number is sent in a POST body (POST /api/banking/customers/search/): a full card or
+  // account number never goes into a URL. Linking goes to the call and its contacts (audited).
+
+  function isInHand(callId) {
+    var current = model.current;
+    if (current && current.call_id === callId && current.call && current.call.state === "connected") return true;
+    return !!(model.acw && model.acw.call_id === callId);
+  }
+
+  function customerFinder(pop) {
+    var known = pop.customer && pop.customer.name;
+    var input = el("input", { type: "search", name: "q", id: "customer-q", required: true, minlength: 4, maxlength: 32,
+      autocomplete: "off", inputmode: "numeric", placeholder: T.search_hint, "aria-label": T.search_hint });
+    var results = el("div", { className: "finder-results", id: "customer-results" });
+    var form = el("form", { className: "inline-form finder", id: "customer-search" }, input,
+      el("button", { type: "submit", className: "btn btn-small", text: T.search }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      fill(results);
+      api("POST", config.urls.customer_search, { q: input.value.trim(), call_id: pop.call_id }).then(function (result) {
+        if (!result.ok) { fill(results, el("p", { className: "error", text: errorText(result) })); return; }
+        var rows = result.data.results || [];
+        if (!rows.length) { fill(results, el("p", { className: "muted", text: T.no_match })); return; }
+        fill(results, el("ul", { className: "contacts" }, rows.map(function (c) { return finderRow(c, pop, results); })));
+      });
+    });
+    var box = el("details", { className: "pop-section finder-box", open: !known },
+      el("summary", { text: T.find_customer }), form, results);
+    return box;
+  }
+
+  function finderRow(customer, pop, results) {
+    var accounts = (customer.accounts || []).map(function (a) { return a.number_masked; }).join(" · ");
+    return el("li", { "data-customer": customer.id },
+      el("strong", { text: customer.name }), " ",
+      el("span", { className: "muted", text: customer.mobile_masked + " · " + T.id_last4 + " " + customer.id_last4 + " · " + (customer.home_unit || "") }),
+      accounts ? el("div", { className: "muted", text: accounts }) : null,
+      button(T.this_is_caller, "btn-small btn-ready", function () {
+        api("POST", callUrl(pop.call_id, "customer"), { customer: customer.id }).then(function (result) {
+          if (!result.ok) { fill(results, el("p", { className: "error", text: errorText(result) })); return; }
+          [model.pop, model.current].forEach(function (item) {
+            if (item && item.call_id === pop.call_id) { item.customer = result.data.customer; item.ivr = result.data.ivr; }
+          });
+          renderPop(true);
+        });
+      }, "btn-this-caller"));
+  }
+
+  // --- notices that stay until dismissed (the record a wrap-up made) -------------------------------
+
+  var NOTICES_KEY = "desk.notices";
+
+  function storedNotices() {
+    try { return JSON.parse(window.sessionStorage.getItem(NOTICES_KEY) || "[]"); } catch (e) { return []; }
+  }
+
+  function saveNotices(items) {
+    try { window.sessionStorage.setItem(NOTICES_KEY, JSON.stringify(items)); } catch (e) { /* private mode */ }
+  }
+
+  function addRecordNotice(ticket) {
+    var items = storedNotices().filter(function (t) { return t.id !== ticket.id; });
+    items.push(ticket);
+    saveNotices(items);
+    renderNotices();
+  }
+
+  function renderNotices() {
+    var box = $("desk-notices");
+    if (!box) return;
+    fill(box, storedNotices().map(function (ticket) {
+      var text = fmt(ticket.kind === "complaint" ? T.ticket_recorded : T.contact_recorded, { number: ticket.number });
+      return el("p", { className: "notice notice-record", "data-ticket": ticket.id },
+        el("span", { text: text }), " ",
+        el("a", { href: ticket.url, target: "_blank", rel: "noopener", className: "record-link", text: T.view + " " + ticket.number }), " ",
+        button(T.dismiss, "btn-small btn-quiet", function () {
+          saveNotices(storedNotices().filter(function (t) { return t.id !== ticket.id; }));
+          renderNotices();
+        }, "btn-dismiss-" + ticket.id));
+    }));
   }
 
   function section(title, content) {
@@ -586,9 +694,11 @@
   function ticketsTable(items) {
     if (!items.length) return section(T.work_orders, el("p", { className: "muted", text: T.none }));
     return section(T.work_orders, el("ul", { className: "contacts" }, items.map(function (t) {
-      return el("li", {}, el("span", { className: "muted", text: "#" + t.id + " " + when(t.received_at) }), " ",
+      return el("li", {}, el("a", { href: t.url, target: "_blank", rel: "noopener", text: t.number }), " ",
+        el("span", { className: "muted", text: when(t.received_at) }), " ",
         el("span", { className: "tag", text: config.tickets ? label(config.tickets.kinds, t.kind) : t.kind }),
-        el("span", { className: "tag", text: t.state }), " ", el("span", { text: t.description }));
+        el("span", { className: "tag", text: config.tickets ? label(config.tickets.states, t.state) : t.state }), " ",
+        el("span", { text: t.description }));
     })));
   }
 
@@ -671,5 +781,6 @@
     }
   }, 15000);
 
+  renderNotices();
   connect();
 })();

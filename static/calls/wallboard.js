@@ -181,7 +181,9 @@
       row.agent = agent;
       var stateCell = row.children[1];
       fill(stateCell, [el("span", { className: "state-badge state-" + agent.state, text: stateText(agent) }),
-        agent.state === "not_ready" && agent.reason ? el("span", { className: "muted", text: " " + (config.reason_labels[agent.reason] || agent.reason) }) : null]);
+        (agent.state === "not_ready" || agent.state === "offline") && agent.reason ? el("span", { className: "muted", text: " " + (config.reason_labels[agent.reason] || agent.reason) }) : null,
+        // A seat nobody sits at gets no calls, and a lead cannot set it ready (agents.presence).
+        agent.connected === false && agent.state !== "offline" ? el("span", { className: "muted no-desktop", text: " · " + T.no_desktop }) : null]);
       row.children[2].textContent = agent.since ? duration(secondsSince(agent.since)) : "—";
       row.children[3].textContent = agent.call_id ? queueName(agent.queue) + " · " + agent.call_id : "";
       row.className = agentAlert(agent) ? "row-alert" : "";

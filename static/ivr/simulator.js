@@ -12,7 +12,8 @@
   const log = $("sim-log");
   const audio = $("sim-audio");
   const audioQueue = [];
-  let call = null; // {id, nextSeq, gather, buffer, secret, busy}
+  let call = null; // {id, nextSeq, gather, buffer, secret, busy, queued}
+  let poller = null; // a test call handed to a queue: its calls-side state is polled
 
   function fmt(text, values) {
     return text.replace(/%\((\w+)\)s/g, (_, name) => (name in values ? values[name] : ""));
@@ -30,7 +31,7 @@
   }
 
   function setButtons() {
-    const live = call !== null && !call.ended;
+    const live = call !== null && (!call.ended || call.queued);
     keys.forEach((button) => (button.disabled = !live || !call.gather || call.busy));
     $("sim-call").disabled = live;
     $("sim-hangup").disabled = !live;
@@ -40,7 +41,9 @@
 
   function showDisplay() {
     if (!call) return;
-    if (call.ended) {
+    if (call.queued) {
+      display.textContent = T.waiting_agent;
+    } else if (call.ended) {
       display.textContent = T.ended;
     } else if (call.buffer) {
       display.textContent = call.secret ? "•".repeat(call.buffer.length) : call.buffer;
@@ -126,6 +129,9 @@
     call.buffer = "";
     let lastPrompt = "";
     const play = $("sim-play").checked;
+    // The banking write ran under the real rules and was rolled back: said right after what the
+    // caller heard of it (the first prompt of the answer).
+    let simulatedNotice = !!(state && state.simulated && state.simulated.length);
     actions.forEach((action) => {
       if (action.type === "say") {
         lastPrompt = action.prompt;
@@ -138,23 +144,86 @@
           '<span class="prompt-key">' + escapeHtml(action.prompt) + "</span> " + escapeHtml(action.text) + sound + data
         );
         if (play && action.audio_url) audioQueue.push(action.audio_url);
+        if (simulatedNotice) {
+          addLine("sim-simulated", escapeHtml(T.simulated));
+          simulatedNotice = false;
+        }
       } else if (action.type === "gather") {
         call.gather = action;
         call.secret = lastPrompt === "enter_password";
       } else if (action.type === "transfer") {
-        addLine("sim-event", escapeHtml(fmt(T.to_agent, { queue: action.queue })));
+        addLine("sim-event", escapeHtml(fmt(T.to_agent, { queue: (T.queue_names || {})[action.queue] || action.queue })));
       } else if (action.type === "hangup") {
         addLine("sim-event", escapeHtml(T.hangup));
       }
     });
+    if (simulatedNotice) addLine("sim-simulated", escapeHtml(T.simulated));
     renderState(state, actions);
     if (state.ended) {
       call.ended = true;
       call.gather = null;
+      if (state.outcome === "agent" && state.is_test) followQueue();
     }
     showDisplay();
     setButtons();
     playNext();
+  }
+
+  // After the IVR: the test call waits in its queue, rings an agent, is answered, ends — as the
+  // agent desktop sees it. Polls the call's status (GET /api/calls/{id}/) until it ends.
+  function queueName(status) {
+    return (T.queue_names || {})[status.queue] || status.queue || "";
+  }
+
+  function followQueue() {
+    call.queued = true;
+    call.seen = "";
+    const url = root.dataset.callUrl.replace("CALL_ID", encodeURIComponent(call.id));
+    const tick = () => {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((status) => {
+          if (!status || !call || !call.queued) return;
+          const seen = status.state + "|" + (status.agent || "");
+          if (seen !== call.seen) {
+            call.seen = seen;
+            const values = { queue: queueName(status), agent: status.agent || "" };
+            const text = { queued: T.queued, offered: T.ringing, connected: T.connected, ended: T.call_over }[status.state];
+            if (text) addLine("sim-event sim-queue", escapeHtml(fmt(text, values)));
+            $("st-outcome").textContent = fmt(text || status.state, values);
+            if (text && status.state !== "ended") display.textContent = fmt(text, values);
+          }
+          if (status.state === "ended") stopFollowing();
+        })
+        .catch(() => {});
+    };
+    tick();
+    poller = window.setInterval(tick, 1500);
+    setButtons();
+  }
+
+  function stopFollowing() {
+    if (poller) window.clearInterval(poller);
+    poller = null;
+    if (call) call.queued = false;
+    display.textContent = T.ended;
+    setButtons();
+  }
+
+  function hangUp() {
+    if (call && call.queued) {
+      const url = root.dataset.testHangupUrl.replace("CALL_ID", encodeURIComponent(call.id));
+      post(url, {}).then((result) => {
+        if (!result.ok) {
+          const error = result.body.error || {};
+          addLine("sim-error", escapeHtml(T.error + ": " + (error.code || result.status) + " " + (error.message || "")));
+        }
+        addLine("sim-event sim-queue", escapeHtml(T.call_over));
+        stopFollowing();
+      });
+      return;
+    }
+    send("hangup");
   }
 
   function send(type, digits) {
@@ -192,6 +261,8 @@
 
   $("sim-call").addEventListener("click", () => {
     stopAudio();
+    if (poller) window.clearInterval(poller);
+    poller = null;
     log.innerHTML = "";
     $("st-data").textContent = "{}";
     call = { id: null, nextSeq: 1, gather: null, buffer: "", secret: false, busy: true, ended: false };
@@ -205,7 +276,7 @@
       handle(result);
     });
   });
-  $("sim-hangup").addEventListener("click", () => send("hangup"));
+  $("sim-hangup").addEventListener("click", hangUp);
   $("sim-timeout").addEventListener("click", () => send("timeout"));
   keys.forEach((button) => button.addEventListener("click", () => press(button.dataset.key)));
   document.addEventListener("keydown", (event) => {

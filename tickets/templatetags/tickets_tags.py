@@ -7,6 +7,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from tickets.calendar import holiday_label
 from tickets.models import Category, EscalationKind, State
 
 register = template.Library()
@@ -30,6 +31,11 @@ EVENT_LABELS = {
     "extension_reject": _("Extension rejected"),
     "attach": _("File attached"),
     "adjustment": _("Adjustment posted"),
+    "adjustment_request": _("Adjustment above the approval limit: sent to the director"),
+    "adjustment_approve": _("Adjustment approved by the director"),
+    "adjustment_reject": _("Adjustment rejected by the director"),
+    "adjustment_waive": _("Adjustment waived"),
+    "customer_link": _("Customer linked"),
     "chase": _("Chased by the center"),
     "due_recompute": _("Due time recomputed (calendar changed)"),
     "escalation_reminder": _("Reminder sent"),
@@ -47,8 +53,18 @@ FIELD_LABELS = {
     "extension_days": _("extensions (days)"),
     "reply_resolved": _("resolved"),
     "merged_into": _("merged into"),
+    "customer": _("customer"),
+    "caller_number": _("Caller number"),
+    "adjustment_needs_approval": _("needs the director's approval"),
+    "amount_fen": _("amount"),
+    "adjustment_confirmed_fen": _("Adjustment confirmed"),
 }
 STATE_LABELS = dict(State.choices)
+
+
+@register.filter
+def holiday_name(name: str) -> str:
+    return holiday_label(name)
 
 
 @register.filter
@@ -89,6 +105,8 @@ def _show(key: str, value) -> str:
         return "—"
     if key == "state":
         return str(STATE_LABELS.get(value, value))
+    if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
+        return yuan(value)
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if key.endswith("_at") and isinstance(value, str) and (moment := parse_datetime(value)) is not None:

@@ -56,6 +56,10 @@ def make_ticket(staff, branches):
     ):
         analyst = staff[Role.ANALYST]
         unit_staff = staff["unit_staff_b01"] if unit == "B01" else staff["unit_staff_b02"]
+        # ``owed=True``: the unit's reply confirms ¥200 to adjust (a category that carries money).
+        kwargs_owed = kwargs.pop("owed", False)
+        if state == State.AWAITING_ADJUSTMENT or kwargs_owed:
+            category = Category.ATM_MISPOST if category == Category.SERVICE_ATTITUDE else category
         ticket = services.ticket_create(
             actor=staff[Role.AGENT], kind=kind, category=category, description="客户反映问题", **kwargs
         )
@@ -70,11 +74,17 @@ def make_ticket(staff, branches):
             return ticket
         if state == State.IN_PROGRESS:
             return services.ticket_accept(ticket=ticket, actor=unit_staff)
-        ticket = services.ticket_reply(ticket=ticket, actor=unit_staff, result="已处理", resolved=True)
+        owed = state == State.AWAITING_ADJUSTMENT or kwargs_owed
+        ticket = services.ticket_reply(
+            ticket=ticket, actor=unit_staff, result="已处理", resolved=True, adjustment_fen=20_000 if owed else None
+        )
         if state == State.REPLIED:
             return ticket
         if state == State.CALLBACK_PENDING:
             return services.ticket_review(ticket=ticket, actor=analyst, accepted=True)
+        if state == State.AWAITING_ADJUSTMENT:
+            # Only a work order that carries money gets there: confirmed, called back, not posted.
+            return services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
         if state == State.RETURNED:
             return services.ticket_review(ticket=ticket, actor=analyst, accepted=False, note="请补充")
         raise ValueError(state)

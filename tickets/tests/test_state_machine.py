@@ -98,7 +98,9 @@ def _attempt(action: str, ticket, staff):
     return calls[action]()
 
 
-TABLE_ACTIONS = [action for action in TRANSITIONS if action != "merge"]
+# ``callback_satisfied_owed`` is ``callback_satisfied`` on a work order that owes money:
+# tickets/tests/test_money_owed.py walks it.
+TABLE_ACTIONS = [action for action in TRANSITIONS if action not in ("merge", "callback_satisfied_owed")]
 
 
 @pytest.mark.parametrize("state", ALL_STATES)

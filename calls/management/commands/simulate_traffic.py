@@ -16,7 +16,12 @@ class Command(BaseCommand):
         parser.add_argument("--calls-per-hour", type=float, required=True)
         parser.add_argument("--minutes", type=float, required=True, help="simulated minutes of arrivals")
         parser.add_argument("--speed", type=float, default=1.0, help="time compression (10: an hour in 6 minutes)")
-        parser.add_argument("--agents", type=int, default=None, help="use only the first N agents")
+        parser.add_argument(
+            "--agents",
+            type=int,
+            default=None,
+            help="play only the last N agents with skills (agent01, the README tour's login, stays free)",
+        )
         parser.add_argument("--seed", type=int, default=None, help="random seed (same choices, not same timings)")
         parser.add_argument("--no-ivr", action="store_true", help="queue callers directly (CTI only)")
 

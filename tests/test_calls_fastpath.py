@@ -1,0 +1,189 @@
+"""The single-event fast path (``calls/fastpath.py``, issue 12 point 8) agrees with the plain
+path: random event sequences — any order, live or historical, resent, ids reused with other
+content — posted one per request build the same call and move the same agents as through the
+batch path. On PostgreSQL (the fast path's home)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from agents.models import AgentState, AgentStatus
+from calls import services
+from calls.models import Call, CallEvent
+
+pytest_plugins = ["calls.tests.fixtures"]
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+_runs = itertools.count(1)
+TYPES = ["offered", "queued", "ringing", "answered", "held", "retrieved", "transferred", "ended", "wrapup"]
+COMPARED = [
+    *services.call_fields(services.cdr.Fold()).keys(),
+    "offer_expires_at",
+    "callback_offered_at",
+]
+
+step = st.tuples(
+    st.sampled_from(TYPES),
+    st.integers(min_value=0, max_value=400),  # seconds after the call's start
+    st.integers(min_value=0, max_value=1),  # which agent
+    st.sampled_from(["general", "card", "complaint"]),
+    st.sampled_from(["new", "new", "new", "resend", "reuse"]),
+)
+
+
+def _body(prefix: str, call_id: str, n: int, type_: str, at, agent: str, queue: str) -> dict:
+    body = {"event_id": f"{prefix}-{n}", "call_id": call_id, "type": type_, "ts": at.isoformat()}
+    if type_ in ("ringing", "answered"):
+        body["agent"] = agent
+    if type_ in ("queued", "transferred"):
+        body["queue"] = queue
+    if type_ == "offered":
+        body["ani"] = "13900000001"
+    return body
+
+
+def _normalised(call: Call, prefix: str, agents: dict[int, int]) -> dict:
+    values = {}
+    for name in COMPARED:
+        value = getattr(call, name)
+        if name == "agent_id":
+            value = agents.get(value, value)
+        elif name == "legs":
+            value = [{**leg, "agent": agents.get(leg["agent"], leg["agent"])} for leg in value]
+        elif name == "anomalies":
+            value = [{**a, "event_id": a["event_id"].removeprefix(prefix)} for a in value]
+        values[name] = value
+    return values
+
+
+@pytest.mark.usefixtures("on_postgres")
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(step, min_size=1, max_size=12), live=st.booleans())
+def test_one_event_per_request_builds_what_the_batch_path_builds(steps, live, make_agent, switch, settings):
+    run = next(_runs)
+    # No skills: the router offers them nothing, so only the events move them.
+    fast_agents = [make_agent(f"fa{run}-{i}", state=AgentState.READY, skills={}) for i in range(2)]
+    plain_agents = [make_agent(f"pa{run}-{i}", state=AgentState.READY, skills={}) for i in range(2)]
+    start = timezone.now() - (timedelta(seconds=420) if live else timedelta(days=2))
+    answers = {"fast": [], "plain": []}
+    for path, agents in (("fast", fast_agents), ("plain", plain_agents)):
+        settings.CALLS_CTI_FAST_PATH = path == "fast"
+        prefix, call_id = f"{path}{run}", f"{path}-call-{run}"
+        sent: list[dict] = []
+        for n, (type_, offset, who, queue, kind) in enumerate(steps):
+            at = start + timedelta(seconds=offset)
+            body = _body(prefix, call_id, n, type_, at, agents[who].username, queue)
+            if kind == "resend" and sent:
+                body = sent[-1]
+            elif kind == "reuse" and sent:
+                body = {**body, "event_id": sent[-1]["event_id"]}
+            sent.append(body)
+            response = switch.post("/api/cti/events/", body, format="json")
+            payload = response.json()
+            answers[path].append((response.status_code, payload.get("accepted"), payload.get("error", {}).get("code")))
+    assert answers["fast"] == answers["plain"]
+    fast_call = Call.objects.filter(call_id=f"fast-call-{run}").first()
+    plain_call = Call.objects.filter(call_id=f"plain-call-{run}").first()
+    assert (fast_call is None) == (plain_call is None)
+    if fast_call is None:
+        return
+    to_fast = {plain.pk: fast.pk for plain, fast in zip(plain_agents, fast_agents, strict=True)}
+    assert _normalised(fast_call, f"fast{run}", {}) == _normalised(plain_call, f"plain{run}", to_fast)
+    assert CallEvent.objects.filter(call=fast_call).count() == CallEvent.objects.filter(call=plain_call).count()
+    for fast, plain in zip(fast_agents, plain_agents, strict=True):
+        f, p = AgentStatus.objects.get(user=fast), AgentStatus.objects.get(user=plain)
+        assert (f.state, f.reason, f.call_id is None, f.acw_call_id is None) == (
+            p.state,
+            p.reason,
+            p.call_id is None,
+            p.acw_call_id is None,
+        )
+
+
+def test_a_resent_event_leaves_no_call_behind_and_a_reused_id_is_refused(switch, on_postgres, queues):
+    now = timezone.now()
+    first = {"event_id": "fp-dup-1", "call_id": "fp-dup", "type": "queued", "ts": now.isoformat(), "queue": "general"}
+    assert switch.post("/api/cti/events/", first, format="json").json()["accepted"] == 1
+    again = switch.post("/api/cti/events/", first, format="json")
+    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    other = {**first, "call_id": "fp-other"}
+    refused = switch.post("/api/cti/events/", other, format="json")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "event_id_conflict"
+    assert not Call.objects.filter(call_id="fp-other").exists()
+    assert Call.objects.get(call_id="fp-dup").event_count == 1
+
+
+def test_one_event_of_a_known_call_costs_one_statement_and_the_calls_update(
+    switch, on_postgres, queues, django_assert_max_num_queries
+):
+    now = timezone.now() - timedelta(days=1)
+    body = {"event_id": "fp-q-1", "call_id": "fp-q", "type": "offered", "ts": now.isoformat(), "ani": "1"}
+    # BEGIN, the recording statement (no call yet), the creation, the recording statement, the
+    # call's UPDATE, COMMIT (the client is force-authenticated).
+    with django_assert_max_num_queries(6):
+        assert switch.post("/api/cti/events/", body, format="json").json()["accepted"] == 1
+    # The call's next event: BEGIN, the recording statement, the UPDATE, COMMIT.
+    body = {**body, "event_id": "fp-q-2", "type": "ended", "ts": (now + timedelta(seconds=9)).isoformat()}
+    with django_assert_max_num_queries(4):
+        assert switch.post("/api/cti/events/", body, format="json").json()["accepted"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_single_events_of_one_call_all_count(on_postgres):
+    """Each request sees the events of those who held the call's lock before it: eight events of
+    one call posted at once, one per request, build the whole call."""
+    import threading
+
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    from calls.demo import ensure_default_queues
+    from org.roles import Role
+    from tests.factories import make_staff
+
+    ensure_default_queues()
+    agent = make_staff(Role.AGENT, username="fp-conc-agent")
+    user = make_staff(Role.SWITCH, username="fp-conc-switch")
+    t0 = timezone.now() - timedelta(days=1)
+    kinds = ["offered", "queued", "ringing", "answered", "held", "retrieved", "ended", "wrapup"]
+    bodies = []
+    for n, type_ in enumerate(kinds):
+        body = {
+            "event_id": f"fp-c-{n}",
+            "call_id": "fp-conc",
+            "type": type_,
+            "ts": (t0 + timedelta(seconds=10 * n)).isoformat(),
+        }
+        if type_ == "queued":
+            body["queue"] = "general"
+        if type_ in ("ringing", "answered"):
+            body["agent"] = agent.username
+        bodies.append(body)
+    barrier = threading.Barrier(len(bodies))
+    codes = []
+
+    def post(body):
+        client = APIClient()
+        client.force_authenticate(user)
+        barrier.wait()
+        try:
+            codes.append(client.post("/api/cti/events/", body, format="json").status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert codes == [200] * len(bodies)
+    call = Call.objects.get(call_id="fp-conc")
+    assert call.event_count == len(bodies) and call.state == "ended" and call.wrapup_at is not None
+    assert call.hold_ms == 10_000 and call.wait_ms == 20_000 and call.anomalies == []
