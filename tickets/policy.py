@@ -75,10 +75,8 @@ def _state_refusal(ticket: Ticket, guard: str) -> DomainError | None:
     return None
 
 
-def adjustment_post_refusal(user, ticket: Ticket) -> DomainError | None:
-    """Why ``user`` may not post (or ask approval for) the confirmed amount now."""
-    if user_role(user) not in ADJUSTMENT_POSTERS:
-        return Forbidden()
+def _settle_refusal(ticket: Ticket) -> DomainError | None:
+    """Why the confirmed amount cannot be settled (posted or waived) now, whoever asks."""
     if not carries_money(ticket):
         return errors.AdjustmentNotApplicable()
     if (refusal := _state_refusal(ticket, "adjust")) is not None:
@@ -90,6 +88,15 @@ def adjustment_post_refusal(user, ticket: Ticket) -> DomainError | None:
         return errors.AdjustmentSettled()
     if status == PENDING_APPROVAL:
         return errors.AdjustmentPendingApproval()
+    return None
+
+
+def adjustment_post_refusal(user, ticket: Ticket) -> DomainError | None:
+    """Why ``user`` may not post (or ask approval for) the confirmed amount now."""
+    if user_role(user) not in ADJUSTMENT_POSTERS:
+        return Forbidden()
+    if (refusal := _settle_refusal(ticket)) is not None:
+        return refusal
     if ticket.customer_id is None:
         return errors.CustomerRequired()
     return None
@@ -110,18 +117,7 @@ def adjustment_waive_refusal(user, ticket: Ticket) -> DomainError | None:
     """Why ``user`` may not waive the confirmed amount now (a pending approval is decided first)."""
     if user_role(user) not in ADJUSTMENT_WAIVERS:
         return Forbidden()
-    if not carries_money(ticket):
-        return errors.AdjustmentNotApplicable()
-    if (refusal := _state_refusal(ticket, "adjust")) is not None:
-        return refusal
-    status = adjustment_status(ticket)
-    if status == NO_MONEY:
-        return errors.AdjustmentNotConfirmed()
-    if status in (POSTED, WAIVED):
-        return errors.AdjustmentSettled()
-    if status == PENDING_APPROVAL:
-        return errors.AdjustmentPendingApproval()
-    return None
+    return _settle_refusal(ticket)
 
 
 def customer_link_refusal(user, ticket: Ticket) -> DomainError | None:
