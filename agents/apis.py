@@ -7,12 +7,13 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls import dispatch, errors
+from contactcenter.errors import Forbidden
 from org.permissions import roles_allowed
 from org.roles import Role
 from org.scoping import user_role
 
-from . import selectors, services
+from . import errors, selectors, services
+from .call_port import call_side
 from .serializers import (
     AgentStatusSerializer,
     CallbackCompleteSerializer,
@@ -34,7 +35,8 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request):
-        dispatch.sweep_if_due()
+        call_side().sweep_if_due()
+        services.agent_status_for(request.user)
         return Response(selectors.agent_desk(request.user))
 
 
@@ -95,6 +97,7 @@ class AgentSkillsApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, username: str):
         agent = _agent(username)
+        services.agent_status_for(agent)
         return Response({"skills": AgentStatusSerializer(selectors.agent_status_get(agent)).data["skills"]})
 
     @extend_schema(request=SkillsRequestSerializer, responses={200: dict})
@@ -103,6 +106,7 @@ class AgentSkillsApi(APIView):
         serializer.is_valid(raise_exception=True)
         agent = _agent(username)
         services.agent_skills_set(agent=agent, skills=serializer.validated_data["skills"], actor=request.user)
+        services.agent_status_for(agent)
         return Response({"skills": AgentStatusSerializer(selectors.agent_status_get(agent)).data["skills"]})
 
 
@@ -121,7 +125,7 @@ class CallbackListApi(generics.ListCreateAPIView):
     @extend_schema(request=CallbackCreateSerializer, responses={201: CallbackSerializer})
     def post(self, request):
         if user_role(request.user) not in CALL_TAKERS:
-            raise errors.Forbidden()
+            raise Forbidden()
         serializer = CallbackCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         callback = services.callback_schedule(actor=request.user, **serializer.validated_data)

@@ -6,7 +6,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AppendOnlyModel
-from calls.models import Call, Queue
+
+# The calls app's models, by name: agents never imports calls (calls depends on agents).
+CALL = "calls.Call"
+QUEUE = "calls.Queue"
 
 
 class AgentState(models.TextChoices):
@@ -63,7 +66,7 @@ class AgentStatus(models.Model):
     # Longest idle first: when the agent last became ready with nothing to do.
     ready_since = models.DateTimeField(_("idle since"), null=True, blank=True)
     call = models.OneToOneField(
-        Call,
+        CALL,
         verbose_name=_("current call"),
         on_delete=models.SET_NULL,
         null=True,
@@ -72,7 +75,7 @@ class AgentStatus(models.Model):
     )
     # The call whose after-call work is pending (state ``acw``).
     acw_call = models.ForeignKey(
-        Call,
+        CALL,
         verbose_name=_("call in after-call work"),
         on_delete=models.SET_NULL,
         null=True,
@@ -104,7 +107,7 @@ class AgentSkill(models.Model):
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("agent"), on_delete=models.CASCADE, related_name="skills"
     )
-    queue = models.ForeignKey(Queue, verbose_name=_("queue"), on_delete=models.CASCADE, related_name="skills")
+    queue = models.ForeignKey(QUEUE, verbose_name=_("queue"), on_delete=models.CASCADE, related_name="skills")
     level = models.PositiveSmallIntegerField(_("level"), default=3)
 
     class Meta:
@@ -163,11 +166,11 @@ class Callback(models.Model):
     an agent scheduled."""
 
     call = models.ForeignKey(
-        Call, verbose_name=_("call"), on_delete=models.PROTECT, null=True, blank=True, related_name="callbacks"
+        CALL, verbose_name=_("call"), on_delete=models.PROTECT, null=True, blank=True, related_name="callbacks"
     )
     phone = models.CharField(_("phone"), max_length=32)
     customer_id = models.BigIntegerField(_("customer"), null=True, blank=True)
-    queue = models.ForeignKey(Queue, verbose_name=_("queue"), on_delete=models.PROTECT, related_name="callbacks")
+    queue = models.ForeignKey(QUEUE, verbose_name=_("queue"), on_delete=models.PROTECT, related_name="callbacks")
     status = models.CharField(_("status"), max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.OPEN)
     due_at = models.DateTimeField(_("due"))
     note = models.TextField(_("note"), blank=True)

@@ -1,4 +1,7 @@
-"""Reads of the agents app: an agent's desk (state, current call, callbacks), lists for leads."""
+"""Reads of the agents app: an agent's desk (state, current call, callbacks), lists for leads.
+
+Reads only: the agent's status row is created by ``services.agent_status_for`` (callers that may
+see an agent for the first time call it first)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from django.utils import timezone
 
 from org.roles import Role
 
+from .call_port import call_side
 from .models import AgentSkill, AgentState, AgentStatus, Callback, CallbackStatus
 from .serializers import AgentStatusSerializer
 
@@ -21,13 +25,8 @@ def _statuses() -> QuerySet[AgentStatus]:
 
 
 def agent_status_get(user) -> AgentStatus:
-    status = _statuses().filter(user=user).first()
-    if status is None:
-        from .services import agent_status_for
-
-        agent_status_for(user)
-        status = _statuses().get(user=user)
-    return status
+    """The agent's status with what screens show (its row exists: ``services.agent_status_for``)."""
+    return _statuses().get(user=user)
 
 
 def agent_state_payload(user_id: int) -> dict[str, Any]:
@@ -39,13 +38,10 @@ def agent_state_payload(user_id: int) -> dict[str, Any]:
 
 def agent_desk(user) -> dict[str, Any]:
     """Everything the desktop shows on (re)connect: the agent's state, the call ringing or
-    connected (as a screen-pop), the call in after-call work."""
-    from calls.selectors import call_get, screen_pop
-    from calls.serializers import CallDetailSerializer
-
+    connected (as a screen-pop), the call in after-call work (built by the call side,
+    ``agents.call_port``). The agent's status row exists (``services.agent_status_for``)."""
     status = agent_status_get(user)
-    current = screen_pop(call_get(status.call.call_id), for_user=user) if status.call_id else None
-    acw = CallDetailSerializer(call_get(status.acw_call.call_id)).data if status.acw_call_id else None
+    current, acw = call_side().desk_calls(status, user=user) if status.call_id or status.acw_call_id else (None, None)
     return {"type": "desk", "status": AgentStatusSerializer(status).data, "current": current, "acw_call": acw}
 
 
@@ -73,6 +69,11 @@ def callbacks_all(*, status: str | None = CallbackStatus.OPEN) -> QuerySet[Callb
     if status:
         callbacks = callbacks.filter(status=status)
     return callbacks.order_by("due_at", "pk")
+
+
+def callback_open_for_call(call_pk: int) -> Callback | None:
+    """The open callback a waiting caller already accepted on call ``call_pk``."""
+    return Callback.objects.filter(call_id=call_pk, status=CallbackStatus.OPEN).first()
 
 
 def callback_subscribers() -> list[int]:

@@ -1,15 +1,18 @@
 """Writes of the agents app: agent states (own and by a team lead), skills, callbacks.
 
 ``status_transition`` is the one function that changes an ``AgentStatus`` row: it writes the
-append-only state log and pushes the change after commit. Callers hold the row's lock
-(``calls.locks``); the call flow (``calls.services``) uses it for ringing / on a call / after-call
-work, the functions below for what agents and team leads ask for.
+append-only state log and announces the change after commit (``agents.signals``: the calls
+app pushes it to the screens and routes). Callers hold the row's lock (``agents.locks``); the call
+flow (``calls.services.agent_sync``, ``.routing``) uses it for ringing / on a call / after-call work, the functions
+below for what agents and team leads ask for. What a state change must do to a call goes through
+``agents.call_port``: this app never imports calls.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -19,13 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from calls import errors, realtime
-from calls.locks import lock_agents, lock_call, retry_on_conflict
-from calls.models import Queue
+from contactcenter.db import RowsMoved, retry_on_conflict
 from org.roles import Role
 from org.scoping import user_role
 
-from . import presence
+from . import errors, presence, signals
+from .call_port import call_side
+from .locks import lock_agents
 from .models import (
     OFFLINE_REASONS,
     SYSTEM_REASONS,
@@ -43,6 +46,38 @@ User = get_user_model()
 
 KEEP: Any = object()
 CALL_TAKING_ROLES = (Role.AGENT, Role.TEAM_LEAD)
+# Runs of a state change before ``state_busy``: deadlock victims and calls that moved on meanwhile.
+STATE_SET_ATTEMPTS = 8
+
+
+def _send_on_commit(signal, **kwargs: Any) -> None:
+    """Send ``signal`` once the current transaction has committed; a receiver's failure is
+    logged and does not stop the others (a push that failed must not stop routing)."""
+    transaction.on_commit(partial(_send, signal, kwargs), robust=True)
+
+
+def _send(signal, kwargs: dict[str, Any]) -> None:
+    for receiver, result in signal.send_robust(sender=AgentStatus, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("%s failed", getattr(receiver, "__qualname__", receiver), exc_info=result)
+
+
+def agent_changed_on_commit(user_id: int, *, routable: bool = False) -> None:
+    _send_on_commit(signals.agent_changed, user_id=user_id, routable=routable)
+
+
+def callbacks_changed_on_commit() -> None:
+    _send_on_commit(signals.callbacks_changed)
+
+
+def _queue_model():
+    """``calls.Queue``, reached through the skills' foreign key (agents does not import calls)."""
+    return AgentSkill._meta.get_field("queue").related_model
+
+
+def _call_model():
+    """``calls.Call``, reached through the callbacks' foreign key."""
+    return Callback._meta.get_field("call").related_model
 
 
 def status_transition(
@@ -90,11 +125,7 @@ def status_transition(
             call_id=call_id[:128],
             actor_id=actor_id,
         )
-    realtime.agent_changed_on_commit(status.user_id)
-    if state == AgentState.READY:
-        from calls.dispatch import route_soon
-
-        route_soon()
+    agent_changed_on_commit(status.user_id, routable=state == AgentState.READY)
     return status
 
 
@@ -136,42 +167,42 @@ def agent_state_set(*, agent, state: str, reason: str = "", actor=None) -> Agent
         raise errors.UnknownAgent()
     reason = _check_request(state, reason, by_lead=by_lead)
     status = agent_status_for(agent)
-    for _attempt in range(5):
+    try:
         result = _state_set(status.pk, state=state, reason=reason, actor=actor, by_lead=by_lead)
-        if result is not None:
-            if by_lead:
-                audit_record(
-                    actor=actor,
-                    action="agents.state_set",
-                    object_type="agent",
-                    object_id=agent.get_username(),
-                    details={"state": state, "reason": reason},
-                )
-            return result
-    raise errors.InvalidCallState(_("The agent's state keeps changing; try again."), code="state_busy")
+    except RowsMoved:
+        raise errors.InvalidCallState(_("The agent's state keeps changing; try again."), code="state_busy") from None
+    if by_lead:
+        audit_record(
+            actor=actor,
+            action="agents.state_set",
+            object_type="agent",
+            object_id=agent.get_username(),
+            details={"state": state, "reason": reason},
+        )
+    return result
 
 
-@retry_on_conflict
-def _state_set(status_pk: int, *, state: str, reason: str, actor, by_lead: bool) -> AgentStatus | None:
-    """One attempt; ``None`` when the agent's call changed between the unlocked read and the locks."""
-    from calls.services import call_auto_wrapup, call_offer_withdraw
-
+@retry_on_conflict(attempts=STATE_SET_ATTEMPTS)
+def _state_set(status_pk: int, *, state: str, reason: str, actor, by_lead: bool) -> AgentStatus:
+    """One attempt; ``RowsMoved`` when the agent's call changed between the unlocked read and the
+    locks (or forgotten after-call work was just closed): ``retry_on_conflict`` runs it again."""
+    side = call_side()
     now = timezone.now()
     snapshot = AgentStatus.objects.filter(pk=status_pk).values("call_id", "state", "acw_call_id").first()
     if snapshot["state"] == AgentState.ACW and snapshot["acw_call_id"] is not None:
         if not by_lead:
             raise errors.WrapupPending()
-        call_auto_wrapup(status_pk=status_pk, now=now)
-        return None
+        side.auto_wrapup(status_pk=status_pk, now=now)
+        raise RowsMoved()
     with transaction.atomic():
-        call = lock_call(snapshot["call_id"]) if snapshot["call_id"] else None
+        call = side.lock_call(snapshot["call_id"]) if snapshot["call_id"] else None
         status = lock_agents(status_pk)[status_pk]
         if status.call_id != snapshot["call_id"]:
-            return None
+            raise RowsMoved()
         if status.state == AgentState.ON_CALL:
             raise errors.OnCall()
         if status.state == AgentState.RINGING and call is not None:
-            withdrawn = call_offer_withdraw(
+            withdrawn = side.offer_withdraw(
                 call=call,
                 agent_status=status,
                 reason="rejected",
@@ -182,7 +213,7 @@ def _state_set(status_pk: int, *, state: str, reason: str, actor, by_lead: bool)
             )
             if withdrawn:
                 return AgentStatus.objects.get(pk=status_pk)
-            return None
+            raise RowsMoved()  # the call was answered or moved on meanwhile: nothing written
         if status.state == AgentState.ACW and status.acw_call_id is not None:
             if not by_lead:
                 raise errors.WrapupPending()
@@ -202,8 +233,6 @@ def agents_disconnected_sweep(now: datetime | None = None) -> dict[str, int]:
     An agent on a call or in after-call work is left alone: the call goes on on the phone, and
     forgotten after-call work is closed by its own timeout first.
     """
-    from calls.services import call_offer_withdraw
-
     now = now or timezone.now()
     done = {"withdrawn": 0, "offline": 0}
     on_shift = dict(
@@ -218,7 +247,7 @@ def agents_disconnected_sweep(now: datetime | None = None) -> dict[str, int]:
     for status in AgentStatus.objects.filter(user_id__in=list(gone)).select_related("call"):
         seconds = gone[status.user_id]
         if status.state == AgentState.RINGING and status.call_id and seconds >= settings.AGENTS_DISCONNECT_RING_GRACE_S:
-            if call_offer_withdraw(call=status.call, agent_status=status, reason="disconnected", now=now):
+            if call_side().offer_withdraw(call=status.call, agent_status=status, reason="disconnected", now=now):
                 done["withdrawn"] += 1
                 logger.info("offer of call %s withdrawn: agent %s disconnected", status.call_id, status.user_id)
         elif offline_after and seconds >= offline_after and status.state != AgentState.RINGING:
@@ -244,7 +273,7 @@ def agent_skills_set(*, agent, skills: list[dict[str, Any]], actor) -> list[Agen
     codes = [item["queue"] for item in skills]
     if len(set(codes)) != len(codes):
         raise errors.InvalidInput(_("A queue appears twice."), code="duplicate_queue")
-    queues = {queue.code: queue for queue in Queue.objects.filter(code__in=codes)}
+    queues = {queue.code: queue for queue in _queue_model().objects.filter(code__in=codes)}
     unknown = sorted(set(codes) - set(queues))
     if unknown:
         raise errors.UnknownQueue(_("No such queue: %(codes)s.") % {"codes": ", ".join(unknown)})
@@ -268,10 +297,7 @@ def agent_skills_set(*, agent, skills: list[dict[str, Any]], actor) -> list[Agen
             object_id=agent.get_username(),
             details={"before": before, "after": after},
         )
-        realtime.agent_changed_on_commit(agent.pk)
-        from calls.dispatch import route_soon
-
-        route_soon()
+        agent_changed_on_commit(agent.pk, routable=True)
     return list(AgentSkill.objects.filter(agent=agent).select_related("queue"))
 
 
@@ -297,9 +323,7 @@ def callback_schedule(
     *, actor, phone: str, queue: str, due_at: datetime, note: str = "", call_id: str = "", customer_id=None
 ) -> Callback:
     """An agent promises the caller a callback (assigned to the agent)."""
-    from calls.models import Call
-
-    queue_obj = Queue.objects.filter(code=queue).first()
+    queue_obj = _queue_model().objects.filter(code=queue).first()
     if queue_obj is None:
         raise errors.UnknownQueue()
     phone = str(phone).strip()
@@ -308,7 +332,7 @@ def callback_schedule(
     if timezone.is_naive(due_at):
         raise errors.InvalidInput(_("Give a time with its UTC offset."), code="naive_time")
     _check_callback_due(due_at)
-    call = Call.objects.filter(call_id=call_id).first() if call_id else None
+    call = _call_model().objects.filter(call_id=call_id).first() if call_id else None
     callback = Callback.objects.create(
         call=call,
         phone=phone,
@@ -319,7 +343,26 @@ def callback_schedule(
         assigned_to=actor,
         created_by=actor,
     )
-    realtime.callbacks_changed_on_commit()
+    callbacks_changed_on_commit()
+    return callback
+
+
+def callback_request(
+    *, call, phone: str, queue_id: int, due_at: datetime, note: str = "", customer_id=None, created_by=None
+) -> Callback:
+    """A waiting caller accepted the callback the queue offered (the call flow,
+    ``calls.services.callbacks``): an open task for the queue, not assigned to anyone — the agents
+    serving the queue see it. ``phone`` is the number to dial back (from the caller's ANI)."""
+    callback = Callback.objects.create(
+        call=call,
+        phone=str(phone)[:32],
+        customer_id=customer_id,
+        queue_id=queue_id,
+        due_at=due_at,
+        created_by=created_by,
+        note=str(note or "")[:2000],
+    )
+    callbacks_changed_on_commit()
     return callback
 
 
@@ -347,5 +390,5 @@ def callback_complete(*, callback_id: int, actor, outcome: str, note: str = "") 
         callback.completed_at = now
         callback.completed_by = actor
     callback.save()
-    realtime.callbacks_changed_on_commit()
+    callbacks_changed_on_commit()
     return callback

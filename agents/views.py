@@ -11,11 +11,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from calls.models import Disposition
-from calls.selectors import queue_list
 from org.permissions import role_required
 from org.roles import Role
 
+from .call_port import call_side
 from .models import SYSTEM_REASONS, AgentState, Reason
 
 
@@ -25,14 +24,10 @@ def _choices(choices) -> list[dict[str, str]]:
 
 def _ticket_choices() -> dict[str, list[dict[str, str]]] | None:
     try:
-        from tickets.models import Category, ContactKind, State
+        from tickets.selectors import contact_choices
     except ImportError:  # pragma: no cover - the tickets app ships with the project
         return None
-    return {
-        "kinds": _choices(ContactKind.choices),
-        "categories": _choices(Category.choices),
-        "states": _choices(State.choices),
-    }
+    return contact_choices()
 
 
 def _ivr_labels() -> dict[str, str]:
@@ -45,13 +40,9 @@ def _ivr_labels() -> dict[str, str]:
 
 
 def _account_labels() -> dict[str, dict[str, str]]:
-    from banking.models import Account, LossReport
+    from banking.selectors import account_labels
 
-    return {
-        "kinds": {value: str(label) for value, label in Account.Kind.choices},
-        "statuses": {value: str(label) for value, label in Account.Status.choices},
-        "verifications": _choices(LossReport.Verification.choices),
-    }
+    return account_labels()
 
 
 def desktop_texts() -> dict[str, Any]:
@@ -166,11 +157,10 @@ def desktop(request):
             "login": reverse("org:login"),
         },
         "offer_timeout_s": settings.CALLS_OFFER_TIMEOUT_S,
-        "queues": [{"value": q.code, "label": q.display_name} for q in queue_list()],
+        **call_side().desktop_choices(),  # "queues", "dispositions"
         "reasons": _choices([(v, label) for v, label in Reason.choices if v not in SYSTEM_REASONS]),
         "reason_labels": {value: str(label) for value, label in Reason.choices},
         "state_labels": {value: str(label) for value, label in AgentState.choices},
-        "dispositions": _choices([(v, label) for v, label in Disposition.choices if v != Disposition.AUTO]),
         "tickets": _ticket_choices(),
         "banking": _account_labels(),
         "ivr_labels": _ivr_labels(),

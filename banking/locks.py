@@ -7,9 +7,10 @@ Global lock order (every service follows it, so lock waits can never form a cycl
 2. then ``Account`` rows, all in one statement, ascending primary key (``lock_accounts``).
 
 On PostgreSQL a transfer takes the same locks in the same order inside the PL/pgSQL function
-``banking_transfer_execute`` (migration ``0003``), which runs its whole locked section in one
-round trip. Nothing else is locked explicitly. Loss reports are guarded by their account's lock (a service
-locks the account, then re-reads the report). Inserting rows that reference a locked row (a
+``banking_transfer_execute`` (``banking.transfer_sql``, created by migration ``0005``), which
+runs its whole locked section in one round trip. Nothing else is locked explicitly. Loss
+reports are guarded by their account's lock (a service locks the account, then re-reads the
+report). Inserting rows that reference a locked row (a
 posting, an event) only takes the weaker key-share lock on rows this transaction already
 holds, or on an account after its registration, which is still the order above. On SQLite
 (embedded default) ``FOR UPDATE`` is a no-op: a write transaction there locks the whole database
@@ -38,8 +39,9 @@ def lock_accounts(*ids: int) -> dict[int, Account]:
     with fresh values. Must run inside a transaction. Raises ``AccountNotFound`` for a missing id.
 
     Each account also carries ``notice_phone`` / ``notice_active``, its SMS-notice subscription
-    (a left join; only account rows are locked). Raw SQL because this sits on the hot path of
-    every transfer and the ORM's query compilation cost more CPU than the database's work.
+    (a left join; only account rows are locked). Raw SQL because this sits on the path of every
+    posting (on SQLite also every transfer's; PostgreSQL locks a transfer's rows inside its
+    function) and the ORM's query compilation cost more CPU than the database's work.
     """
     wanted = sorted(set(ids))
     placeholders = ", ".join(["%s"] * len(wanted))

@@ -11,9 +11,6 @@ import re
 
 CARD_LENGTHS = range(16, 20)
 _LONG_DIGITS = re.compile(r"[0-9]{7,}")
-# A card or account number (12 digits or more; a mobile number has 11), also written in groups
-# separated by single spaces or dashes, in any script's digits (full-width ones included).
-_FULL_NUMBER = re.compile(r"\d(?:[ -]?\d){11,}")
 
 
 def mask_card(number: str) -> str:
@@ -64,8 +61,3 @@ def _mask_digits(digits: str) -> str:
     if len(digits) in CARD_LENGTHS:
         return mask_card(digits)
     return mask_account(digits)
-
-
-def contains_full_number(text: str) -> bool:
-    """Whether ``text`` holds something that may be a full card or account number."""
-    return _FULL_NUMBER.search(str(text)) is not None

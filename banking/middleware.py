@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
-from .masking import contains_full_number
+from contactcenter.pii import contains_full_number
 
 
 class NumberInUrlMiddleware:

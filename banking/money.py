@@ -62,10 +62,6 @@ def fen_to_yuan(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def fen_to_decimal(fen: int) -> Decimal:
-    return Decimal(fen_to_yuan(fen))
-
-
 def group_yuan(fen: int) -> str:
     """``4990000`` → ``"49,900.00"`` (SMS texts and statements)."""
     sign = "-" if fen < 0 else ""

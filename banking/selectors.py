@@ -4,6 +4,7 @@ with ``visible_to(user)``: an object outside the user's units does not exist for
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .errors import AccountNotFound
-from .models import Account, Customer, LinkedAccount, PhoneBankingRegistration, Posting
+from .models import Account, Customer, LinkedAccount, LossReport, PhoneBankingRegistration, Posting
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -133,3 +134,34 @@ def registration_get(*, user, registration_id: int) -> PhoneBankingRegistration:
 def linked_account_by_code(registration: PhoneBankingRegistration, code: str) -> Account | None:
     link = LinkedAccount.objects.select_related("account").filter(registration_id=registration.pk, code=code).first()
     return link.account if link is not None else None
+
+
+def account_labels() -> dict[str, Any]:
+    """The translated labels of account kinds and statuses (``{value: label}``) and of loss-report
+    verifications (``[{"value", "label"}]``), for pages that show banking rows."""
+    return {
+        "kinds": {value: str(label) for value, label in Account.Kind.choices},
+        "statuses": {value: str(label) for value, label in Account.Status.choices},
+        "verifications": [{"value": value, "label": str(label)} for value, label in LossReport.Verification.choices],
+    }
+
+
+# --- for other apps' demo data (``tickets.demo``): reads without a user's scope ---------------------
+
+
+def customer_ids(*, limit: int) -> list[int]:
+    """The first ``limit`` customers' ids, oldest first."""
+    return list(Customer.objects.order_by("id").values_list("id", flat=True)[:limit])
+
+
+def customer_by_id(customer_id: int) -> Customer:
+    return Customer.objects.get(pk=customer_id)
+
+
+def first_active_account(customer_id: int) -> Account | None:
+    """The customer's oldest active (non-internal) account."""
+    return (
+        Account.objects.filter(customer_id=customer_id, is_internal=False, status=Account.Status.ACTIVE)
+        .order_by("id")
+        .first()
+    )

@@ -13,6 +13,7 @@ exception message or an SMS.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import hashlib
 import hmac
@@ -29,7 +30,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,7 +38,7 @@ from contactcenter.errors import DomainError
 from notifications.models import SmsOutbox
 from notifications.services import sms_enqueue
 
-from . import errors
+from . import errors, sms_texts, transfer_rules
 from .events import account_event_record
 from .locks import lock_accounts, lock_registration, retry_on_conflict
 from .models import (
@@ -52,7 +52,8 @@ from .models import (
     SmsNoticeSubscription,
 )
 from .models import AccountEvent as Event
-from .money import group_yuan, parse_amount
+from .money import parse_amount
+from .transfer_rules import BLOCKED_STATUSES, LOST_STATUSES, Facts, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +71,6 @@ OPENING_ACCOUNT_CODE = "OPENING"
 DEFAULT_TRANSFER_MEMO = "电话银行转账"
 OPENING_MEMO = "开户存入"
 
-# SMS texts go to customers in Chinese whatever language the agent's UI is in, so they are not
-# translatable strings. They carry the last 4 digits only (notifications refuses longer runs).
-SMS_KIND_NAMES = {
-    Account.Kind.DEBIT_CARD: "借记卡",
-    Account.Kind.SAVINGS_PASSBOOK: "活期储蓄存折",
-    Account.Kind.SETTLEMENT_PASSBOOK: "活期结算存折",
-}
-
 
 # --- helpers --------------------------------------------------------------------------------------
 
@@ -88,9 +81,9 @@ def _user_or_none(actor):
 
 def _ensure_active(account: Account) -> None:
     """A lost, frozen or closed account can neither send nor receive (checked on locked rows)."""
-    if account.status in (Account.Status.VERBALLY_LOST, Account.Status.FORMALLY_LOST):
+    if account.status in LOST_STATUSES:
         raise errors.AccountLost()
-    if account.status in (Account.Status.FROZEN, Account.Status.CLOSED):
+    if account.status in BLOCKED_STATUSES:
         raise errors.AccountBlocked()
 
 
@@ -109,19 +102,6 @@ def _validate_pin(pin: Any, message: str) -> str:
 def _fingerprint(parameters: dict[str, Any]) -> str:
     canonical = json.dumps(parameters, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _local(moment: datetime) -> datetime:
-    return timezone.localtime(moment, SHANGHAI)
-
-
-def _sms_time(moment: datetime) -> str:
-    local = _local(moment)
-    return f"{local.month}月{local.day}日{local:%H:%M}"
-
-
-def _sms_signature() -> str:
-    return settings.BANKING_SMS_SIGNATURE
 
 
 def id_number_normalize(id_number: str) -> str:
@@ -416,7 +396,8 @@ def _customers_import(*, rows: list[CustomerImportRow], password_hash: str) -> i
 
 # --- the ledger -----------------------------------------------------------------------------------
 
-# The transfer's hot path in plain SQL (standard SQL: PostgreSQL and SQLite alike): the ORM's query
+# The Python transfer path in plain SQL (standard SQL: PostgreSQL and SQLite alike; PostgreSQL runs
+# transfers in its function, but the differential test runs this path there too): the ORM's query
 # compilation cost several times the database's own work per transfer.
 _SQL_KEY_LOOKUP = "SELECT id FROM banking_ledgertransaction WHERE idempotency_key = %s"
 _SQL_LINKED_ACCOUNTS = "SELECT account_id FROM banking_linkedaccount WHERE registration_id = %s"
@@ -542,7 +523,8 @@ def _write_transaction(
 
 def _ledger_rows_insert(txn: LedgerTransaction, postings: list[Posting], chunk: int = 500) -> None:
     """Insert the transaction row and its postings, setting their ids (the ORM's ``save`` and
-    ``bulk_create`` do the same at several times the CPU cost; this is every transfer's path)."""
+    ``bulk_create`` do the same at several times the CPU cost; every posting's path, and every
+    transfer's on SQLite)."""
     if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
         txn.save()
         Posting.objects.bulk_create(postings)
@@ -622,15 +604,20 @@ def _transaction_notices_enqueue(
         phone = _notice_phone(account)
         if not phone:
             continue
-        if txn.kind == LedgerTransaction.Kind.TRANSFER:
-            verb = "转入" if posting.amount_fen > 0 else "转出"
-        else:
-            verb = "存入" if posting.amount_fen > 0 else "支出"
-        text = (
-            f"{_sms_signature()}您尾号{account.number[-4:]}的{SMS_KIND_NAMES[account.kind]}于{_sms_time(posting.created_at)}"
-            f"{verb}人民币{group_yuan(abs(posting.amount_fen))}元，余额{group_yuan(posting.balance_after_fen)}元。"
+        text = sms_texts.transaction_notice(
+            account=account,
+            transfer=txn.kind == LedgerTransaction.Kind.TRANSFER,
+            amount_fen=posting.amount_fen,
+            balance_fen=posting.balance_after_fen,
+            at=posting.created_at,
         )
-        sms_enqueue(phone=phone, kind=SmsOutbox.Kind.TRANSACTION_NOTICE, text=text, related_posting_id=posting.pk)
+        sms_enqueue(
+            phone=phone,
+            kind=SmsOutbox.Kind.TRANSACTION_NOTICE,
+            text=text,
+            related_posting_id=posting.pk,
+            created_at=posting.created_at,  # as the database function does
+        )
 
 
 def ledger_post(
@@ -705,24 +692,34 @@ def _registration_account_ids(registration: PhoneBankingRegistration) -> set[int
 
 
 def _day_start(moment: datetime) -> datetime:
-    local = _local(moment)
+    local = timezone.localtime(moment, SHANGHAI)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _todays_transfers(registration_id: int, now: datetime | None = None) -> Q:
-    return Q(
-        registration_id=registration_id,
-        kind=LedgerTransaction.Kind.TRANSFER,
-        created_at__gte=_day_start(now or timezone.now()),
+def transfer_refusal(
+    *, registration: PhoneBankingRegistration | None, from_account: Account, to_account: Account | None = None
+) -> str | None:
+    """The code ``transfer_execute`` would refuse with, judged now on the rows as given (not
+    locked), from the rules whose facts are known without an amount: ``not_registered``, then
+    ``banking.transfer_rules.RULES`` in order (same account, not linked, registration locked,
+    either side lost or blocked); ``None`` when none refuses yet. The IVR asks it before the
+    caller keys in the amount; the transfer itself judges again on the locked rows."""
+    if registration is None:
+        return errors.NotRegistered.code
+    facts = Facts(
+        from_id=from_account.pk,
+        registration_locked=registration.locked,
+        source_status=from_account.status,
     )
-
-
-def transferred_today_fen(registration: PhoneBankingRegistration, *, now: datetime | None = None) -> int:
-    """Sum of today's (Asia/Shanghai) transfers under ``registration``, in fen."""
-    total = LedgerTransaction.objects.filter(_todays_transfers(registration.pk, now)).aggregate(
-        total=Sum("amount_fen")
-    )["total"]
-    return total or 0
+    if to_account is not None:
+        facts = dataclasses.replace(
+            facts,
+            to_id=to_account.pk,
+            target_status=to_account.status,
+            allowed_ids=frozenset(_registration_account_ids(registration)),
+        )
+    rule = transfer_rules.first_refusal(facts)
+    return rule.error().code if rule is not None else None
 
 
 def transfer_execute(
@@ -741,7 +738,8 @@ def transfer_execute(
     direction, or between two linked accounts). One database transaction (a savepoint inside a
     caller's), retried as a whole if PostgreSQL picks it as a deadlock victim.
 
-    Refusals, in order: ``invalid_amount``, ``invalid_input`` (channel, key), ``not_registered``
+    Refusals, in order (after the arguments, ``banking.transfer_rules.RULES``):
+    ``invalid_amount``, ``invalid_input`` (channel, key), ``not_registered``
     (no registration), a repeated key with other parameters (``idempotency_conflict``),
     ``same_account``, ``not_linked``, ``limit_exceeded`` (per transfer), ``locked``
     (registration), then on the locked rows ``account_lost`` / ``account_blocked`` (either side),
@@ -767,7 +765,8 @@ def transfer_execute(
             "amount_fen": amount_fen,
         }
     )
-    # PostgreSQL runs the locked section as one function (migration 0003, one round trip); other
+    # PostgreSQL runs the locked section as one function (generated from transfer_rules by
+    # banking.transfer_sql, created by migration 0005: one round trip); other
     # databases (SQLite, the embedded default) run the same steps from Python.
     run = _transfer_in_database if connection.vendor == "postgresql" else _transfer_in_python
     try:
@@ -823,21 +822,6 @@ _TRANSFER_COLUMNS = [
     "memo",
     "created_at",
 ]
-# The function's refusals (nothing written) and the domain errors they stand for.
-_TRANSFER_REFUSALS = {
-    "idempotency_conflict": errors.IdempotencyConflict,
-    "same_account": errors.SameAccount,
-    "not_linked": errors.NotLinked,
-    "limit_per_transfer": lambda: errors.LimitExceeded(details={"limit": "per_transfer"}),
-    "locked": errors.RegistrationLocked,
-    "not_found": errors.AccountNotFound,
-    "account_lost": errors.AccountLost,
-    "account_blocked": errors.AccountBlocked,
-    "limit_daily": lambda: errors.LimitExceeded(
-        _("The amount exceeds today's transfer limit."), details={"limit": "daily"}
-    ),
-    "insufficient_funds": errors.InsufficientFunds,
-}
 
 
 @retry_on_conflict
@@ -872,11 +856,10 @@ def _transfer_in_database(
         call_id[:128],
         user.pk if user is not None else None,
         memo[:200],
-        settings.BANKING_TRANSFER_LIMIT_FEN,
-        settings.BANKING_DAILY_LIMIT_FEN,
+        *(limit.value() for limit in transfer_rules.LIMITS),
         clock_offset,
-        _sms_signature(),
-        SMS_KIND_NAMES[Account.Kind.DEBIT_CARD],  # only debit main cards have SMS notice
+        sms_texts.signature(),
+        sms_texts.KIND_NAMES[Account.Kind.DEBIT_CARD],  # only debit main cards have SMS notice
     ]
     # Outside a transaction the statement is its own (autocommit: no BEGIN / COMMIT round trips).
     scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
@@ -884,8 +867,8 @@ def _transfer_in_database(
         cursor.execute(_SQL_TRANSFER_FUNCTION, params)
         row = cursor.fetchone()
     outcome, *values, from_balance_fen, to_balance_fen = row
-    if outcome in _TRANSFER_REFUSALS:
-        raise _TRANSFER_REFUSALS[outcome]()
+    if outcome in transfer_rules.REFUSALS:  # refused: nothing was written
+        raise transfer_rules.REFUSALS[outcome]()
     txn = LedgerTransaction.from_db(connection.alias, _TRANSFER_COLUMNS, values)
     txn.replayed = outcome == "replayed"
     if not txn.replayed:
@@ -895,8 +878,9 @@ def _transfer_in_database(
     return txn, from_balance_fen, to_balance_fen
 
 
-# The path of databases other than PostgreSQL. Keep it in step with the PL/pgSQL function
-# ``banking_transfer_execute`` (a rule change there is a new migration): both pass the same tests.
+# The path of databases other than PostgreSQL. The rules are ``transfer_rules.RULES``, which the
+# PL/pgSQL function ``banking_transfer_execute`` is generated from (``banking.transfer_sql``); the
+# steps around them are the function's, and a differential test runs both on the same states.
 @retry_on_conflict
 @transaction.atomic
 def _transfer(
@@ -915,18 +899,21 @@ def _transfer(
     # Fast path for a resubmission, without taking any lock.
     if (replay := _replay(key, fingerprint)) is not None:
         return replay, None, None
-    if from_id == to_id:
-        raise errors.SameAccount()
-    allowed = _registration_account_ids(registration)
-    if from_id not in allowed or to_id not in allowed:
-        raise errors.NotLinked()
-    if amount_fen > settings.BANKING_TRANSFER_LIMIT_FEN:
-        raise errors.LimitExceeded(details={"limit": "per_transfer"})
+    facts = Facts(
+        from_id=from_id,
+        to_id=to_id,
+        allowed_ids=frozenset(_registration_account_ids(registration)),
+        amount_fen=amount_fen,
+        transfer_limit_fen=transfer_rules.PER_TRANSFER.value(),
+        daily_limit_fen=transfer_rules.DAILY.value(),
+    )
+    transfer_rules.enforce(Stage.REQUEST, facts)
 
     # The registration lock serializes the daily-limit check of one registration.
     locked_registration = lock_registration(registration.pk)
-    if locked_registration.locked:
-        raise errors.RegistrationLocked()
+    transfer_rules.enforce(
+        Stage.REGISTRATION, dataclasses.replace(facts, registration_locked=locked_registration.locked)
+    )
     accounts = lock_accounts(from_id, to_id)
     # One query: did a request with the same key commit while this one waited for the locks,
     # and how much has this registration transferred today?
@@ -937,12 +924,16 @@ def _transfer(
     if existing_id is not None:
         return _replay(key, fingerprint, pk=existing_id), None, None
     source, target = accounts[from_id], accounts[to_id]
-    _ensure_active(source)
-    _ensure_active(target)
-    if (spent or 0) + amount_fen > settings.BANKING_DAILY_LIMIT_FEN:
-        raise errors.LimitExceeded(_("The amount exceeds today's transfer limit."), details={"limit": "daily"})
-    if source.balance_fen < amount_fen:
-        raise errors.InsufficientFunds()
+    transfer_rules.enforce(
+        Stage.ACCOUNTS,
+        dataclasses.replace(
+            facts,
+            source_status=source.status,
+            target_status=target.status,
+            spent_today_fen=spent or 0,
+            source_balance_fen=source.balance_fen,
+        ),
+    )
     txn = _write_transaction(
         kind=LedgerTransaction.Kind.TRANSFER,
         lines=[(source.pk, -amount_fen), (target.pk, amount_fen)],
@@ -1192,8 +1183,12 @@ def _loss_report_create(*, account: Account, verification: str, channel: str, ca
     )
     _customer_sms(
         locked,
-        f"{_sms_signature()}您尾号{locked.number[-4:]}的{SMS_KIND_NAMES[locked.kind]}已于{_sms_time(now)}办理口头挂失，"
-        f"有效期至{_sms_time(valid_until)}。请在有效期内携带本人有效身份证件到营业网点办理正式挂失。",
+        sms_texts.render(
+            sms_texts.LOSS_REPORTED,
+            **sms_texts.account_values(locked),
+            time=sms_texts.sms_time(now),
+            valid_until=sms_texts.sms_time(valid_until),
+        ),
     )
     logger.info(
         "verbal loss report %s registered for account %s (channel %s, call %s)", report.pk, locked.pk, channel, call_id
@@ -1229,7 +1224,7 @@ def loss_report_cancel(*, loss_report: LossReport, actor, channel: str, call_id:
     )
     _customer_sms(
         locked,
-        f"{_sms_signature()}您尾号{locked.number[-4:]}的{SMS_KIND_NAMES[locked.kind]}已于{_sms_time(now)}撤销口头挂失，恢复正常使用。",
+        sms_texts.render(sms_texts.LOSS_CANCELLED, **sms_texts.account_values(locked), time=sms_texts.sms_time(now)),
     )
     report.account = locked
     loss_report.status, loss_report.cancelled_at = report.status, report.cancelled_at
@@ -1292,8 +1287,11 @@ def _loss_report_remind(*, report_id: int, account_id: int, now: datetime) -> in
     report.save(update_fields=["reminded_at"])
     _customer_sms(
         locked,
-        f"{_sms_signature()}您尾号{locked.number[-4:]}的{SMS_KIND_NAMES[locked.kind]}口头挂失将于{_sms_time(report.valid_until)}到期，"
-        "请及时携带本人有效身份证件到营业网点办理正式挂失。",
+        sms_texts.render(
+            sms_texts.LOSS_REMINDER,
+            **sms_texts.account_values(locked),
+            valid_until=sms_texts.sms_time(report.valid_until),
+        ),
     )
     return 1
 

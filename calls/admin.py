@@ -4,6 +4,8 @@ are built from events, and the event log is append-only)."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from agents.admin import ReadOnlyAdmin
+
 from .models import Call, CallEvent, Queue
 
 
@@ -29,17 +31,6 @@ class QueueAdmin(admin.ModelAdmin):
         (_("Overflow and callback"), {"fields": ["overflow_queue", "overflow_after_s", "callback_offer_after_s"]}),
         (_("Wallboard alerts"), {"fields": ["alert_waiting", "alert_longest_wait_s"]}),
     ]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CallEventInline(admin.TabularInline):

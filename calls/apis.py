@@ -18,7 +18,7 @@ from org.permissions import roles_allowed
 from org.roles import Role
 from org.scoping import user_role
 
-from . import dispatch, errors, selectors, services
+from . import dispatch, errors, selectors
 from .serializers import (
     CallbackAcceptSerializer,
     CallDetailSerializer,
@@ -28,6 +28,7 @@ from .serializers import (
     TransferSerializer,
     WrapupSerializer,
 )
+from .services import callbacks, control, cti, ivr_handoff, lookups
 
 User = get_user_model()
 
@@ -85,7 +86,7 @@ class CtiEventsApi(APIView):
         self._resolve(valid, results)
         ready = [(index, event) for index, event in valid if results[index] is None]
         if ready:
-            outcome = services.cti_events_ingest(events=[event for _index, event in ready])
+            outcome = cti.cti_events_ingest(events=[event for _index, event in ready])
             for (index, _event), result in zip(ready, outcome, strict=True):
                 results[index] = result.as_dict()
         if single and results[0]["status"] == "rejected":
@@ -107,7 +108,7 @@ class CtiEventsApi(APIView):
     def _resolve(valid: list[tuple[int, dict[str, Any]]], results: list) -> None:
         """Agent usernames → ids, queue codes checked; unknown ones refuse the event."""
         usernames = {event["agent"] for _index, event in valid if event.get("agent")}
-        agents = services.agent_ids_for(usernames)
+        agents = lookups.agent_ids_for(usernames)
         for index, event in valid:
             agent = event.pop("agent", None) or ""
             queue = event.get("queue") or ""
@@ -119,7 +120,7 @@ class CtiEventsApi(APIView):
                     "message": str(errors.UnknownAgent.default_message),
                 }
                 continue
-            if queue and services.queue_id_for(queue) is None:
+            if queue and lookups.queue_id_for(queue) is None:
                 results[index] = {
                     "event_id": event["event_id"],
                     "status": "rejected",
@@ -149,10 +150,10 @@ class CallStatusApi(CallIdInPath, APIView):
 
 
 ACTIONS = {
-    "answer": services.call_answer,
-    "hold": services.call_hold,
-    "retrieve": services.call_retrieve,
-    "hangup": services.call_hangup,
+    "answer": control.call_answer,
+    "hold": control.call_hold,
+    "retrieve": control.call_retrieve,
+    "hangup": control.call_hangup,
 }
 
 
@@ -179,7 +180,7 @@ class CallWrapupApi(CallIdInPath, APIView):
     def post(self, request, call_id: str):
         serializer = WrapupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = services.call_wrapup(call_id=call_id, user=request.user, **serializer.validated_data)
+        call = control.call_wrapup(call_id=call_id, user=request.user, **serializer.validated_data)
         body = dict(CallDetailSerializer(selectors.call_get(call.call_id)).data)
         ticket = getattr(call, "wrapup_ticket", None)
         # The contact recorded with the wrap-up: the desktop shows its number with a link.
@@ -212,7 +213,7 @@ class CallCustomerLinkApi(CallIdInPath, APIView):
             customer = customer_get(user=request.user, customer_id=serializer.validated_data["customer"])
         except AccountNotFound:
             raise errors.InvalidInput(_("No such customer."), code="unknown_customer") from None
-        call = services.call_customer_link(call_id=call_id, user=request.user, customer=customer)
+        call = control.call_customer_link(call_id=call_id, user=request.user, customer=customer)
         return Response(selectors.screen_pop(selectors.call_get(call.call_id), for_user=request.user))
 
 
@@ -225,7 +226,7 @@ class CallTransferApi(CallIdInPath, APIView):
     def post(self, request, call_id: str):
         serializer = TransferSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = services.call_transfer(call_id=call_id, user=request.user, **serializer.validated_data)
+        call = control.call_transfer(call_id=call_id, user=request.user, **serializer.validated_data)
         return Response(CallDetailSerializer(selectors.call_get(call.call_id)).data)
 
 
@@ -239,7 +240,7 @@ class CallCallbackApi(CallIdInPath, APIView):
     def post(self, request, call_id: str):
         serializer = CallbackAcceptSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
-        callback = services.call_callback_accept(call_id=call_id, actor=request.user, **serializer.validated_data)
+        callback = callbacks.call_callback_accept(call_id=call_id, actor=request.user, **serializer.validated_data)
         from agents.serializers import CallbackSerializer
 
         return Response(CallbackSerializer(callback).data, status=status.HTTP_201_CREATED)
@@ -253,7 +254,7 @@ class TestCallHangupApi(CallIdInPath, APIView):
 
     @extend_schema(request=None, responses={200: CallStatusSerializer})
     def post(self, request, call_id: str):
-        call = services.call_tester_hangup(call_id=call_id, tester=request.user)
+        call = ivr_handoff.call_tester_hangup(call_id=call_id, tester=request.user)
         return Response(CallStatusSerializer(selectors.call_get(call.call_id)).data)
 
 

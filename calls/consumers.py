@@ -19,7 +19,8 @@ from agents import presence
 from org.roles import Role
 from org.scoping import user_role
 
-from .realtime import WALLBOARD_GROUP, Ticker, agent_group
+from .dispatch import Ticker
+from .realtime import WALLBOARD_GROUP, agent_group
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -84,8 +85,10 @@ class AgentConsumer(_RelayConsumer):
 
     def first_message(self, user) -> dict:
         from agents.selectors import agent_desk
+        from agents.services import agent_status_for
 
         presence.connection_opened(user.pk, self.channel_name)
+        agent_status_for(user)
         return agent_desk(user)
 
 

@@ -301,7 +301,7 @@ def seed_call_history(history_days: int) -> int:
 
 
 def _call_row(call_id: str, folded) -> Call:
-    from .services import call_fields
+    from .services.fields import call_fields
 
     fields = call_fields(folded)
     fields["direction"] = fields["direction"] or "inbound"

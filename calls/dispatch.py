@@ -7,7 +7,7 @@ whose skill for its queue — or, after an overflow, for its first queue — is 
 queue's ``min_skill_level``.
 
 Correctness under concurrency does not depend on the plan: each offer re-checks the call and
-the agent under their row locks (``services.call_offer``), and the agent's ``call`` column is
+the agent under their row locks (``services.routing.call_offer``), and the agent's ``call`` column is
 one-to-one, so two routers working at once can never give one agent two calls or one call two
 agents; a planned pair that lost the race is simply skipped and the next pass re-plans.
 
@@ -18,25 +18,43 @@ desktops are gone lose their ringing offer and then go offline (``agents.presenc
 Celery beat (``calls.sweep``, every second), from the websocket processes' ticker, and offer
 expiry also at the start of every routing pass — so it works in the embedded default, where
 tasks run eagerly and there is no beat.
+
+Routing is requested, never called back: the writers send ``calls.signals.routing_requested`` on
+commit (``services.events.routing_request``), and ``on_routing_requested`` here receives it.
+
+The per-process ticker of the websocket processes (``Ticker``) runs the sweep too, flushes the
+wallboard (writers only bump ``calls.realtime``'s change counter; when something changed one
+process — a per-slot cache lock — builds one snapshot and sends it to the ``wallboard`` group, at
+most one per ``CALLS_WALLBOARD_INTERVAL_S`` however many events arrive; in the embedded default
+the cache is per process, so it also watches the newest ``updated_at`` of calls and agents, a
+change made by another process such as ``simulate_traffic``), and refreshes the presence of the
+process's agent desktops every ``AGENTS_PRESENCE_HEARTBEAT_S`` (``agents.presence``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
-from contextlib import contextmanager
+import weakref
 from datetime import datetime, timedelta
+from typing import Any
 
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
 from agents import presence
 from agents.models import AgentSkill, AgentState, AgentStatus
+from agents.services import agents_disconnected_sweep
 
+from . import realtime
 from .models import Call, CallState, Queue
+from .selectors import wallboard_snapshot
+from .services.routing import call_auto_wrapup, call_callback_offer, call_offer, call_offer_withdraw, call_overflow
 
 logger = logging.getLogger(__name__)
 
@@ -45,28 +63,9 @@ MAX_PASSES = 5
 PLAN_CALLS = 200
 
 
-@contextmanager
-def routing_deferred():
-    """Within the block, requests to route are collected and run once at its end (a CTI batch)."""
-    _local.defer = getattr(_local, "defer", 0) + 1
-    try:
-        yield
-    finally:
-        _local.defer -= 1
-        if _local.defer == 0 and getattr(_local, "pending", False):
-            _local.pending = False
-            route_waiting()
-
-
-def route_soon() -> None:
-    """Route waiting calls once the current transaction has committed."""
-    transaction.on_commit(_route_requested, robust=True)
-
-
-def _route_requested() -> None:
-    if getattr(_local, "defer", 0):
-        _local.pending = True
-        return
+def on_routing_requested(sender: Any = None, **_kwargs: Any) -> None:
+    """Receiver of ``calls.signals.routing_requested`` (sent after commit): a routing pass, or one
+    more pass of the one running in this thread."""
     if getattr(_local, "routing", False):
         _local.again = True
         return
@@ -97,8 +96,6 @@ def route_waiting(now: datetime | None = None) -> int:
 def _route_pass(now: datetime) -> tuple[int, bool]:
     """One plan and its offers → (offers made, nothing more to do: every planned pair worked, or
     no waiting call or no ready agent was left)."""
-    from .services import call_offer
-
     horizon = now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S)
     calls = list(
         Call.objects.filter(state=CallState.QUEUED, queued_at__gte=horizon)
@@ -147,8 +144,6 @@ def _route_pass(now: datetime) -> tuple[int, bool]:
 
 def expire_offers(now: datetime | None = None) -> int:
     """Withdraw offers not answered within ``CALLS_OFFER_TIMEOUT_S``; the agent goes not ready."""
-    from .services import call_offer_withdraw
-
     now = now or timezone.now()
     horizon = now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S)
     due = list(
@@ -169,10 +164,6 @@ def expire_offers(now: datetime | None = None) -> int:
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Everything that happens because time passed; then a routing pass."""
-    from agents.services import agents_disconnected_sweep
-
-    from .services import call_auto_wrapup, call_callback_offer, call_overflow
-
     now = now or timezone.now()
     horizon = now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S)
     done = {"expired": expire_offers(now), "overflowed": 0, "callback_offers": 0, "auto_wrapups": 0}
@@ -211,3 +202,96 @@ def sweep_if_due(interval_s: float | None = None) -> dict[str, int] | None:
     if not cache.add(f"calls:sweep:{slot}", 1, timeout=max(int(interval * 4), 2)):
         return None
     return sweep()
+
+
+# --- the per-process ticker of websocket processes ------------------------------------------------
+
+
+class Ticker:
+    """One per event loop: flushes the wallboard and runs the routing sweep while any consumer
+    of this process is connected."""
+
+    _by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self) -> None:
+        self.consumers = 0
+        self.wallboards = 0
+        self.task: asyncio.Task | None = None
+        self.last_marker: Any = None
+        self.last_sweep = 0.0
+        self.desktops: dict[str, int] = {}  # this process's desktop sockets: channel name → agent
+        self.last_heartbeat = time.monotonic()
+
+    @classmethod
+    def current(cls) -> Ticker:
+        loop = asyncio.get_running_loop()
+        ticker = cls._by_loop.get(loop)
+        if ticker is None:
+            ticker = cls._by_loop[loop] = cls()
+        return ticker
+
+    def join(self, *, wallboard: bool, desktop: tuple[str, int | None] | None = None) -> None:
+        """A consumer connected; ``desktop`` = (channel name, agent's user id) of an agent's desktop."""
+        self.consumers += 1
+        self.wallboards += int(wallboard)
+        if desktop is not None and desktop[1] is not None:
+            self.desktops[desktop[0]] = desktop[1]
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def leave(self, *, wallboard: bool, desktop: str = "") -> None:
+        self.consumers = max(self.consumers - 1, 0)
+        self.wallboards = max(self.wallboards - int(wallboard), 0)
+        self.desktops.pop(desktop, None)
+        if self.consumers == 0 and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _run(self) -> None:
+        interval = float(settings.CALLS_WALLBOARD_INTERVAL_S)
+        while self.consumers > 0:
+            await asyncio.sleep(interval)
+            try:
+                if self.wallboards:
+                    await self.flush_wallboard()
+                if self.desktops and time.monotonic() - self.last_heartbeat >= settings.AGENTS_PRESENCE_HEARTBEAT_S:
+                    self.last_heartbeat = time.monotonic()
+                    await database_sync_to_async(presence.connections_refreshed)(dict(self.desktops))
+                if settings.CALLS_SWEEP_IN_WEBSOCKET_PROCESS and time.monotonic() - self.last_sweep >= 1.0:
+                    self.last_sweep = time.monotonic()
+                    await database_sync_to_async(sweep_if_due)()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("websocket ticker failed; continuing")
+
+    async def flush_wallboard(self, *, force: bool = False) -> bool:
+        marker = await database_sync_to_async(change_marker)()
+        if marker == self.last_marker and not force:
+            return False
+        if not force:
+            if await cache.aget(realtime.SENT_KEY) == marker:
+                self.last_marker = marker
+                return False
+            slot = int(time.time() / float(settings.CALLS_WALLBOARD_INTERVAL_S))
+            if not await cache.aadd(realtime.SLOT_KEY.format(slot=slot), 1, timeout=5):
+                return False  # another process sends in this slot; look again next tick
+        snapshot = await database_sync_to_async(wallboard_snapshot)()
+        layer = get_channel_layer()
+        await layer.group_send(realtime.WALLBOARD_GROUP, realtime.relay_message(snapshot))
+        await cache.aset(realtime.SENT_KEY, marker, timeout=300)
+        self.last_marker = marker
+        return True
+
+
+def change_marker() -> str:
+    """What the wallboard shows changed when this changes."""
+    version = cache.get(realtime.VERSION_KEY) or 0
+    if settings.FULL_STACK:
+        return f"v{version}"
+
+    def newest(model) -> str:
+        value = model.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
+        return value.isoformat() if value else "-"
+
+    return f"v{version}|{newest(Call)}|{newest(AgentStatus)}|{newest(Queue)}"

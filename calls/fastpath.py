@@ -1,6 +1,6 @@
 """One CTI event per request, as switches send them, in one statement on PostgreSQL.
 
-The plain path (``services._record_many``) costs about ten statements per request whatever its
+The plain path (``services.events.record_many``) costs about ten statements per request whatever its
 size: look the event up, find or create the call, lock it, check the event again under the
 lock, insert it, read the call's events, read the agents, save the call. For a batch of 200
 that is nothing; for the single event a switch posts per request (Asterisk ``CURL()``,
@@ -21,7 +21,7 @@ The lock returns the row's latest version, but the statement's snapshot is older
 to wait for the lock: then the call's ``event_count`` (rebuilt with every event) does not match
 the events read, and they are read again now that the lock is held.
 
-Then the same Python as the plain path rebuilds the call (``services._rebuild_many``: the fold,
+Then the same Python as the plain path rebuilds the call (``services.events.rebuild_many``: the fold,
 the agents when involved, the one ``UPDATE``, the pushes after commit). A duplicate or a reused
 id rolls the transaction back (no call row is left behind); a race the statement cannot judge
 (the id stored by a transaction that committed while it ran) goes to the plain path.
@@ -41,9 +41,10 @@ from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from contactcenter import rows
+from contactcenter.db import retry_on_conflict
 
-from .locks import retry_on_conflict
 from .models import Call, CallEvent
+from .services import events
 
 
 class _Fallback(Exception):
@@ -142,20 +143,16 @@ def _prep(connection, model: type[Model], instance: Model, *, skip: tuple[str, .
 
 
 def record_one(new, *, now: datetime):
-    """Record one CTI event (``services.NewEvent``) → ``services.EventResult``. PostgreSQL only."""
-    from . import services
-
+    """Record one CTI event (``events.NewEvent``) → ``events.EventResult``. PostgreSQL only."""
     try:
         return _record(new, now=now)
     except _Fallback:
-        pks = services._ensure_calls({new.call_id})
-        return services._record_tolerant({pks[new.call_id]: [new]})[new.event_id]
+        pks = events.ensure_calls({new.call_id})
+        return events.record_tolerant({pks[new.call_id]: [new]})[new.event_id]
 
 
 @retry_on_conflict
 def _record(new, *, now: datetime):
-    from . import services
-
     connection = connections["default"]
     call = Call(call_id=new.call_id)
     event = CallEvent(
@@ -184,7 +181,7 @@ def _record(new, *, now: datetime):
         stored, inserted, held, stored_events = row[len(names) :]
         if call.is_test:  # the IVR simulator's test call: no switch carries it (read with the lock)
             transaction.set_rollback(True)
-            return services.EventResult(new.event_id, "rejected", "call_not_found", _("No such call."))
+            return events.EventResult(new.event_id, "rejected", "call_not_found", _("No such call."))
         if inserted and len(stored_events) - 1 != call.event_count:
             # The statement's snapshot predates the lock (someone recorded an event of this call
             # while we waited): read the events again, now that we hold it.
@@ -194,20 +191,20 @@ def _record(new, *, now: datetime):
         if not inserted:
             transaction.set_rollback(True)  # nothing new: leave no call row behind
             if stored == new.digest:
-                return services.EventResult(new.event_id, "duplicate")
+                return events.EventResult(new.event_id, "duplicate")
             if stored is not None:
                 message = _("Event id reused with other content.")
-                return services.EventResult(new.event_id, "rejected", "event_id_conflict", message)
+                return events.EventResult(new.event_id, "rejected", "event_id_conflict", message)
             raise _Fallback()
-        events = [
+        call_events = [
             _Event(event_id, type_, datetime.fromisoformat(ts), queue, agent_id, data or {})
             for event_id, type_, ts, queue, agent_id, data in stored_events
         ]
-        services._rebuild_many(
+        events.rebuild_many(
             {call.pk: call},
             {call.pk: [new]},
             now=now,
-            events_by_call={call.pk: events},
+            events_by_call={call.pk: call_events},
             held={call.pk} if held else set(),
         )
-    return services.EventResult(new.event_id, "accepted")
+    return events.EventResult(new.event_id, "accepted")

@@ -43,23 +43,25 @@ def local_day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime
     return start, end
 
 
-def _aggregates(calls: QuerySet[Call]) -> dict[str, Any]:
+def _aggregate_expressions() -> dict[str, Any]:
+    """The one definition of the counts and sums the KPIs are computed from (``_kpis``), for a
+    whole set of calls (``aggregate``) or per queue (``annotate``)."""
     t_ms = settings.CALLS_SERVICE_LEVEL_T_S * 1000
     s_ms = settings.CALLS_SHORT_ABANDON_S * 1000
     answered = Q(answered_at__isnull=False)
     handled = answered & Q(ended_at__isnull=False)
-    return calls.aggregate(
-        n_offered=Count("pk"),
-        n_answered=Count("pk", filter=answered),
-        n_answered_in_t=Count("pk", filter=answered & Q(wait_ms__lte=t_ms)),
-        n_abandoned=Count("pk", filter=Q(abandoned=True)),
-        n_short_abandoned=Count("pk", filter=Q(abandoned=True, wait_ms__lt=s_ms)),
-        total_wait_ms=Coalesce(Sum("wait_ms", filter=answered), Value(0)),
-        n_handled=Count("pk", filter=handled),
-        total_handle_ms=Coalesce(
+    return {
+        "n_offered": Count("pk"),
+        "n_answered": Count("pk", filter=answered),
+        "n_answered_in_t": Count("pk", filter=answered & Q(wait_ms__lte=t_ms)),
+        "n_abandoned": Count("pk", filter=Q(abandoned=True)),
+        "n_short_abandoned": Count("pk", filter=Q(abandoned=True, wait_ms__lt=s_ms)),
+        "total_wait_ms": Coalesce(Sum("wait_ms", filter=answered), Value(0)),
+        "n_handled": Count("pk", filter=handled),
+        "total_handle_ms": Coalesce(
             Sum(F("talk_ms") + F("hold_ms") + Coalesce(F("acw_ms"), Value(0)), filter=handled), Value(0)
         ),
-    )
+    }
 
 
 def _kpis(counts: dict[str, Any]) -> dict[str, Any]:
@@ -84,41 +86,30 @@ def counted_calls() -> QuerySet[Call]:
     return Call.objects.filter(is_test=False)
 
 
+def _queued_in(date_from: date, date_to: date) -> QuerySet[Call]:
+    """The counted calls first queued in ``[date_from, date_to]`` (inclusive local dates)."""
+    start, end = local_day_bounds(date_from, date_to)
+    return counted_calls().filter(queued_at__gte=start, queued_at__lt=end)
+
+
 def call_kpis(*, date_from: date, date_to: date, queue: str | None = None) -> dict[str, Any]:
     """``{"offered", "answered", "abandoned", "short_abandoned", "service_level", "asa_s",
     "aht_s", "abandon_rate"}`` for calls queued in ``[date_from, date_to]`` (inclusive local dates),
     of one queue (its code) or all."""
-    start, end = local_day_bounds(date_from, date_to)
-    calls = counted_calls().filter(queued_at__gte=start, queued_at__lt=end)
+    calls = _queued_in(date_from, date_to)
     if queue:
         calls = calls.filter(service_queue__code=queue)
-    return _kpis(_aggregates(calls))
+    return _kpis(calls.aggregate(**_aggregate_expressions()))
 
 
 def kpis_by_queue(*, date_from: date, date_to: date) -> dict[int, dict[str, Any]]:
     """The same figures per service queue id (one query), for the wallboard's "today"."""
-    start, end = local_day_bounds(date_from, date_to)
-    t_ms = settings.CALLS_SERVICE_LEVEL_T_S * 1000
-    s_ms = settings.CALLS_SHORT_ABANDON_S * 1000
-    answered = Q(answered_at__isnull=False)
-    handled = answered & Q(ended_at__isnull=False)
     rows = (
-        counted_calls()
-        .filter(queued_at__gte=start, queued_at__lt=end, service_queue__isnull=False)
+        _queued_in(date_from, date_to)
+        .filter(service_queue__isnull=False)
         .values("service_queue_id")
         .order_by()
-        .annotate(
-            n_offered=Count("pk"),
-            n_answered=Count("pk", filter=answered),
-            n_answered_in_t=Count("pk", filter=answered & Q(wait_ms__lte=t_ms)),
-            n_abandoned=Count("pk", filter=Q(abandoned=True)),
-            n_short_abandoned=Count("pk", filter=Q(abandoned=True, wait_ms__lt=s_ms)),
-            total_wait_ms=Coalesce(Sum("wait_ms", filter=answered), Value(0)),
-            n_handled=Count("pk", filter=handled),
-            total_handle_ms=Coalesce(
-                Sum(F("talk_ms") + F("hold_ms") + Coalesce(F("acw_ms"), Value(0)), filter=handled), Value(0)
-            ),
-        )
+        .annotate(**_aggregate_expressions())
     )
     return {row["service_queue_id"]: _kpis(row) for row in rows}
 

@@ -33,6 +33,12 @@ def call_get(call_id: str) -> Call:
     return call
 
 
+def caller_number_of(call_id: str) -> str:
+    """The caller's number (ANI) of call ``call_id`` as the switch gave it; "" for an unknown call
+    (``tickets.call_port``: a contact keeps it)."""
+    return Call.objects.filter(call_id=call_id).values_list("ani", flat=True).first() or ""
+
+
 def queue_list(*, active_only: bool = True) -> QuerySet[Queue]:
     queues = Queue.objects.all()
     return queues.filter(is_active=True) if active_only else queues

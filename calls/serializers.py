@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from contactcenter.api.serializers import InputSerializer
+from contactcenter.api.serializers import FlatInputSerializer, InputSerializer
 from contactcenter.api.telephony import AniField, CallIdField
 from contactcenter.api.validation import MESSAGES, datetime_error
 
@@ -25,7 +25,7 @@ def _fail(message: str, code: str) -> serializers.ValidationError:
     return serializers.ValidationError(serializers.ErrorDetail(message, code=code))
 
 
-class CtiEventSerializer(InputSerializer):
+class CtiEventSerializer(FlatInputSerializer):
     """One CTI event: ``{"event_id", "call_id", "type", "ts", "queue", "agent", "ani"}`` (+ optional
     ``dnis``, ``direction``). For ``transferred``, ``queue`` / ``agent`` name the target."""
 

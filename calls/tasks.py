@@ -1,7 +1,7 @@
 """Thin Celery tasks of the calls app; the work is in ``dispatch``.
 
-``calls.sweep`` is scheduled every second by django-celery-beat (migration
-``0004_sweep_schedule``). Overlapping runs are harmless: each step re-checks its rows under
+``calls.sweep`` is scheduled every second by ``CELERY_BEAT_SCHEDULE`` (settings; beat writes
+it into django-celery-beat's tables at start). Overlapping runs are harmless: each step re-checks its rows under
 their locks, and ``sweep_if_due`` runs at most one sweep per second across processes.
 """
 

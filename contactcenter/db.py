@@ -1,7 +1,8 @@
 """Running a transaction again when PostgreSQL aborted it as a deadlock victim or a serialization
-failure, so neither reaches a caller. Each app's ``locks.py`` takes its rows in a fixed order and
-wraps its transactional services in ``retry_on_conflict``. And ``single_statement``, for a write
-that is one statement and needs no transaction of its own."""
+failure, so neither reaches a caller, or when it found its rows moved on under its locks
+(``RowsMoved``): ``retry_on_conflict``, the one retry loop of the project. Each app's ``locks.py``
+takes its rows in a fixed order; the services wrap their transactions in ``retry_on_conflict``.
+And ``single_statement``, for a write that is one statement and needs no transaction of its own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, overload
 
 from django.db import OperationalError, connection, transaction
 
@@ -35,32 +36,54 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
-def retry_on_conflict(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` (a transaction: put it outside ``@transaction.atomic``) again when the database
-    aborted it as a deadlock victim or a serialization failure.
+class RowsMoved(Exception):  # noqa: N818 - a signal to run again, not an error a caller sees
+    """Raised by a transaction that found, under its locks, that the rows it read without a lock
+    have moved on (an agent's call changed between the read and the locks): nothing was written,
+    and ``retry_on_conflict`` runs it again, inside an enclosing transaction too. Raised from the
+    last attempt, it reaches the caller, who turns it into a domain error."""
 
-    Inside an enclosing transaction there is nothing to retry (the outer transaction is aborted
-    too): the error propagates to whoever owns that transaction.
+
+@overload
+def retry_on_conflict(func: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def retry_on_conflict(*, attempts: int = RETRY_ATTEMPTS) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def retry_on_conflict(func=None, /, *, attempts=RETRY_ATTEMPTS):
+    """Run ``func`` (a transaction: put it outside ``@transaction.atomic``) again when the database
+    aborted it as a deadlock victim or a serialization failure, or when it raised ``RowsMoved``;
+    at most ``attempts`` runs in all. ``@retry_on_conflict`` or ``@retry_on_conflict(attempts=5)``.
+
+    Inside an enclosing transaction a database conflict is not retried (the outer transaction is
+    aborted too): the error propagates to whoever owns that transaction. ``RowsMoved`` is, since
+    nothing is aborted.
     """
 
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if connection.in_atomic_block:
-            return func(*args, **kwargs)
-        for attempt in range(1, RETRY_ATTEMPTS + 1):
-            try:
-                return func(*args, **kwargs)
-            except OperationalError as exc:
-                if attempt == RETRY_ATTEMPTS or not is_retryable(exc):
-                    raise
-                logger.warning(
-                    "%s: retrying after %s (attempt %d)", func.__qualname__, type(exc.__cause__).__name__, attempt
-                )
-                # Jitter so that the two victims of one deadlock do not collide again in step.
-                time.sleep(random.uniform(0, 0.005 * attempt))  # noqa: S311 - not for security
-        raise AssertionError("unreachable")
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            nested = connection.in_atomic_block
+            for attempt in range(1, attempts + 1):
+                try:
+                    return func(*args, **kwargs)
+                except RowsMoved:
+                    if attempt == attempts:
+                        raise
+                except OperationalError as exc:
+                    if nested or attempt == attempts or not is_retryable(exc):
+                        raise
+                    logger.warning(
+                        "%s: retrying after %s (attempt %d)", func.__qualname__, type(exc.__cause__).__name__, attempt
+                    )
+                    # Jitter so that the two victims of one deadlock do not collide again in step.
+                    time.sleep(random.uniform(0, 0.005 * attempt))  # noqa: S311 - not for security
+            raise AssertionError("unreachable")
 
-    return wrapper
+        return wrapper
+
+    return decorate if func is None else decorate(func)
 
 
 @contextmanager

@@ -91,112 +91,55 @@ def _services():
     return services
 
 
-# The look-ups below run on most steps of a call, so they are single written-out statements
-# (``contactcenter.rows``) returning plain rows: no related objects loaded ahead (the engine only reads the
-# rows' own fields; anything else still loads lazily). Same answers as ``banking.selectors``.
+def _port():
+    from banking import ivr_port
+
+    return ivr_port
 
 
-def _row(model, where: str, params: list, **kwargs):
-    from contactcenter.rows import select_one
-
-    found = select_one(model, where, params, **kwargs)
-    return found[0] if found is not None else None
+# The look-ups below run on most steps of a call: banking's single written-out statements
+# (``banking.ivr_port``) returning plain rows. Same answers as ``banking.selectors``.
 
 
 def account_by_number(number: str):
-    from banking.models import Account
-
-    return _row(Account, '"banking_account"."number" = %s', [str(number).strip()])
+    return _port().account_by_number(number)
 
 
 def account_by_id(account_id: int | None):
-    if account_id is None:
-        return None
-    from banking.models import Account
-
-    return _row(Account, '"banking_account"."id" = %s', [account_id])
-
-
-def _account_with_registration(where: str, params: list):
-    """(account, its registration) in one statement when the account is a registered one (the
-    login's case); a linked account's registration is looked up after."""
-    from banking.models import Account, PhoneBankingRegistration
-    from contactcenter import rows
-
-    found = rows.select_one(
-        Account,
-        where,
-        params,
-        join='LEFT OUTER JOIN "banking_phonebankingregistration" '
-        'ON "banking_phonebankingregistration"."account_id" = "banking_account"."id"',
-        extra=rows.columns(PhoneBankingRegistration),
-    )
-    if found is None:
-        return None, None
-    account, extra = found
-    registration = rows.joined(PhoneBankingRegistration, extra)
-    return account, registration if registration is not None else _linked_registration(account)
+    return _port().account_by_id(account_id)
 
 
 def account_of_call() -> tuple[str, str]:
     """``(join, columns)`` to read along with the call row (the IVR's call look-up, ``ivr.locks``)
     a verified call's account, or else the account logging in with its own registration: outer
-    joins on ``"ivr_ivrcall"``."""
-    from banking.models import Account, PhoneBankingRegistration
-    from contactcenter import rows
-
-    join = (
-        'LEFT OUTER JOIN "banking_account" ON "banking_account"."id" = CASE WHEN "ivr_ivrcall"."verified" '
-        'THEN "ivr_ivrcall"."account_id" ELSE "ivr_ivrcall"."login_account_id" END '
-        'LEFT OUTER JOIN "banking_phonebankingregistration" '
-        'ON "banking_phonebankingregistration"."account_id" = "ivr_ivrcall"."login_account_id" '
-        'AND NOT "ivr_ivrcall"."verified"'
+    joins on ``"ivr_ivrcall"`` (banking writes them; the call's columns are the IVR's)."""
+    return _port().account_and_registration_join(
+        account_id='CASE WHEN "ivr_ivrcall"."verified" THEN "ivr_ivrcall"."account_id" '
+        'ELSE "ivr_ivrcall"."login_account_id" END',
+        registered_account_id='"ivr_ivrcall"."login_account_id"',
+        registration_when='NOT "ivr_ivrcall"."verified"',
     )
-    return join, f"{rows.columns(Account)}, {rows.columns(PhoneBankingRegistration)}"
 
 
 def account_of_call_row(extra: tuple) -> tuple[Any, Any]:
     """(account, registration) read by ``account_of_call()``'s columns, each possibly ``None``."""
-    from banking.models import Account, PhoneBankingRegistration
-    from contactcenter import rows
-
-    split = len(rows.names(Account))
-    return rows.joined(Account, extra[:split]), rows.joined(PhoneBankingRegistration, extra[split:])
+    return _port().joined_account_and_registration(extra)
 
 
 def account_with_registration_by_number(number: str):
     """``(account_by_number(number), registration_for_account(account))``; ``(None, None)``."""
-    return _account_with_registration('"banking_account"."number" = %s', [str(number).strip()])
+    return _port().account_with_registration_by_number(number)
 
 
 def account_with_registration_by_id(account_id: int | None):
     """``(account_by_id(account_id), registration_for_account(account))``; ``(None, None)``."""
-    if account_id is None:
-        return None, None
-    return _account_with_registration('"banking_account"."id" = %s', [account_id])
-
-
-def _linked_registration(account):
-    from banking.models import PhoneBankingRegistration
-
-    table = '"banking_phonebankingregistration"'
-    return _row(
-        PhoneBankingRegistration,
-        '"banking_linkedaccount"."account_id" = %s',
-        [account.pk],
-        join=f'INNER JOIN "banking_linkedaccount" ON "banking_linkedaccount"."registration_id" = {table}."id"',
-        order_by=f'{table}."id"',
-    )
+    return _port().account_with_registration_by_id(account_id)
 
 
 def registration_for_account(account):
     """The registration whose registered account is ``account``, else the first one that links it
     (``banking.selectors.registration_for_account``); ``None`` outside phone banking."""
-    from banking.models import PhoneBankingRegistration
-
-    table = '"banking_phonebankingregistration"'
-    registered = _row(PhoneBankingRegistration, f'{table}."account_id" = %s', [account.pk])
-    return registered if registered is not None else _linked_registration(account)
+    return _port().registration_for_account(account)
 
 
 def linked_account_by_code(registration, code: str):
@@ -207,11 +150,10 @@ def customer_id_of(account) -> int | None:
     return getattr(account, "customer_id", None)
 
 
-LOST_STATUSES = frozenset({"verbally_lost", "formally_lost"})
-
-
-def is_lost(account) -> bool:
-    return getattr(account, "status", "") in LOST_STATUSES
+def transfer_refusal(*, registration, from_account, to_account=None) -> str | None:
+    """Banking's verdict before the amount is known: the code ``transfer_execute`` would refuse
+    with on these rows now (``banking.services.transfer_refusal``), or ``None``."""
+    return _services().transfer_refusal(registration=registration, from_account=from_account, to_account=to_account)
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -157,10 +157,9 @@ class Turn:
     def enter_transfer(self, node: Node) -> None:
         account = self.authenticated_account()
         registration = bank.registration_for_account(account)
-        if registration is None:
-            self.transfer_refused(node, "not_registered")
-        elif bank.is_lost(account):
-            self.transfer_refused(node, "account_lost")
+        refusal = bank.transfer_refusal(registration=registration, from_account=account)
+        if refusal is not None:
+            self.transfer_refused(node, refusal)
         else:
             self.ask(node, "target")
 
@@ -313,13 +312,14 @@ class Turn:
                 target = bank.linked_account_by_code(registration, digits)
             else:
                 target = bank.account_by_number(digits)
-            target_registration = bank.registration_for_account(target) if target is not None else None
-            if target is None or target_registration is None or target_registration.pk != registration.pk:
-                self.transfer_refused(node, "not_linked")
-            elif target.pk == account.pk:
-                self.transfer_refused(node, "same_account")
-            elif bank.is_lost(target):
-                self.transfer_refused(node, "account_lost")
+            # Banking's verdict on what is known before the amount (its rules, in its order).
+            refusal = (
+                bank.transfer_refusal(registration=registration, from_account=account, to_account=target)
+                if target is not None
+                else "not_linked"
+            )
+            if refusal is not None:
+                self.transfer_refused(node, refusal)
             else:
                 call.data["transfer"] = {"to": target.pk, "target": bank.mask(target)}
                 self.ask(node, "amount")

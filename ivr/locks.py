@@ -1,4 +1,4 @@
-"""Row locks of the IVR."""
+"""Row locks of the IVR (and the same read without the lock)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from .models import IvrCall
 
 
 class LockedCall(NamedTuple):
+    """A call row with what was read along: from ``lock_call`` (locked) or ``read_call`` (not)."""
+
     call: IvrCall
     account: Any  # a verified call's account, read in the same statement; else None
     # While a password is asked: (the account logging in, its own registration or None), read in
@@ -18,16 +20,25 @@ class LockedCall(NamedTuple):
     login: tuple[Any, Any] | None = None
 
 
-def lock_call(call_id: str, *, started_by=None, lock: bool = True) -> LockedCall | None:
+def lock_call(call_id: str, *, started_by=None) -> LockedCall | None:
     """The call ``call_id`` locked for the rest of the transaction (its row only, not its menu
     version or account), with, once the caller is verified, the account row, and while a password
     is asked, the account logging in and its registration (the steps that need them then read
     them with the call: one statement fewer);
     ``None`` when there is no such call: with ``started_by``, no such test call of that user (the
     simulator); without, no such real call (the switch never reaches a simulator's test call).
-    With ``lock=False`` the same read without the lock (a compare-and-set follows).
 
     One statement on every step of every call, so it is written out (``contactcenter.rows``)."""
+    return _call_with_account(call_id, started_by=started_by, lock=True)
+
+
+def read_call(call_id: str, *, started_by=None) -> LockedCall | None:
+    """``lock_call``'s read without the lock: the same row and joined rows as they are now (a
+    compare-and-set on the call's event counter follows, ``ivr.services``)."""
+    return _call_with_account(call_id, started_by=started_by, lock=False)
+
+
+def _call_with_account(call_id: str, *, started_by, lock: bool) -> LockedCall | None:
     where, params = '"ivr_ivrcall"."call_id" = %s', [call_id]
     if started_by is not None:
         where += ' AND "ivr_ivrcall"."is_test" AND "ivr_ivrcall"."started_by_id" = %s'

@@ -139,6 +139,29 @@ def ivr_context_for_call(call_id: str) -> dict[str, Any] | None:
     }
 
 
+def ivr_handoff_contexts(call_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """What a CTI ``queued`` event carries of the caller's IVR session, per call that had one:
+    ``{"verified", "path", "customer_id", "account_id"}`` (the customer only once verified). One
+    call (a switch's single event) is one prepared statement (``contactcenter.rows``)."""
+    if len(call_ids) == 1:
+        table = rows._quote(IvrCall._meta.db_table)
+        found = rows.select_one(IvrCall, f"{table}.{rows._quote('call_id')} = %s", [call_ids[0]])
+        calls = [found[0]] if found else []
+    else:
+        calls = IvrCall.objects.filter(call_id__in=call_ids).only(
+            "call_id", "verified", "path", "customer_id", "account_id"
+        )
+    return {
+        call.call_id: {
+            "verified": bool(call.verified),
+            "path": list(call.path or []),
+            "customer_id": call.customer_id if call.verified else None,
+            "account_id": call.account_id if call.verified else None,
+        }
+        for call in calls
+    }
+
+
 def _local_day_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     tz = timezone.get_default_timezone()
     start = timezone.make_aware(datetime.combine(date_from, time.min), tz)

@@ -13,14 +13,14 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from contactcenter import rows
-from contactcenter.db import single_statement
+from contactcenter.db import retry_on_conflict, single_statement
 
 from . import banking_port as bank
 from . import tts
@@ -34,7 +34,7 @@ from .errors import (
     NoPublishedMenu,
     SeqOutOfOrder,
 )
-from .locks import LockedCall, lock_call
+from .locks import LockedCall, lock_call, read_call
 from .menu import KINDS, menu_from_tree, validate_or_raise
 from .models import Announcement, IvrCall, IvrEvent, MenuNode, MenuOption, MenuVersion, Prompt
 from .selectors import (
@@ -172,6 +172,7 @@ def _repeated_start(call: IvrCall, *, ani: str, dnis: str, is_test: bool, starte
     return IvrEvent.objects.get(call=call, seq=0).response
 
 
+@retry_on_conflict(attempts=EVENT_ATTEMPTS)
 def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_by=None) -> dict[str, Any]:
     """Apply one event of the switch (or the simulator) and return ``{"actions": [...]}``.
 
@@ -189,27 +190,16 @@ def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_b
     ``WriteNeedsLock`` before writing), or one that lost the compare-and-set, runs again with the
     call row locked, banking included, in one transaction.
     """
-    for attempt in range(1, EVENT_ATTEMPTS + 1):
-        try:
-            with bank.event():
-                response = _call_event_unlocked(
-                    call_id=call_id, seq=seq, type=type, digits=digits, started_by=started_by
-                )
-                if response is None:
-                    response = _call_event_locked(
-                        call_id=call_id, seq=seq, type=type, digits=digits, started_by=started_by
-                    )
-            return response
-        except OperationalError as exc:
-            if attempt == EVENT_ATTEMPTS or not bank.is_retryable(exc):
-                raise
-            logger.warning("IVR event of call %s retried after a database conflict (attempt %d)", call_id, attempt)
-    raise AssertionError("unreachable")
+    with bank.event():
+        response = _call_event_unlocked(call_id=call_id, seq=seq, type=type, digits=digits, started_by=started_by)
+        if response is None:
+            response = _call_event_locked(call_id=call_id, seq=seq, type=type, digits=digits, started_by=started_by)
+    return response
 
 
 def _call_event_unlocked(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any] | None:
     """The event as a compare-and-set, or ``None`` when it must run locked."""
-    found = _found(lock_call(call_id, started_by=started_by, lock=False))
+    found = _found(read_call(call_id, started_by=started_by))
     replayed = _replayed(found.call, seq)
     if replayed is not None:
         return replayed

@@ -1,3 +1,6 @@
+"""The SMS outbox in the admin: read-only. Rows are written by ``services.sms_enqueue`` (or its
+database function); their delivery state belongs to the sender, not to a hand in the admin."""
+
 from django.contrib import admin
 
 from .models import SmsOutbox
@@ -9,9 +12,11 @@ class SmsOutboxAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status"]
     search_fields = ["phone"]
     date_hierarchy = "created_at"
-    readonly_fields = ["phone", "kind", "text", "related_posting_id", "created_at"]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
-import re
+from datetime import datetime
+
+from django.utils import timezone
+
+from contactcenter.pii import FULL_NUMBER_SQL_PATTERN, contains_full_number
 
 from .models import SmsOutbox
 
-# A run of 12+ digits can only be a card or account number (phones have 11): never in an SMS.
-_FULL_NUMBER = re.compile(r"[0-9]{12,}")
+# Never in an SMS (``contactcenter.pii``: the one rule of what may be a full card or account number).
+FULL_NUMBER_MESSAGE = "SMS text must not contain a full card or account number"
 
 
-def sms_enqueue(*, phone: str, kind: str, text: str, related_posting_id: int | None = None) -> SmsOutbox:
+def sms_enqueue(
+    *, phone: str, kind: str, text: str, related_posting_id: int | None = None, created_at: datetime | None = None
+) -> SmsOutbox:
     """Queue one SMS in the caller's transaction (an outbox row, not ``on_commit``: a posting's
-    notice must not be lost when the process dies right after the commit)."""
+    notice must not be lost when the process dies right after the commit). ``created_at``: the
+    time of the event it reports (a posting's), else now.
+
+    On PostgreSQL the database function ``notifications_sms_enqueue`` (``sms_enqueue_function_sql``)
+    is the same write with the same refusals, for writers that run inside the database (the
+    transfer function of ``banking``)."""
     if kind not in SmsOutbox.Kind.values:
         raise ValueError(f"unknown SMS kind {kind!r}")
-    if _FULL_NUMBER.search(text):
-        raise ValueError("SMS text must not contain a full card or account number")
-    return SmsOutbox.objects.create(phone=phone, kind=kind, text=text, related_posting_id=related_posting_id)
+    if contains_full_number(text):
+        raise ValueError(FULL_NUMBER_MESSAGE)
+    return SmsOutbox.objects.create(
+        phone=phone,
+        kind=kind,
+        text=text,
+        related_posting_id=related_posting_id,
+        created_at=created_at or timezone.now(),
+    )
+
+
+def sms_enqueue_function_sql() -> str:
+    """``CREATE FUNCTION notifications_sms_enqueue(phone, kind, text, related_posting_id,
+    created_at) RETURNS bigint`` (the row's id): ``sms_enqueue`` in PL/pgSQL, from the same kinds
+    and the same full-number pattern. A refusal raises ``data_exception`` (Django: ``DataError``)
+    and writes nothing; the message never repeats the text. The migration that creates the
+    function holds this text; ``notifications/tests/test_sms_enqueue_function.py`` fails when they
+    differ."""
+    kinds = ", ".join(f"'{kind}'" for kind in SmsOutbox.Kind.values)
+    return f"""
+CREATE OR REPLACE FUNCTION notifications_sms_enqueue(
+    p_phone varchar,
+    p_kind varchar,
+    p_text varchar,
+    p_related_posting_id bigint,
+    p_created_at timestamptz
+) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF p_kind NOT IN ({kinds}) THEN
+        RAISE EXCEPTION 'unknown SMS kind %', p_kind USING ERRCODE = 'data_exception';
+    END IF;
+    IF normalize(p_text, NFKC) ~ '{FULL_NUMBER_SQL_PATTERN}' THEN
+        RAISE EXCEPTION '{FULL_NUMBER_MESSAGE}' USING ERRCODE = 'data_exception';
+    END IF;
+    INSERT INTO notifications_smsoutbox (phone, kind, text, status, attempts, related_posting_id, created_at, sent_at)
+    VALUES (p_phone, p_kind, p_text, '{SmsOutbox.Status.PENDING}', 0, p_related_posting_id, p_created_at, NULL)
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END;
+$$;
+"""  # noqa: S608 - generated from constants, run once by a migration

@@ -12,8 +12,9 @@ from rest_framework.authtoken.models import Token
 
 from agents import presence
 from agents.models import AgentState, AgentStateLog
-from calls import dispatch, realtime, services
+from calls import dispatch, realtime
 from calls.models import Call
+from calls.services import control, ivr_handoff
 from calls.tests.helpers import status_of, websocket_communicator_class
 from org.roles import Role
 from tests.factories import make_staff
@@ -39,7 +40,7 @@ def clock(monkeypatch):
 
 
 def queue_call(committed, call_id: str, queue: str = "general"):
-    return committed(services.call_enqueue_from_ivr, call_id=call_id, ani="13900000009", dnis="96123", queue=queue)
+    return committed(ivr_handoff.call_enqueue_from_ivr, call_id=call_id, ani="13900000009", dnis="96123", queue=queue)
 
 
 def close_desktop(user) -> None:
@@ -117,7 +118,7 @@ def test_an_agent_on_a_call_is_not_set_offline_when_the_desktop_closes(make_agen
     settings.AGENTS_DISCONNECT_OFFLINE_S = 60
     agent = make_agent("talking", state=AgentState.READY)
     queue_call(committed, "p-call")
-    committed(services.call_answer, call_id="p-call", user=agent)
+    committed(control.call_answer, call_id="p-call", user=agent)
     close_desktop(agent)
     clock.advance(600)
     committed(dispatch.sweep)
@@ -240,8 +241,8 @@ def test_a_caller_hanging_up_while_it_rings_tells_the_desk_to_clear(make_agent, 
 def test_an_answered_call_is_not_withdrawn(make_agent, committed, pushes):
     agent = make_agent("answers", state=AgentState.READY)
     queue_call(committed, "p-ans")
-    committed(services.call_answer, call_id="p-ans", user=agent)
-    committed(services.call_hangup, call_id="p-ans", user=agent)
+    committed(control.call_answer, call_id="p-ans", user=agent)
+    committed(control.call_hangup, call_id="p-ans", user=agent)
     assert withdrawn_pushes(pushes, agent) == []
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from agents.models import AgentSkill, AgentState, AgentStateLog, AgentStatus
 from audit.models import AppendOnlyError, AuditEvent
-from calls import services
 from calls.models import Call
+from calls.services import ivr_handoff
 from calls.tests.helpers import status_of
 from org.roles import Role
 from tests.factories import make_staff
@@ -60,7 +60,7 @@ def test_reason_codes(make_agent, as_user, reason):
 
 def test_an_agent_on_a_call_cannot_change_state_and_after_call_work_must_be_finished(make_agent, as_user, committed):
     agent = make_agent("a", state=AgentState.READY)
-    committed(services.call_enqueue_from_ivr, call_id="s-1", ani="1", dnis="2", queue="general")
+    committed(ivr_handoff.call_enqueue_from_ivr, call_id="s-1", ani="1", dnis="2", queue="general")
     client = as_user(agent)
     committed(client.post, "/api/calls/s-1/answer/")
     response = set_state(client, "offline")
@@ -73,7 +73,7 @@ def test_an_agent_on_a_call_cannot_change_state_and_after_call_work_must_be_fini
 
 def test_going_not_ready_while_ringing_sends_the_call_back_to_the_queue(make_agent, as_user, committed):
     agent = make_agent("a", state=AgentState.READY, idle_for=60)
-    committed(services.call_enqueue_from_ivr, call_id="s-2", ani="1", dnis="2", queue="general")
+    committed(ivr_handoff.call_enqueue_from_ivr, call_id="s-2", ani="1", dnis="2", queue="general")
     assert status_of(agent).state == AgentState.RINGING
     response = committed(set_state, as_user(agent), "not_ready", "meeting")
     assert response.status_code == 200 and response.json()["reason"] == "meeting"
@@ -95,7 +95,7 @@ def test_a_team_lead_changes_an_agents_state_and_it_is_audited(make_agent, as_us
 
 def test_a_team_lead_closes_pending_after_call_work(make_agent, as_user, committed):
     agent = make_agent("a", state=AgentState.READY)
-    committed(services.call_enqueue_from_ivr, call_id="s-3", ani="1", dnis="2", queue="general")
+    committed(ivr_handoff.call_enqueue_from_ivr, call_id="s-3", ani="1", dnis="2", queue="general")
     client = as_user(agent)
     committed(client.post, "/api/calls/s-3/answer/")
     committed(client.post, "/api/calls/s-3/hangup/")
@@ -160,7 +160,7 @@ def test_the_state_log_is_append_only(make_agent, as_user, committed):
 def test_me_resyncs_the_desk(make_agent, as_user, committed):
     agent = make_agent("a", state=AgentState.READY)
     committed(
-        services.call_enqueue_from_ivr,
+        ivr_handoff.call_enqueue_from_ivr,
         call_id="s-4",
         ani="13800000001",
         dnis="2",

@@ -14,11 +14,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from agents.locks import lock_agents
 from agents.models import AgentSkill, AgentState, AgentStatus
 from agents.services import agent_state_set
-from calls import dispatch, services
-from calls.locks import lock_agents, lock_call
+from calls import dispatch
+from calls.locks import lock_call
 from calls.models import Call, CallEvent, Queue
+from calls.services import control, cti
 from calls.tests.helpers import event
 from org.roles import Role
 from tests.factories import make_staff
@@ -75,7 +77,7 @@ def make_agents(count: int, *, state=AgentState.OFFLINE) -> list:
 
 def queue_calls(count: int, prefix: str = "race") -> None:
     now = timezone.now()
-    services.cti_events_ingest(
+    cti.cti_events_ingest(
         events=[
             {
                 "event_id": f"{prefix}-q-{i}",
@@ -150,7 +152,7 @@ def test_two_agents_answering_one_call_at_once_one_wins():
     def answer(index: int):
         user = owner if index % 2 == 0 else other
         try:
-            services.call_answer(call_id="ans-0", user=user)
+            control.call_answer(call_id="ans-0", user=user)
             results[f"{index}"] = "ok"
         except Exception as exc:  # noqa: BLE001
             results[f"{index}"] = exc.code

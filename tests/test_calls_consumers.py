@@ -12,7 +12,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from agents.models import AgentState
-from calls import services
+from calls.services import ivr_handoff
 from calls.tests.helpers import websocket_communicator_class
 from contactcenter.asgi import application
 from org.roles import Role
@@ -92,7 +92,7 @@ def test_an_agent_gets_its_own_offer_with_the_screen_pop_and_no_one_elses(make_a
             desk = await comm.receive_json_from(timeout=3)
             assert desk["type"] == "desk" and desk["status"]["state"] == "ready" and desk["current"] is None
         await database_sync_to_async(committed)(
-            services.call_enqueue_from_ivr,
+            ivr_handoff.call_enqueue_from_ivr,
             call_id="ws-1",
             ani="13800000001",
             dnis="96123",
@@ -131,7 +131,7 @@ def test_a_session_cookie_authenticates_the_desktop(make_agent, client):
 
 def test_the_desk_resyncs_a_ringing_call_on_reconnect(make_agent, committed):
     agent = make_agent("re", state=AgentState.READY)
-    committed(services.call_enqueue_from_ivr, call_id="ws-2", ani="1", dnis="2", queue="general")
+    committed(ivr_handoff.call_enqueue_from_ivr, call_id="ws-2", ani="1", dnis="2", queue="general")
     comm = communicator("/ws/agent/", user=agent)
 
     async def scenario():
@@ -161,7 +161,7 @@ def test_a_leads_wallboard_gets_a_snapshot_then_updates(make_agent, committed, s
             a for a in first["agents"] if a["username"] == "wb"
         ).items()
         await database_sync_to_async(committed)(
-            services.call_enqueue_from_ivr, call_id="wb-1", ani="1", dnis="2", queue="general"
+            ivr_handoff.call_enqueue_from_ivr, call_id="wb-1", ani="1", dnis="2", queue="general"
         )
         update = await comm.receive_json_from(timeout=3)
         general = next(q for q in update["queues"] if q["code"] == "general")
@@ -192,7 +192,7 @@ def test_many_changes_are_coalesced_into_few_wallboard_messages(make_agent, comm
         start = asyncio.get_running_loop().time()
         for n in range(40):
             await database_sync_to_async(committed)(
-                services.call_enqueue_from_ivr, call_id=f"co-{n}", ani="1", dnis="2", queue="card"
+                ivr_handoff.call_enqueue_from_ivr, call_id=f"co-{n}", ani="1", dnis="2", queue="card"
             )
             await asyncio.sleep(0.02)
         received = []

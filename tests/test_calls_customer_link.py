@@ -9,8 +9,8 @@ import pytest
 
 from agents.models import AgentState
 from audit.models import AuditEvent
-from calls import services
 from calls.models import Call, CallEvent
+from calls.services import ivr_handoff
 from tests.factories_banking import AccountFactory
 
 pytest_plugins = ["calls.tests.fixtures"]
@@ -22,7 +22,7 @@ ANI = "13700000077"  # nobody's mobile: the caller is unknown
 def _answered(committed, as_user, make_agent, call_id: str, *, username: str = "a"):
     agent = make_agent(username, state=AgentState.READY)
     committed(
-        services.call_enqueue_from_ivr,
+        ivr_handoff.call_enqueue_from_ivr,
         call_id=call_id,
         ani=ANI,
         dnis="96123",
@@ -92,11 +92,11 @@ def test_wrapup_without_a_record_names_none(make_agent, committed, as_user):
 
 
 def test_contacts_already_recorded_for_the_call_are_linked_too(make_agent, committed, as_user, customer, staff):
-    from tickets import services as tickets
     from tickets.models import TicketEvent
+    from tickets.services.contacts import ticket_create
 
     agent, client = _answered(committed, as_user, make_agent, "lk-4")
-    ticket = tickets.ticket_create(
+    ticket = ticket_create(
         actor=agent, kind="complaint", category="atm_mispost", description="ATM未出钞", call_id="lk-4"
     )
     assert ticket.customer_id is None and ticket.caller_number == ANI

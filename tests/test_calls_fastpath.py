@@ -15,8 +15,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from agents.models import AgentState, AgentStatus
-from calls import services
+from calls import cdr
 from calls.models import Call, CallEvent
+from calls.services import call_rows, fields
 
 pytest_plugins = ["calls.tests.fixtures"]
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -24,7 +25,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 _runs = itertools.count(1)
 TYPES = ["offered", "queued", "ringing", "answered", "held", "retrieved", "transferred", "ended", "wrapup"]
 COMPARED = [
-    *services.call_fields(services.cdr.Fold()).keys(),
+    *fields.call_fields(cdr.Fold()).keys(),
     "offer_expires_at",
     "callback_offered_at",
 ]
@@ -97,6 +98,7 @@ def test_one_event_per_request_builds_what_the_batch_path_builds(steps, live, ma
     to_fast = {plain.pk: fast.pk for plain, fast in zip(plain_agents, fast_agents, strict=True)}
     assert _normalised(fast_call, f"fast{run}", {}) == _normalised(plain_call, f"plain{run}", to_fast)
     assert CallEvent.objects.filter(call=fast_call).count() == CallEvent.objects.filter(call=plain_call).count()
+    _assert_update_parameters_agree(fast_call)
     for fast, plain in zip(fast_agents, plain_agents, strict=True):
         f, p = AgentStatus.objects.get(user=fast), AgentStatus.objects.get(user=plain)
         assert (f.state, f.reason, f.call_id is None, f.acw_call_id is None) == (
@@ -105,6 +107,22 @@ def test_one_event_per_request_builds_what_the_batch_path_builds(steps, live, ma
             p.call_id is None,
             p.acw_call_id is None,
         )
+
+
+def _assert_update_parameters_agree(call: Call) -> None:
+    """The call's UPDATE parameters (``call_rows._save_preps``: most values as they are on
+    PostgreSQL) equal what each field's ``get_db_prep_save`` makes of the fold's values."""
+    from django.db import connection
+
+    rebuilt = Call(pk=call.pk, offer_expires_at=call.offer_expires_at, callback_offered_at=call.callback_offered_at)
+    for name, value in fields.call_fields(cdr.fold(list(CallEvent.objects.filter(call=call)))).items():
+        setattr(rebuilt, name, value)
+    rebuilt.updated_at = timezone.now()
+    quick = [prep(getattr(rebuilt, name)) for name, prep in call_rows._save_preps(connection.vendor)]
+    full = [field.get_db_prep_save(getattr(rebuilt, field.attname), connection) for field in call_rows._saved_fields()]
+    assert [(type(v), v if not hasattr(v, "obj") else v.obj) for v in quick] == [
+        (type(v), v if not hasattr(v, "obj") else v.obj) for v in full
+    ]
 
 
 def test_a_resent_event_leaves_no_call_behind_and_a_reused_id_is_refused(switch, on_postgres, queues):

@@ -8,7 +8,7 @@ import pytest
 
 from agents.models import AgentState
 from calls.models import Call
-from calls.services import call_enqueue_from_ivr
+from calls.services.ivr_handoff import call_enqueue_from_ivr
 from calls.tests.helpers import status_of
 from org.roles import Role
 from tests.factories import make_staff

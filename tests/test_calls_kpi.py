@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from agents.models import AgentStateLog
-from calls.kpi import agent_occupancy, call_kpis
-from calls.services import cti_events_ingest
+from calls.kpi import agent_occupancy, call_kpis, kpis_by_queue
+from calls.models import Queue
+from calls.services.cti import cti_events_ingest
 from org.roles import Role
 from tests.factories import make_staff
 
@@ -85,6 +86,19 @@ def test_the_section_5_figures(agent):
     }
     everything = call_kpis(date_from=DAY.date(), date_to=DAY.date())
     assert everything["offered"] == 6 and everything["answered"] == 4
+
+
+def test_the_wallboards_figures_per_queue_are_the_queues_own_figures(agent):
+    load("q1", wait=10, agent=agent)
+    load("q2", wait=45, talk=200, hold=30, acw=None, agent=agent)
+    load("q3", wait=3, answered=False, agent=agent)
+    load("q4", wait=60, answered=False, agent=agent)
+    load("q5", queue="card", wait=25, agent=agent)
+    per_queue = kpis_by_queue(date_from=DAY.date(), date_to=DAY.date())
+    codes = dict(Queue.objects.filter(pk__in=per_queue).values_list("pk", "code"))
+    assert sorted(codes.values()) == ["card", "general"]
+    for pk, figures in per_queue.items():
+        assert figures == call_kpis(date_from=DAY.date(), date_to=DAY.date(), queue=codes[pk])
 
 
 def test_zero_denominators_are_null_not_zero(agent):

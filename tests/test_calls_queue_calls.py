@@ -13,9 +13,10 @@ import pytest
 from django.utils import timezone
 
 from agents.models import AgentState
-from calls import cdr, dispatch, services
+from calls import cdr, dispatch
 from calls.kpi import call_kpis
 from calls.selectors import wallboard_snapshot
+from calls.services import control, ivr_handoff
 
 pytest_plugins = ["calls.tests.fixtures"]
 pytestmark = pytest.mark.django_db
@@ -56,14 +57,14 @@ def test_a_call_the_switch_requeues_before_the_answer_is_the_new_queues(make_age
     """The simulator's case: the IVR hands the caller to ``general``, the switch then queues it in
     ``card``, where a card agent answers it — card's tile counts it, general's does not."""
     card_agent = make_agent("card-a", state=AgentState.NOT_READY, skills={"card": 3})
-    committed(services.call_enqueue_from_ivr, call_id="qc-1", ani="13900000001", dnis="96123", queue="general")
+    committed(ivr_handoff.call_enqueue_from_ivr, call_id="qc-1", ani="13900000001", dnis="96123", queue="general")
     now = timezone.now()
     cti(committed, switch, ev("qc-1", "queued", now, queue="card"))
     assert counts("card")[0] == 1 and counts("general")[0] == 0
     from agents.services import agent_state_set
 
     committed(agent_state_set, agent=card_agent, state="ready")
-    committed(services.call_answer, call_id="qc-1", user=card_agent)
+    committed(control.call_answer, call_id="qc-1", user=card_agent)
     row = next(a for a in wallboard_snapshot()["agents"] if a["username"] == "card-a")
     assert row["queue"] == "card"
     assert counts("card") == (0, 1, 1) and counts("general") == (0, 0, 0)
@@ -83,7 +84,7 @@ def test_an_overflowed_call_stays_its_first_queues_call(make_agent, committed, s
     from agents.services import agent_state_set
 
     committed(agent_state_set, agent=general_agent, state="ready")
-    committed(services.call_answer, call_id="qc-2", user=general_agent)
+    committed(control.call_answer, call_id="qc-2", user=general_agent)
     row = next(a for a in wallboard_snapshot()["agents"] if a["username"] == "gen-o")
     assert row["queue"] == "card"
     assert counts("card") == (0, 1, 1) and counts("general") == (0, 0, 0)
@@ -102,9 +103,9 @@ def test_a_transfer_while_waiting_moves_the_call(committed, switch, queues):
 
 def test_a_transfer_after_the_answer_waits_in_the_new_queue_but_is_counted_where_it_was_answered(make_agent, committed):
     general_agent = make_agent("gen-t", state=AgentState.READY, skills={"general": 3})
-    committed(services.call_enqueue_from_ivr, call_id="qc-4", ani="13900000004", dnis="96123", queue="general")
-    committed(services.call_answer, call_id="qc-4", user=general_agent)
-    committed(services.call_transfer, call_id="qc-4", user=general_agent, queue="complaint")
+    committed(ivr_handoff.call_enqueue_from_ivr, call_id="qc-4", ani="13900000004", dnis="96123", queue="general")
+    committed(control.call_answer, call_id="qc-4", user=general_agent)
+    committed(control.call_transfer, call_id="qc-4", user=general_agent, queue="complaint")
     assert counts("complaint")[0] == 1 and counts("general")[0] == 0  # waiting where it waits now
     assert counts("general")[1:] == (1, 1) and counts("complaint")[1:] == (0, 0)  # one call, counted once
     assert kpi("general") == (1, 1) and kpi("complaint") == (0, 0)

@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from agents.models import AgentState, AgentStateLog, Callback
-from calls import dispatch, services
+from calls import dispatch
 from calls.models import Call
+from calls.services import ivr_handoff
 from calls.tests.helpers import event, status_of
 
 pytest_plugins = ["calls.tests.fixtures"]
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def queue_call(committed, call_id: str, queue: str = "general", *, verified: bool = False, customer_id=None):
     return committed(
-        services.call_enqueue_from_ivr,
+        ivr_handoff.call_enqueue_from_ivr,
         call_id=call_id,
         ani="13800000001",
         dnis="96123",

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from agents.models import AgentSkill, AgentState, AgentStatus
 from calls.demo import seed_call_history, seed_queues
-from calls.models import Call, CallEvent
+from calls.models import Call, CallEvent, EventSource, EventType
 from org.roles import Role
 from tests.factories import make_staff
 
@@ -38,7 +38,18 @@ def test_simulate_traffic_drives_calls_end_to_end(queues):
     assert summary["answered"] > 0 and summary["contained_in_ivr"] > 0
     answered = Call.objects.filter(call_id__startswith="sim-", answered_at__isnull=False)
     assert answered.exists() and answered.filter(wrapup_at__isnull=False).exists()
-    assert CallEvent.objects.filter(source="ivr").exists() or CallEvent.objects.filter(source="cti").exists()
+    # Every call the switch offered is on record from the CTI feed; every one the IVR handed to a
+    # queue from the IVR; every answered one rang an agent (the router) before the agent answered.
+    events = CallEvent.objects.filter(call__call_id__startswith="sim-")
+    offered_by_switch = events.filter(source=EventSource.CTI, type=EventType.OFFERED)
+    assert offered_by_switch.values("call").distinct().count() == summary["calls"]
+    handed_over = events.filter(source=EventSource.IVR, type=EventType.QUEUED)
+    assert handed_over.values("call").distinct().count() == summary["to_agent"]
+    assert answered.count() == summary["answered"]
+    for call in answered:
+        kinds = [(event.source, event.type) for event in call.events.all()]
+        ringing = kinds.index((EventSource.ROUTER, EventType.RINGING))
+        assert (EventSource.AGENT, EventType.ANSWERED) in kinds[ringing:], (call.call_id, kinds)
     codes = {a["code"] for anomalies in Call.objects.values_list("anomalies", flat=True) for a in anomalies}
     assert codes == set(), codes
     assert set(AgentStatus.objects.values_list("state", flat=True)) <= {AgentState.OFFLINE, AgentState.NOT_READY}

@@ -25,6 +25,28 @@ def test_tasks_run_in_process_in_the_embedded_default():
     assert cache.get(f"worker-probe:{token}") == "consumed"
 
 
+@pytest.mark.django_db
+def test_beat_at_start_schedules_each_periodic_task_once_and_each_is_a_known_task():
+    """``CELERY_BEAT_SCHEDULE`` is the one list: the rows the old data migrations created are gone,
+    so nothing runs twice, and a misspelt task name would never run at all."""
+    from contactcenter.celery import app
+    from tests.beat import periodic_tasks_at_beat_start
+
+    at_start = [task for task in periodic_tasks_at_beat_start() if not task.task.startswith("celery.")]
+    scheduled = sorted(task.task for task in at_start)
+    assert scheduled == [
+        "banking.loss_report_reminders_send",
+        "banking.loss_reports_expire",
+        "calls.sweep",
+        "tickets.escalate",
+    ]
+    app.loader.import_default_modules()
+    assert set(scheduled) <= set(app.tasks)
+    sweep = next(task for task in at_start if task.task == "calls.sweep")
+    assert sweep.enabled and sweep.interval.schedule.run_every.total_seconds() == 1
+    assert sweep.expire_seconds == 5  # a sweep beat could not hand over in time is dropped
+
+
 def _database_url_of_test_db() -> str:
     params = connection.settings_dict
     user = params["USER"] or "postgres"

@@ -30,9 +30,9 @@ ANI = "13700000077"  # nobody's number: the caller is not recognised
 @pytest.fixture
 def scene(staff):
     from tests.factories_banking import AccountFactory
-    from tickets import services
+    from tickets.services.calendar import calendar_sync_from_package
 
-    services.calendar_sync_from_package(years=[2025, 2026, 2027])
+    calendar_sync_from_package(years=[2025, 2026, 2027])
     queues = ensure_default_queues()
     card = AccountFactory(opening_fen=100_000)
     Customer.objects.filter(pk=card.customer_id).update(name="李娜", mobile="13800000002")

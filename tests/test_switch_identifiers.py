@@ -156,7 +156,7 @@ def test_a_caller_sending_a_sip_uri_is_recognised_by_the_digits_of_its_number(sw
 
 
 def test_a_callback_accepted_by_a_sip_caller_dials_back_the_number_not_the_uri(switch, queues):
-    from calls.services import call_callback_offer
+    from calls.services.routing import call_callback_offer
 
     now = timezone.now()
     uri = "sip:+8613800000778@10.1.1.1;user=phone"

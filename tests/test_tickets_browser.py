@@ -39,11 +39,16 @@ def browser():
 def work_orders(staff, settings, tmp_path):
     """A branch's inbox with every open state, one overdue and one due tomorrow."""
     from tests.factories_banking import AccountFactory, CustomerFactory
-    from tickets import services
     from tickets.models import Category
+    from tickets.services.attachments import ticket_attachment_add
+    from tickets.services.calendar import calendar_sync_from_package
+    from tickets.services.contacts import ticket_create
+    from tickets.services.escalation import tickets_escalate
+    from tickets.services.pauses import ticket_pause
+    from tickets.services.workflow import ticket_accept, ticket_dispatch, ticket_reply, ticket_review
 
     settings.TICKETS_ATTACHMENT_ROOT = tmp_path
-    services.calendar_sync_from_package(years=[2025, 2026])
+    calendar_sync_from_package(years=[2025, 2026])
     analyst, agent, branch = staff[Role.ANALYST], staff[Role.AGENT], staff["unit_staff_b01"]
     now = timezone.now()
     names = ["张伟", "李娜", "王强", "赵敏", "刘洋", "陈静"]
@@ -58,7 +63,7 @@ def work_orders(staff, settings, tmp_path):
         (Category.OTHER, 0, "returned", "客户反映自助设备故障。"),
     ]
     for index, (category, days, state, text) in enumerate(specs):
-        ticket = services.ticket_create(
+        ticket = ticket_create(
             actor=agent,
             kind="complaint",
             category=category,
@@ -66,28 +71,28 @@ def work_orders(staff, settings, tmp_path):
             customer=customers[index],
             received_at=now - timedelta(days=days, hours=2),
         )
-        ticket = services.ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B01")
+        ticket = ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B01")
         if state == "in_progress":
-            services.ticket_accept(ticket=ticket, actor=branch)
+            ticket_accept(ticket=ticket, actor=branch)
         if state == "paused":
-            services.ticket_pause(ticket=ticket, actor=branch, reason="等待监控调取")
+            ticket_pause(ticket=ticket, actor=branch, reason="等待监控调取")
         if state in ("replied", "returned"):
-            services.ticket_reply(ticket=ticket, actor=branch, result="已向客户解释", resolved=True)
+            ticket_reply(ticket=ticket, actor=branch, result="已向客户解释", resolved=True)
         if state == "returned":
-            services.ticket_review(ticket=ticket, actor=analyst, accepted=False, note="请补充整改措施")
+            ticket_review(ticket=ticket, actor=analyst, accepted=False, note="请补充整改措施")
         if index == 0:
-            services.ticket_attachment_add(
+            ticket_attachment_add(
                 ticket=ticket,
                 actor=branch,
                 upload=SimpleUploadedFile("凭条.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"),
             )
-    services.ticket_create(actor=agent, kind="consultation", category=Category.OTHER, description="咨询存款利率")
-    services.ticket_dispatch(
-        ticket=services.ticket_create(actor=agent, kind="complaint", category=Category.FEES, description="短信通收费"),
+    ticket_create(actor=agent, kind="consultation", category=Category.OTHER, description="咨询存款利率")
+    ticket_dispatch(
+        ticket=ticket_create(actor=agent, kind="complaint", category=Category.FEES, description="短信通收费"),
         actor=analyst,
         unit_code="B02",
     )
-    services.tickets_escalate()
+    tickets_escalate()
 
 
 def _login(browser, live_server, username):

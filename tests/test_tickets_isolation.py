@@ -6,8 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from org.roles import Role
-from tickets import services
 from tickets.models import Category, Ticket
+from tickets.services.attachments import ticket_attachment_add
+from tickets.services.contacts import ticket_create
+from tickets.services.extensions import ticket_extension_request
+from tickets.services.workflow import ticket_dispatch
 
 pytestmark = pytest.mark.django_db
 
@@ -54,14 +57,14 @@ def world(staff, settings, tmp_path):
     settings.TICKETS_ATTACHMENT_ROOT = tmp_path
     out = {}
     for code, member in (("B01", "unit_staff_b01"), ("B02", "unit_staff_b02")):
-        ticket = services.ticket_create(
+        ticket = ticket_create(
             actor=staff[Role.AGENT], kind="complaint", category=Category.ATM_MISPOST, description=f"{code}的投诉"
         )
-        ticket = services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code=code)
-        attachment = services.ticket_attachment_add(
+        ticket = ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code=code)
+        attachment = ticket_attachment_add(
             ticket=ticket, actor=staff[member], upload=SimpleUploadedFile("凭条.pdf", PDF, "application/pdf")
         )
-        extension = services.ticket_extension_request(ticket=ticket, actor=staff[member], days=2, reason="调查")
+        extension = ticket_extension_request(ticket=ticket, actor=staff[member], days=2, reason="调查")
         out[code] = {"ticket": ticket, "attachment": attachment, "extension": extension}
     return out
 

@@ -83,10 +83,10 @@ def test_favicon_is_served(client):
 def test_screen_pop_lists_past_work_orders_by_number_and_link(staff):
     from calls.selectors import _tickets
     from tests.factories_banking import AccountFactory
-    from tickets import services
+    from tickets.services.contacts import ticket_create
 
     customer = AccountFactory(opening_fen=0).customer
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT], kind="complaint", category="fees", description="多扣手续费", customer=customer
     )
     [row] = _tickets(staff[Role.AGENT], customer.pk)

@@ -12,9 +12,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from org.permissions import has_role, roles_allowed
-from org.roles import Role
 
-from . import policy, selectors, services
+from . import policy, selectors
 from .errors import UnknownAccount, UnknownCustomer
 from .models import Ticket, TicketAttachment
 from .selectors import TicketFilter
@@ -41,8 +40,22 @@ from .serializers import (
     TicketListQuery,
     TicketListSerializer,
 )
-
-READERS = (Role.DIRECTOR, Role.ANALYST, Role.TEAM_LEAD, Role.AGENT, Role.UNIT_STAFF)
+from .services.adjustments import ticket_adjustment_decide, ticket_adjustment_post, ticket_adjustment_waive
+from .services.attachments import ticket_attachment_add
+from .services.contacts import ticket_create, ticket_customer_link
+from .services.extensions import ticket_extension_decide, ticket_extension_request
+from .services.pauses import ticket_pause, ticket_resume
+from .services.workflow import (
+    ticket_accept,
+    ticket_callback,
+    ticket_chase,
+    ticket_close,
+    ticket_dispatch,
+    ticket_merge,
+    ticket_reply,
+    ticket_review,
+    ticket_withdraw,
+)
 
 
 def _input(serializer_class, data) -> dict:
@@ -93,7 +106,7 @@ class TicketListCreateApi(GenericAPIView):
     queryset = Ticket.objects.none()  # for the schema only: reads go through the scoped selector
 
     def get_permissions(self):
-        roles = services.RECORDERS if self.request.method == "POST" else READERS
+        roles = policy.RECORDERS if self.request.method == "POST" else policy.READERS
         return [roles_allowed(*roles)()]
 
     @extend_schema(parameters=[TicketListQuery], responses={200: TicketListSerializer(many=True)})
@@ -118,7 +131,7 @@ class TicketListCreateApi(GenericAPIView):
     @extend_schema(request=TicketCreateInput, responses={201: TicketDetailSerializer})
     def post(self, request):
         data = _input(TicketCreateInput, request.data)
-        ticket = services.ticket_create(
+        ticket = ticket_create(
             actor=request.user,
             kind=data["kind"],
             category=data["category"],
@@ -133,7 +146,7 @@ class TicketListCreateApi(GenericAPIView):
 
 
 class TicketDetailApi(GenericAPIView):
-    permission_classes = [roles_allowed(*READERS)]
+    permission_classes = [roles_allowed(*policy.READERS)]
     serializer_class = TicketDetailSerializer
 
     def get(self, request, ticket_id: int):
@@ -143,7 +156,7 @@ class TicketDetailApi(GenericAPIView):
 class TicketHistoryApi(GenericAPIView):
     """``GET /api/tickets/{id}/history/``: every change, oldest first (paginated)."""
 
-    permission_classes = [roles_allowed(*READERS)]
+    permission_classes = [roles_allowed(*policy.READERS)]
     serializer_class = EventSerializer
 
     @extend_schema(responses={200: EventSerializer(many=True)})
@@ -158,7 +171,7 @@ class TicketActionApi(GenericAPIView):
     The work order is looked up before the role is checked: another unit's is a 404 for every
     action, whatever the caller's role allows; a role not allowed on a visible one is a 403."""
 
-    permission_classes = [roles_allowed(*READERS)]
+    permission_classes = [roles_allowed(*policy.READERS)]
     roles: tuple[str, ...] = ()
     input_class = EmptyInput
 
@@ -178,21 +191,21 @@ class TicketActionApi(GenericAPIView):
 
 
 class DispatchApi(TicketActionApi):
-    roles, input_class = services.DISPATCHERS, DispatchInput
+    roles, input_class = policy.DISPATCHERS, DispatchInput
 
     def perform(self, request, ticket, data):
-        services.ticket_dispatch(ticket=ticket, actor=request.user, unit_code=data["unit"])
+        ticket_dispatch(ticket=ticket, actor=request.user, unit_code=data["unit"])
 
 
 class AcceptApi(TicketActionApi):
-    roles = (Role.UNIT_STAFF,)
+    roles = policy.UNIT_HANDLERS
 
     def perform(self, request, ticket, data):
-        services.ticket_accept(ticket=ticket, actor=request.user)
+        ticket_accept(ticket=ticket, actor=request.user)
 
 
 class ReplyApi(TicketActionApi):
-    roles, input_class = (Role.UNIT_STAFF,), ReplyInput
+    roles, input_class = policy.UNIT_HANDLERS, ReplyInput
 
     def perform(self, request, ticket, data):
         amount = data.get("adjustment_amount")
@@ -201,90 +214,88 @@ class ReplyApi(TicketActionApi):
             from banking.money import parse_amount
 
             fen = parse_amount(amount)
-        services.ticket_reply(
+        ticket_reply(
             ticket=ticket, actor=request.user, result=data["result"], resolved=data["resolved"], adjustment_fen=fen
         )
 
 
 class ReviewApi(TicketActionApi):
-    roles, input_class = services.REVIEWERS, ReviewInput
+    roles, input_class = policy.REVIEWERS, ReviewInput
 
     def perform(self, request, ticket, data):
-        services.ticket_review(ticket=ticket, actor=request.user, accepted=data["accepted"], note=data["note"])
+        ticket_review(ticket=ticket, actor=request.user, accepted=data["accepted"], note=data["note"])
 
 
 class ExtendApi(TicketActionApi):
-    roles, input_class = services.EXTENSION_REQUESTERS, ExtendInput
+    roles, input_class = policy.EXTENSION_REQUESTERS, ExtendInput
 
     def perform(self, request, ticket, data):
-        services.ticket_extension_request(ticket=ticket, actor=request.user, days=data["days"], reason=data["reason"])
+        ticket_extension_request(ticket=ticket, actor=request.user, days=data["days"], reason=data["reason"])
 
 
 class CallbackApi(TicketActionApi):
-    roles, input_class = services.CALLERS, CallbackInput
+    roles, input_class = policy.CALLERS, CallbackInput
 
     def perform(self, request, ticket, data):
-        services.ticket_callback(ticket=ticket, actor=request.user, satisfied=data["satisfied"], note=data["note"])
+        ticket_callback(ticket=ticket, actor=request.user, satisfied=data["satisfied"], note=data["note"])
 
 
 class CloseApi(TicketActionApi):
-    roles, input_class = services.CLOSERS, NoteInput
+    roles, input_class = policy.CLOSERS, NoteInput
 
     def perform(self, request, ticket, data):
-        services.ticket_close(ticket=ticket, actor=request.user, note=data["note"])
+        ticket_close(ticket=ticket, actor=request.user, note=data["note"])
 
 
 class WithdrawApi(TicketActionApi):
-    roles, input_class = services.DISPATCHERS, ReasonInput
+    roles, input_class = policy.DISPATCHERS, ReasonInput
 
     def perform(self, request, ticket, data):
-        services.ticket_withdraw(ticket=ticket, actor=request.user, reason=data["reason"])
+        ticket_withdraw(ticket=ticket, actor=request.user, reason=data["reason"])
 
 
 class MergeApi(TicketActionApi):
-    roles, input_class = services.DISPATCHERS, MergeInput
+    roles, input_class = policy.DISPATCHERS, MergeInput
 
     def perform(self, request, ticket, data):
         into = selectors.ticket_get(user=request.user, ticket_id=data["into"])
-        services.ticket_merge(ticket=ticket, actor=request.user, into=into)
+        ticket_merge(ticket=ticket, actor=request.user, into=into)
 
 
 class PauseApi(TicketActionApi):
-    roles, input_class = services.PAUSERS, ReasonInput
+    roles, input_class = policy.PAUSERS, ReasonInput
 
     def perform(self, request, ticket, data):
-        services.ticket_pause(ticket=ticket, actor=request.user, reason=data["reason"])
+        ticket_pause(ticket=ticket, actor=request.user, reason=data["reason"])
 
 
 class ResumeApi(TicketActionApi):
-    roles = services.PAUSERS
+    roles = policy.PAUSERS
 
     def perform(self, request, ticket, data):
-        services.ticket_resume(ticket=ticket, actor=request.user)
+        ticket_resume(ticket=ticket, actor=request.user)
 
 
 class ChaseApi(TicketActionApi):
-    roles, input_class = services.REVIEWERS, NoteInput
+    roles, input_class = policy.REVIEWERS, NoteInput
 
     def perform(self, request, ticket, data):
-        services.ticket_chase(ticket=ticket, actor=request.user, note=data["note"])
+        ticket_chase(ticket=ticket, actor=request.user, note=data["note"])
 
 
 class ExtensionDecisionApi(GenericAPIView):
     """``POST /api/tickets/{id}/extensions/{ext}/approve/`` or ``/reject/``."""
 
-    permission_classes = [roles_allowed(*READERS)]
+    permission_classes = [roles_allowed(*policy.READERS)]
     serializer_class = ExtensionDecisionInput
     approve = True
 
     @extend_schema(responses={200: TicketDetailSerializer})
     def post(self, request, ticket_id: int, extension_id: int):
         extension = selectors.extension_get(user=request.user, ticket_id=ticket_id, extension_id=extension_id)
-        require_role(request, (Role.ANALYST, Role.DIRECTOR))
+        require_role(request, policy.EXTENSION_DECIDERS)
         data = _input(ExtensionDecisionInput, request.data)
-        services.ticket_extension_decide(
-            extension=extension, actor=request.user, approve=self.approve, note=data["note"]
-        )
+        ticket_extension_decide(extension=extension, actor=request.user, approve=self.approve, note=data["note"])
         return _detail(request.user, ticket_id)
 
 
@@ -294,9 +305,7 @@ class CustomerLinkApi(TicketActionApi):
     roles, input_class = policy.CUSTOMER_LINKERS, CustomerLinkInput
 
     def perform(self, request, ticket, data):
-        services.ticket_customer_link(
-            ticket=ticket, actor=request.user, customer=_customer(request.user, data["customer"])
-        )
+        ticket_customer_link(ticket=ticket, actor=request.user, customer=_customer(request.user, data["customer"]))
 
 
 class AdjustmentWaiveApi(TicketActionApi):
@@ -305,7 +314,7 @@ class AdjustmentWaiveApi(TicketActionApi):
     roles, input_class = policy.ADJUSTMENT_WAIVERS, ReasonInput
 
     def perform(self, request, ticket, data):
-        services.ticket_adjustment_waive(ticket=ticket, actor=request.user, reason=data["reason"])
+        ticket_adjustment_waive(ticket=ticket, actor=request.user, reason=data["reason"])
 
 
 class AdjustmentDecisionApi(TicketActionApi):
@@ -315,7 +324,7 @@ class AdjustmentDecisionApi(TicketActionApi):
     roles, input_class = policy.ADJUSTMENT_APPROVERS, AdjustmentDecisionInput
 
     def perform(self, request, ticket, data):
-        services.ticket_adjustment_decide(ticket=ticket, actor=request.user, approve=data["approve"], note=data["note"])
+        ticket_adjustment_decide(ticket=ticket, actor=request.user, approve=data["approve"], note=data["note"])
 
 
 class AdjustmentApi(GenericAPIView):
@@ -323,15 +332,15 @@ class AdjustmentApi(GenericAPIView):
     one of the customer's accounts, once: 201 the first time, 200 with the same adjustment on any
     repeat. Above the approval threshold the answer is the request, ``status: pending_approval``."""
 
-    permission_classes = [roles_allowed(*READERS)]
+    permission_classes = [roles_allowed(*policy.READERS)]
     serializer_class = AdjustmentInput
 
     @extend_schema(request=AdjustmentInput, responses={201: AdjustmentSerializer, 200: AdjustmentSerializer})
     def post(self, request, ticket_id: int):
         ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
-        require_role(request, services.ADJUSTERS)
+        require_role(request, policy.ADJUSTMENT_POSTERS)
         data = _input(AdjustmentInput, request.data)
-        result = services.ticket_adjustment_post(
+        result = ticket_adjustment_post(
             ticket=ticket, actor=request.user, account=_account(request.user, data.get("account"))
         )
         return Response(
@@ -344,7 +353,7 @@ class AttachmentListApi(GenericAPIView):
     """``GET`` the work order's attachments; ``POST`` multipart ``file`` adds one (checked for size,
     type by extension and content, programs and scripts refused)."""
 
-    permission_classes = [roles_allowed(*READERS)]
+    permission_classes = [roles_allowed(*policy.READERS)]
     serializer_class = AttachmentSerializer
     queryset = TicketAttachment.objects.none()  # for the schema only
 
@@ -356,14 +365,14 @@ class AttachmentListApi(GenericAPIView):
     @extend_schema(request={"multipart/form-data": AttachmentInput}, responses={201: AttachmentSerializer})
     def post(self, request, ticket_id: int):
         ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
-        require_role(request, services.ATTACHERS)
+        require_role(request, policy.ATTACHERS)
         data = _input(AttachmentInput, request.data)
-        attachment = services.ticket_attachment_add(ticket=ticket, actor=request.user, upload=data["file"])
+        attachment = ticket_attachment_add(ticket=ticket, actor=request.user, upload=data["file"])
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentDownloadApi(GenericAPIView):
-    permission_classes = [roles_allowed(*READERS)]
+    permission_classes = [roles_allowed(*policy.READERS)]
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, ticket_id: int, attachment_id: int):

@@ -23,8 +23,11 @@ from django.utils import timezone
 from org.models import Outlet, Unit
 from org.roles import Role
 
-from . import services
 from .models import Category, ContactKind, Ticket
+from .services.contacts import ticket_create
+from .services.extensions import ticket_extension_decide, ticket_extension_request
+from .services.pauses import ticket_pause
+from .services.workflow import ticket_accept, ticket_callback, ticket_dispatch, ticket_reply, ticket_review
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +153,9 @@ def seed_tickets(history_days: int) -> int:
     outlets: dict[str, list[str]] = {}
     for code, name in Outlet.objects.filter(unit__code__in=units).order_by("code").values_list("unit__code", "name"):
         outlets.setdefault(code, []).append(name)
-    from banking.models import Customer
+    from banking.selectors import customer_ids
 
-    customers = list(Customer.objects.order_by("id").values_list("id", flat=True)[:600])
+    customers = customer_ids(limit=600)
     existing = set(Ticket.objects.filter(call_id__startswith=CALL_PREFIX).values_list("call_id", flat=True))
 
     rng = random.Random(SEED)
@@ -204,11 +207,11 @@ class Clock:
 def _create(plan: dict) -> Ticket:
     customer = None
     if plan["customer"]:
-        from banking.models import Customer
+        from banking.selectors import customer_by_id
 
-        customer = Customer.objects.get(pk=plan["customer"])
+        customer = customer_by_id(plan["customer"])
     text = _description(random.Random(plan["call_id"]), plan["category"], plan["outlet"], plan["amount"])
-    return services.ticket_create(
+    return ticket_create(
         actor=plan["agent"],
         kind=ContactKind.SUGGESTION if text.startswith("客户建议") else ContactKind.COMPLAINT,
         category=plan["category"],
@@ -226,22 +229,22 @@ def _handled(plan: dict, actors: Actors) -> Ticket:
     member = actors.unit_staff[plan["unit"]]
     ticket = _create(plan)
     clock = Clock(plan["received"] + timedelta(minutes=3), timezone.now() - timedelta(hours=1))
-    ticket = services.ticket_dispatch(
+    ticket = ticket_dispatch(
         ticket=ticket,
         actor=actors.analyst,
         unit_code=plan["unit"],
         now=clock.after(timedelta(minutes=rng.randint(20, 180))),
     )
-    ticket = services.ticket_accept(ticket=ticket, actor=member, now=clock.after(timedelta(hours=rng.randint(1, 20))))
+    ticket = ticket_accept(ticket=ticket, actor=member, now=clock.after(timedelta(hours=rng.randint(1, 20))))
     if plan["extended"]:
-        extension = services.ticket_extension_request(
+        extension = ticket_extension_request(
             ticket=ticket,
             actor=member,
             days=10,
             reason="需调取监控并约谈相关人员，情况较复杂。",
             now=clock.after(timedelta(days=rng.randint(3, 8))),
         )
-        services.ticket_extension_decide(
+        ticket_extension_decide(
             extension=extension, actor=actors.analyst, approve=True, now=clock.after(timedelta(hours=3))
         )
         ticket.refresh_from_db()
@@ -251,26 +254,26 @@ def _handled(plan: dict, actors: Actors) -> Ticket:
     else:
         replied = clock.last + timedelta(seconds=span * rng.uniform(0.25, 0.9))
     reply = REPLIES[plan["category"]].format(amount=plan["amount"])
-    ticket = services.ticket_reply(ticket=ticket, actor=member, result=reply, resolved=True, now=clock.at(replied))
-    ticket = services.ticket_review(
+    ticket = ticket_reply(ticket=ticket, actor=member, result=reply, resolved=True, now=clock.at(replied))
+    ticket = ticket_review(
         ticket=ticket, actor=actors.analyst, accepted=True, now=clock.after(timedelta(hours=rng.randint(2, 22)))
     )
     if plan["unsatisfied_once"]:
-        services.ticket_callback(
+        ticket_callback(
             ticket=ticket,
             actor=plan["agent"],
             satisfied=False,
             note="客户表示仍有疑问，要求进一步说明。",
             now=clock.after(timedelta(hours=rng.randint(1, 20))),
         )
-        services.ticket_reply(
+        ticket_reply(
             ticket=ticket,
             actor=member,
             result=reply + "网点负责人已上门向客户当面说明。",
             resolved=True,
             now=clock.after(timedelta(hours=rng.randint(4, 30))),
         )
-    return services.ticket_callback(
+    return ticket_callback(
         ticket=ticket,
         actor=plan["agent"],
         satisfied=True,
@@ -306,11 +309,9 @@ def _open_ones(rng, actors, units, outlets, customers, existing, today) -> int:
         customer = customers[(number * 7) % len(customers)] if customers else None
         account = None
         if state == "replied" and customer:
-            from banking.models import Account
+            from banking.selectors import first_active_account
 
-            account = (
-                Account.objects.filter(customer_id=customer, is_internal=False, status="active").order_by("id").first()
-            )
+            account = first_active_account(customer)
         if call_id in existing:
             continue
         plan = {
@@ -335,18 +336,18 @@ def _open(plan: dict, state: str, actors: Actors, now: datetime) -> Ticket:
     if state == "new":
         return ticket
     clock = Clock(plan["received"] + timedelta(minutes=3), now - timedelta(minutes=10))
-    ticket = services.ticket_dispatch(
+    ticket = ticket_dispatch(
         ticket=ticket, actor=actors.analyst, unit_code=plan["unit"], now=clock.after(timedelta(minutes=40))
     )
     if state == "dispatched":
         return ticket
-    ticket = services.ticket_accept(ticket=ticket, actor=member, now=clock.after(timedelta(hours=3)))
+    ticket = ticket_accept(ticket=ticket, actor=member, now=clock.after(timedelta(hours=3)))
     if state == "paused":
-        return services.ticket_pause(
+        return ticket_pause(
             ticket=ticket, actor=member, reason="等待清机加钞单位出具鉴定结果。", now=clock.after(timedelta(hours=1))
         )
     if state == "extension":
-        services.ticket_extension_request(
+        ticket_extension_request(
             ticket=ticket,
             actor=member,
             days=10,
@@ -358,7 +359,7 @@ def _open(plan: dict, state: str, actors: Actors, now: datetime) -> Ticket:
         return ticket
     amount_fen = plan["amount"] * 100 if plan["category"] == Category.ATM_MISPOST and plan.get("account") else None
     reply = REPLIES[plan["category"]].format(amount=plan["amount"]).replace("已为客户调账并", "请中心调账，已")
-    ticket = services.ticket_reply(
+    ticket = ticket_reply(
         ticket=ticket,
         actor=member,
         result=reply,
@@ -369,10 +370,8 @@ def _open(plan: dict, state: str, actors: Actors, now: datetime) -> Ticket:
     if state == "replied":
         return ticket
     if state == "callback_pending":
-        return services.ticket_review(
-            ticket=ticket, actor=actors.analyst, accepted=True, now=clock.after(timedelta(hours=2))
-        )
-    return services.ticket_review(
+        return ticket_review(ticket=ticket, actor=actors.analyst, accepted=True, now=clock.after(timedelta(hours=2)))
+    return ticket_review(
         ticket=ticket,
         actor=actors.analyst,
         accepted=False,

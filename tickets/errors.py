@@ -1,4 +1,8 @@
-"""Work-order domain errors. The codes are a public contract: clients branch on them."""
+"""Work-order domain errors. The codes are a public contract: clients branch on them.
+
+The messages here are the only user-facing texts of refusals: the API sends them (or a service's
+more precise English detail) and the pages show them, translated, through ``page_message``.
+"""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +24,7 @@ class InvalidInput(DomainError):
     code = "invalid_input"
     status = 400
     default_message = _("The request is not valid.")
+    shows_detail = True  # which field is wrong, and how, is the message
 
 
 class UnknownUnit(DomainError):
@@ -38,6 +43,18 @@ class UnknownAccount(DomainError):
     code = "unknown_account"
     status = 400
     default_message = _("No such account of this customer.")
+
+
+class CustomerNotFound(DomainError):
+    code = "customer_not_found"
+    status = 400
+    default_message = _("No customer has this mobile, card or account number, or ID last 6.")
+
+
+class CustomerAmbiguous(DomainError):
+    code = "ambiguous_customer"
+    status = 400
+    default_message = _("Several customers match: search by the full card or account number.")
 
 
 class TicketNotFound(NotFound):
@@ -156,7 +173,24 @@ class MergeNotAllowed(Unprocessable):
     default_message = _("These work orders cannot be merged.")
 
 
+class MergeTargetNotFound(MergeNotAllowed):
+    """The work order to merge into is not one the user can see (a page's form field)."""
+
+    default_message = _("Work order not found.")
+
+
 class CalendarDayInvalid(DomainError):
     code = "invalid_calendar_day"
     status = 400
     default_message = _("This day cannot be set this way.")
+
+
+def page_message(exc: DomainError) -> str:
+    """The text a page shows for a refusal. A work-order error shows its class's message, in the
+    user's language (a service's English detail, such as the state it found or the cap it computed,
+    is for API clients); invalid input and other apps' errors (the ledger's, the amount parser's)
+    show their own message, which their services write to be shown."""
+    kind = type(exc)
+    if kind.__module__ == __name__ and exc.code == kind.code and not getattr(kind, "shows_detail", False):
+        return str(kind.default_message)
+    return exc.message

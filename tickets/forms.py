@@ -14,6 +14,14 @@ from .models import Category, ContactKind, State
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 
 
+def form_errors(form) -> str:
+    """A form's errors on one line, each after its field's label (for a page's error message)."""
+    return "; ".join(
+        f"{form.fields[name].label if name in form.fields else ''} {' '.join(errs)}".strip()
+        for name, errs in form.errors.items()
+    )
+
+
 class TicketCreateForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=ContactKind.choices, initial=ContactKind.COMPLAINT)
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)

@@ -443,7 +443,10 @@ class TicketAttachment(models.Model):
         return self.original_name
 
 
-class CallbackStatus(models.TextChoices):
+class TicketCallbackStatus(models.TextChoices):
+    """Of a ``TicketCallback`` (calling the customer back about a work order), not of the agents'
+    callbacks (``agents.models.CallbackStatus``)."""
+
     OPEN = "open", _("To call")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
@@ -453,7 +456,9 @@ class TicketCallback(models.Model):
     """The agents' task of calling the customer back after a unit's reply (回访)."""
 
     ticket = models.ForeignKey(Ticket, verbose_name=_("work order"), on_delete=models.PROTECT, related_name="callbacks")
-    status = models.CharField(_("status"), max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.OPEN)
+    status = models.CharField(
+        _("status"), max_length=10, choices=TicketCallbackStatus.choices, default=TicketCallbackStatus.OPEN
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
     done_by = models.ForeignKey(

@@ -23,13 +23,13 @@ from .models import (
     AdjustmentStatus,
     CalendarDay,
     CalendarYear,
-    CallbackStatus,
     Category,
     ExtensionStatus,
     State,
     Ticket,
     TicketAttachment,
     TicketCallback,
+    TicketCallbackStatus,
     TicketEscalation,
     TicketEvent,
     TicketExtension,
@@ -235,7 +235,7 @@ def callbacks_open(*, user) -> QuerySet[TicketCallback]:
     """The agents' callback list: customers to call back after a unit's reply, oldest first."""
     return (
         TicketCallback.objects.visible_to(user)
-        .filter(status=CallbackStatus.OPEN)
+        .filter(status=TicketCallbackStatus.OPEN)
         .select_related("ticket__customer", "ticket__unit")
         .order_by("created_at", "id")
     )
@@ -378,3 +378,14 @@ def ticket_statistics(date_from: date, date_to: date) -> dict[str, Any]:
             {"unit": code, "category": category, **values} for (code, category), values in sorted(per_pair.items())
         ],
     }
+
+
+def contact_choices() -> dict[str, list[dict[str, str]]]:
+    """The agent desktop's wrap-up choices: contact kinds, categories and states, as
+    ``[{"value", "label"}]`` in the user's language."""
+    from .models import Category, ContactKind, State
+
+    def choices(enum) -> list[dict[str, str]]:
+        return [{"value": value, "label": str(label)} for value, label in enum.choices]
+
+    return {"kinds": choices(ContactKind), "categories": choices(Category), "states": choices(State)}

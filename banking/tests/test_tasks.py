@@ -1,11 +1,11 @@
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from banking import services, tasks
 from banking.models import LossReport
+from notifications.models import SmsOutbox
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,28 @@ def test_expiry_task_expires_reports_past_validity_and_keeps_the_account_blocked
     assert tasks.loss_reports_expire() == 0
 
 
-def test_beat_schedules_the_banking_tasks():
-    tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"banking.loss_reports_expire", "banking.loss_report_reminders_send"} <= tasks_scheduled
+def test_reminder_task_texts_the_customer_once_before_the_report_expires(pb):
+    report = services.loss_report_register(account=pb.card, verification="id_document", channel="agent")
+    LossReport.objects.filter(pk=report.pk).update(valid_until=timezone.now() + timedelta(hours=2))
+    assert tasks.loss_report_reminders_send.apply().get() == 1
+    report.refresh_from_db()
+    assert report.reminded_at is not None
+    reminder = SmsOutbox.objects.filter(text__contains="将于").get()
+    assert reminder.phone == pb.customer.mobile and pb.card.number not in reminder.text
+    assert tasks.loss_report_reminders_send.apply().get() == 0
+    assert SmsOutbox.objects.filter(text__contains="将于").count() == 1
+
+
+def test_beat_schedules_each_banking_task_once_with_its_interval():
+    from tests.beat import periodic_tasks_at_beat_start
+
+    at_start = periodic_tasks_at_beat_start()
+    intervals = {
+        task.task: task.interval.schedule.run_every
+        for task in at_start
+        if task.task.startswith("banking.") and task.enabled
+    }
+    scheduled = [task.task for task in at_start]
+    assert intervals["banking.loss_reports_expire"] == timedelta(minutes=5)
+    assert intervals["banking.loss_report_reminders_send"] == timedelta(minutes=15)
+    assert scheduled.count("banking.loss_reports_expire") == scheduled.count("banking.loss_report_reminders_send") == 1

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "tickets",
     "notifications",
     "reports",
+    # the wiring on top (``seed_demo`` seeds every app: it imports each app's ``demo``)
+    "contactcenter",
 ]
 
 MIDDLEWARE = [
@@ -394,9 +396,15 @@ if REDIS_URL:
     # dies (the desktop then reconnects). A longer socket timeout on the layer's pool avoids it.
     CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 15}]
 
-# Periodic tasks: django-celery-beat's database scheduler installs these entries at start-up;
-# the maintainer can change their timing in the admin ("Scheduled tasks").
+# Periodic tasks, all of them and only here: django-celery-beat's database scheduler writes these
+# entries into its tables each time beat starts (their timing and arguments are reset to these,
+# an entry the maintainer disabled under "Scheduled tasks" in the admin stays disabled).
 CELERY_BEAT_SCHEDULE = {
     "banking-loss-reports-expire": {"task": "banking.loss_reports_expire", "schedule": 300.0},
     "banking-loss-report-reminders": {"task": "banking.loss_report_reminders_send", "schedule": 900.0},
+    # Offer timeouts, overflow, callback offers, forgotten after-call work. The websocket processes
+    # run the same sweep on their own ticker; a run older than 5 s is dropped, not queued up.
+    "calls-sweep": {"task": "calls.sweep", "schedule": 1.0, "options": {"expire_seconds": 5}},
+    # Reminders before a work order's due time and escalations after it.
+    "tickets-escalate": {"task": "tickets.escalate", "schedule": 900.0},
 }

@@ -1,6 +1,8 @@
 """The switch's hot path reads and writes rows with written-out SQL (``contactcenter.rows``): they must give
 the same values as the ORM on every database, and a step must stay a few statements."""
 
+import re
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -171,19 +173,39 @@ def test_a_published_menu_is_not_read_again_but_an_edited_draft_is(caller, ivr_m
     assert any(a.get("text") == "改过的主菜单。" for a in actions["actions"]), actions
 
 
-def test_the_hot_statements_are_prepared_on_the_server_and_the_orms_are_not(on_postgres, caller):
+def _as_the_server_shows(query: str) -> str:
+    """A statement as ``pg_prepared_statements`` shows it: psycopg sends ``%s`` as ``$1``, ``$2``..."""
+    numbers = iter(range(1, 10_000))
+    return re.sub(r"%%|%s", lambda match: "%" if match.group() == "%%" else f"${next(numbers)}", query)
+
+
+def test_the_hot_statements_are_prepared_on_the_server_and_the_orms_are_not(on_postgres, caller, monkeypatch):
     """Django turns psycopg's preparation off by default; without ``prepare_threshold`` in the
     settings an explicit ``prepare=True`` is silently ignored and every step is planned again."""
+    written_out = []
+    preparing = rows._server_binding_cursor_class(prepare=True)
+    execute = preparing.execute
+
+    def recording_execute(self, query, params=None, **kwargs):
+        written_out.append(_as_the_server_shows(query))
+        return execute(self, query, params, **kwargs)
+
+    monkeypatch.setattr(preparing, "execute", recording_execute)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        before = {statement for (statement,) in cursor.fetchall()}
     call = caller()
     call.start()
     call.press("3")
     call.press("0")
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
-        prepared = dict(cursor.fetchall())
+        prepared = {statement: runs for statement, runs in cursor.fetchall() if statement not in before}
     call_reads = [runs for statement, runs in prepared.items() if statement.startswith('SELECT "ivr_ivrcall"."id"')]
     assert call_reads == [2], prepared  # one statement, prepared once, run for both keys
     assert any(statement.startswith("WITH updated AS (UPDATE") for statement in prepared), prepared
-    # The ORM binds on the client and prepares nothing: every prepared statement is a written-out one.
-    assert all('"ivr_menuversion"."id"' in s or s.startswith(("SELECT", "WITH")) for s in prepared), prepared
+    # The ORM binds on the client and prepares nothing: every statement prepared during the call
+    # is one ``contactcenter.rows`` sent through its preparing cursor, and each of those is prepared.
+    assert written_out, "the call's steps sent nothing through the preparing cursor"
+    assert set(prepared) == set(written_out) - before, (sorted(prepared), sorted(set(written_out)))
     assert not any("%s" in statement for statement in prepared)

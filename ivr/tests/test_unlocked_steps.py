@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 import banking.services
 from banking.models import PhoneBankingRegistration
 from ivr import services
-from ivr.locks import lock_call
+from ivr.locks import read_call
 from ivr.models import IvrCall, IvrEvent
 from ivr.tests.helpers import PHONE_PIN, said
 
@@ -124,7 +124,7 @@ def test_a_menu_key_runs_unlocked_and_a_lost_compare_and_set_runs_locked(caller,
     def racing(found, **kwargs):
         if kwargs.get("expect_seq") is not None and not raced:
             raced.append(1)
-            original(lock_call(found.call.call_id, lock=False), **{**kwargs, "expect_seq": None})
+            original(read_call(found.call.call_id), **{**kwargs, "expect_seq": None})
         return original(found, **kwargs)
 
     monkeypatch.setattr(services, "_apply", racing)
@@ -151,7 +151,7 @@ def test_a_verified_calls_account_is_read_with_the_call_and_not_again(caller, cu
     call = caller()
     call.start()
     call.login(customer.card.number)
-    found = lock_call(call.call_id, lock=False)
+    found = read_call(call.call_id)
     assert found.account is not None and found.account.pk == customer.card.pk
     assert found.account.balance_fen == customer.card.balance_fen
     with CaptureQueriesContext(connection) as balance:
@@ -165,7 +165,7 @@ def test_the_account_logging_in_is_read_with_the_call_at_the_password_step(calle
     call.start()
     call.press("1")
     call.press(customer.card.number)
-    found = lock_call(call.call_id, lock=False)
+    found = read_call(call.call_id)
     assert found.account is None
     account, registration = found.login
     assert (account.pk, registration.pk) == (customer.card.pk, customer.registration.pk)
@@ -176,7 +176,7 @@ def test_the_account_logging_in_is_read_with_the_call_at_the_password_step(calle
         q["sql"] for q in password.captured_queries if 'FROM "banking_' in q["sql"] and "ivr_ivrcall" not in q["sql"]
     ]
     assert banking_reads == []  # only joined into the call's read
-    after = lock_call(call.call_id, lock=False)
+    after = read_call(call.call_id)
     assert after.call.verified and after.call.login_account_id is None and after.login is None
     assert after.account.pk == customer.card.pk
 
@@ -187,7 +187,7 @@ def test_a_login_by_a_linked_accounts_number_reads_its_registration_apart(caller
     call.start()
     call.press("1")
     call.press(customer.linked[0].number)
-    assert lock_call(call.call_id, lock=False).login[1] is None
+    assert read_call(call.call_id).login[1] is None
     call.press(PHONE_PIN)
     verified = IvrCall.objects.get(call_id=call.call_id)
     assert verified.verified and verified.account_id == customer.linked[0].pk

@@ -9,8 +9,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from org.roles import Role
-from tickets import services
 from tickets.models import CalendarYear, Category, ContactKind, State
+from tickets.services.calendar import calendar_sync_from_package
+from tickets.services.contacts import ticket_create
+from tickets.services.workflow import (
+    ticket_accept,
+    ticket_callback,
+    ticket_close,
+    ticket_dispatch,
+    ticket_reply,
+    ticket_review,
+    ticket_withdraw,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -24,7 +34,7 @@ def calendar_seeded(db):
     """The data migration loads the package's years; a transactional test before this one may have
     flushed them, so load them again when missing."""
     if not CalendarYear.objects.filter(year=2026, complete=True).exists():
-        services.calendar_sync_from_package()
+        calendar_sync_from_package()
 
 
 @pytest.fixture(autouse=True)
@@ -60,33 +70,33 @@ def make_ticket(staff, branches):
         kwargs_owed = kwargs.pop("owed", False)
         if state == State.AWAITING_ADJUSTMENT or kwargs_owed:
             category = Category.ATM_MISPOST if category == Category.SERVICE_ATTITUDE else category
-        ticket = services.ticket_create(
+        ticket = ticket_create(
             actor=staff[Role.AGENT], kind=kind, category=category, description="客户反映问题", **kwargs
         )
         if state == State.NEW:
             return ticket
         if state == State.WITHDRAWN:
-            return services.ticket_withdraw(ticket=ticket, actor=analyst, reason="重复")
+            return ticket_withdraw(ticket=ticket, actor=analyst, reason="重复")
         if state == State.CLOSED:
-            return services.ticket_close(ticket=ticket, actor=analyst)
-        ticket = services.ticket_dispatch(ticket=ticket, actor=analyst, unit_code=unit)
+            return ticket_close(ticket=ticket, actor=analyst)
+        ticket = ticket_dispatch(ticket=ticket, actor=analyst, unit_code=unit)
         if state == State.DISPATCHED:
             return ticket
         if state == State.IN_PROGRESS:
-            return services.ticket_accept(ticket=ticket, actor=unit_staff)
+            return ticket_accept(ticket=ticket, actor=unit_staff)
         owed = state == State.AWAITING_ADJUSTMENT or kwargs_owed
-        ticket = services.ticket_reply(
+        ticket = ticket_reply(
             ticket=ticket, actor=unit_staff, result="已处理", resolved=True, adjustment_fen=20_000 if owed else None
         )
         if state == State.REPLIED:
             return ticket
         if state == State.CALLBACK_PENDING:
-            return services.ticket_review(ticket=ticket, actor=analyst, accepted=True)
+            return ticket_review(ticket=ticket, actor=analyst, accepted=True)
         if state == State.AWAITING_ADJUSTMENT:
             # Only a work order that carries money gets there: confirmed, called back, not posted.
-            return services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
+            return ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
         if state == State.RETURNED:
-            return services.ticket_review(ticket=ticket, actor=analyst, accepted=False, note="请补充")
+            return ticket_review(ticket=ticket, actor=analyst, accepted=False, note="请补充")
         raise ValueError(state)
 
     return make

@@ -9,8 +9,11 @@ from django.db import connection
 
 from banking.models import LedgerTransaction
 from org.roles import Role
-from tickets import errors, services
+from tickets import errors
 from tickets.models import Category, State, TicketAdjustment
+from tickets.services.adjustments import ticket_adjustment_post
+from tickets.services.contacts import ticket_create
+from tickets.services.workflow import ticket_dispatch, ticket_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -21,24 +24,24 @@ def card(customer):
 
 
 def _confirmed(staff, card, *, category=Category.ATM_MISPOST, fen=20_000):
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT], kind="complaint", category=category, description="ATM未出钞", account=card
     )
-    services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01")
-    return services.ticket_reply(
+    ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01")
+    return ticket_reply(
         ticket=ticket, actor=staff["unit_staff_b01"], result="核实长款200元", resolved=True, adjustment_fen=fen
     )
 
 
 def test_analyst_posts_the_confirmed_amount_once(staff, card):
     ticket = _confirmed(staff, card)
-    first = services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST])
+    first = ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST])
     assert first.created and first.adjustment.amount_fen == 20_000
     card.refresh_from_db()
     assert card.balance_fen == 100_000 + 20_000
     txn = LedgerTransaction.objects.get(idempotency_key=f"ticket-adjustment:{ticket.pk}")
     assert txn.kind == "adjustment" and sum(p.amount_fen for p in txn.postings.all()) == 0
-    again = services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST])
+    again = ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST])
     assert not again.created and again.adjustment.pk == first.adjustment.pk
     card.refresh_from_db()
     assert card.balance_fen == 120_000 and LedgerTransaction.objects.filter(kind="adjustment").count() == 1
@@ -75,14 +78,14 @@ def test_account_of_another_customer_is_refused(staff, card):
     ticket = _confirmed(staff, card)
     stranger = AccountFactory()
     with pytest.raises(errors.UnknownAccount):
-        services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=stranger)
+        ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=stranger)
     assert not TicketAdjustment.objects.exists()
 
 
 def test_unit_cannot_confirm_an_adjustment_on_other_categories(staff, make_ticket):
     ticket = make_ticket(State.DISPATCHED, category=Category.FEES)
     with pytest.raises(errors.AdjustmentNotApplicable):
-        services.ticket_reply(ticket=ticket, actor=staff["unit_staff_b01"], result="x", resolved=True, adjustment_fen=1)
+        ticket_reply(ticket=ticket, actor=staff["unit_staff_b01"], result="x", resolved=True, adjustment_fen=1)
 
 
 def test_page_posts_once_under_a_double_click(client_for, staff, card):
@@ -107,7 +110,7 @@ def test_double_click_from_two_threads_posts_once(staff, branches):
     def click():
         try:
             barrier.wait()
-            results.append(services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST]))
+            results.append(ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST]))
         except Exception as exc:  # noqa: BLE001 - reported below
             failures.append(exc)
         finally:

@@ -80,7 +80,7 @@ def test_due_time_is_end_of_day_in_shanghai():
 
 
 def test_a_maintainer_completed_year_is_used_and_not_flagged(staff):
-    from tickets.services import calendar_day_set, calendar_year_set_complete
+    from tickets.services.calendar import calendar_day_set, calendar_year_set_complete
 
     maintainer = staff["maintainer"]
     for day in (date(2027, 1, 1),):
@@ -93,7 +93,7 @@ def test_a_maintainer_completed_year_is_used_and_not_flagged(staff):
 
 
 def test_an_incomplete_year_is_still_counted_monday_to_friday(staff):
-    from tickets.services import calendar_day_set
+    from tickets.services.calendar import calendar_day_set
 
     calendar_day_set(actor=staff["maintainer"], day=date(2027, 1, 1), is_working_day=False, name="元旦")
     deadline = due(MISPOST, local(2026, 12, 28, 10, 0))

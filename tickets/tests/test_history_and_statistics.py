@@ -7,9 +7,10 @@ from django.db import IntegrityError, InternalError, connection, transaction
 
 from audit.models import AppendOnlyError
 from org.roles import Role
-from tickets import services
 from tickets.models import Category, State, TicketEvent
 from tickets.selectors import ticket_statistics
+from tickets.services.contacts import ticket_create
+from tickets.services.workflow import ticket_callback, ticket_close, ticket_dispatch, ticket_reply
 
 from .conftest import local
 
@@ -37,7 +38,7 @@ def test_database_refuses_changing_history(make_ticket):
 
 
 def _handled(staff, *, unit, category, received, replied, satisfied, closed):
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=category,
@@ -45,12 +46,12 @@ def _handled(staff, *, unit, category, received, replied, satisfied, closed):
         received_at=received,
         now=received,
     )
-    services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code=unit, now=received)
+    ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code=unit, now=received)
     member = staff["unit_staff_b01"] if unit == "B01" else staff["unit_staff_b02"]
-    services.ticket_reply(ticket=ticket, actor=member, result="ok", resolved=True, now=replied)
+    ticket_reply(ticket=ticket, actor=member, result="ok", resolved=True, now=replied)
     if satisfied is None:
-        return services.ticket_close(ticket=ticket, actor=staff[Role.ANALYST], now=closed)
-    return services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=satisfied, now=closed)
+        return ticket_close(ticket=ticket, actor=staff[Role.ANALYST], now=closed)
+    return ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=satisfied, now=closed)
 
 
 def test_statistics_per_unit_and_category(staff):
@@ -74,7 +75,7 @@ def test_statistics_per_unit_and_category(staff):
         closed=local(2026, 10, 14, 22),
     )
     # B02: one fees complaint still with the unit.
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=Category.FEES,
@@ -82,7 +83,7 @@ def test_statistics_per_unit_and_category(staff):
         received_at=local(2026, 10, 8, 9),
         now=local(2026, 10, 8, 9),
     )
-    services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B02", now=local(2026, 10, 8, 10))
+    ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B02", now=local(2026, 10, 8, 10))
     stats = ticket_statistics(date(2026, 9, 1), date(2026, 10, 31))
     assert stats["total"]["dispatched"] == 3 and stats["total"]["closed"] == 2
     b01 = next(row for row in stats["by_unit"] if row["unit"] == "B01")

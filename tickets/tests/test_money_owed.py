@@ -15,8 +15,19 @@ from audit.models import AuditEvent
 from banking.models import Account, LedgerTransaction
 from notifications.models import SmsOutbox
 from org.roles import Role
-from tickets import errors, policy, services
+from tickets import errors, policy
 from tickets.models import AdjustmentStatus, Category, State, Ticket, TicketAdjustment, TicketEvent
+from tickets.services.adjustments import ticket_adjustment_decide, ticket_adjustment_post, ticket_adjustment_waive
+from tickets.services.contacts import ticket_create, ticket_customer_link
+from tickets.services.workflow import (
+    ticket_callback,
+    ticket_close,
+    ticket_dispatch,
+    ticket_merge,
+    ticket_reply,
+    ticket_review,
+    ticket_withdraw,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +41,7 @@ def card(customer):
 
 def _owed(staff, *, category=Category.ATM_MISPOST, fen=20_000, customer=None, call_id="", state=State.REPLIED):
     """A work order whose unit confirmed ``fen`` (nothing posted), walked to ``state``."""
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=category,
@@ -38,14 +49,14 @@ def _owed(staff, *, category=Category.ATM_MISPOST, fen=20_000, customer=None, ca
         customer=customer,
         call_id=call_id,
     )
-    services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01")
-    ticket = services.ticket_reply(
+    ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01")
+    ticket = ticket_reply(
         ticket=ticket, actor=staff["unit_staff_b01"], result="核实长款", resolved=True, adjustment_fen=fen
     )
     if state == State.CALLBACK_PENDING:
-        ticket = services.ticket_review(ticket=ticket, actor=staff[Role.ANALYST], accepted=True)
+        ticket = ticket_review(ticket=ticket, actor=staff[Role.ANALYST], accepted=True)
     if state == State.AWAITING_ADJUSTMENT:
-        ticket = services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
+        ticket = ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
     return ticket
 
 
@@ -62,7 +73,7 @@ def test_close_is_refused_while_the_confirmed_amount_is_owed(staff, customer, ca
     ticket = _owed(staff, category=category, customer=customer, state=state)
     for role in (Role.ANALYST, Role.AGENT, Role.DIRECTOR):
         with pytest.raises(errors.AdjustmentOutstanding):
-            services.ticket_close(ticket=ticket, actor=staff[role])
+            ticket_close(ticket=ticket, actor=staff[role])
     assert _fresh(ticket).state == state
 
 
@@ -76,36 +87,36 @@ def test_close_api_answers_409_adjustment_outstanding(api_for, staff, customer):
 @pytest.mark.parametrize("category", MONEY)
 def test_a_satisfied_callback_leaves_the_order_awaiting_its_adjustment(staff, customer, category):
     ticket = _owed(staff, category=category, customer=customer)
-    ticket = services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True, note="满意")
+    ticket = ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True, note="满意")
     assert ticket.state == State.AWAITING_ADJUSTMENT and ticket.satisfied is True and ticket.closed_at is None
     assert policy.adjustment_status(ticket) == policy.OWED
     # Not closed, so the customer is not told it is (the close SMS comes with the posting).
     assert not SmsOutbox.objects.filter(text__contains="已办结").exists()
     with pytest.raises(errors.InvalidTransition):
-        services.ticket_close(ticket=ticket, actor=staff[Role.ANALYST])
+        ticket_close(ticket=ticket, actor=staff[Role.ANALYST])
     with pytest.raises(errors.InvalidTransition):
-        services.ticket_withdraw(ticket=ticket, actor=staff[Role.ANALYST], reason="x")
+        ticket_withdraw(ticket=ticket, actor=staff[Role.ANALYST], reason="x")
 
 
 def test_withdraw_and_merge_cannot_drop_the_money(staff, customer, make_ticket):
     ticket = _owed(staff, customer=customer)
     with pytest.raises(errors.AdjustmentOutstanding):
-        services.ticket_withdraw(ticket=ticket, actor=staff[Role.ANALYST], reason="重复")
+        ticket_withdraw(ticket=ticket, actor=staff[Role.ANALYST], reason="重复")
     other = make_ticket(State.NEW, customer=customer)
     with pytest.raises(errors.AdjustmentOutstanding):
-        services.ticket_merge(ticket=ticket, actor=staff[Role.ANALYST], into=other)
+        ticket_merge(ticket=ticket, actor=staff[Role.ANALYST], into=other)
     assert _fresh(ticket).state == State.REPLIED
 
 
 def test_other_categories_close_as_before(staff, make_ticket):
     ticket = make_ticket(State.REPLIED, category=Category.FEES)
-    assert services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True).state == State.CLOSED
+    assert ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True).state == State.CLOSED
 
 
 def test_a_reply_without_an_amount_owes_nothing(staff, make_ticket, card):
     ticket = make_ticket(State.REPLIED, category=Category.ATM_MISPOST, account=card)
     assert policy.adjustment_status(ticket) == policy.NO_MONEY
-    assert services.ticket_close(ticket=ticket, actor=staff[Role.ANALYST]).state == State.CLOSED
+    assert ticket_close(ticket=ticket, actor=staff[Role.ANALYST]).state == State.CLOSED
 
 
 # --- posting settles it ------------------------------------------------------------------------
@@ -113,7 +124,7 @@ def test_a_reply_without_an_amount_owes_nothing(staff, make_ticket, card):
 
 def test_posting_closes_an_order_that_awaited_it_and_tells_the_customer(staff, customer, card):
     ticket = _owed(staff, customer=customer, state=State.AWAITING_ADJUSTMENT)
-    result = services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    result = ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     assert result.created and result.adjustment.status == AdjustmentStatus.POSTED
     ticket = _fresh(ticket)
     assert ticket.state == State.CLOSED and ticket.closed_by == staff[Role.ANALYST]
@@ -126,10 +137,10 @@ def test_posting_closes_an_order_that_awaited_it_and_tells_the_customer(staff, c
 
 def test_posting_before_the_callback_does_not_close(staff, customer, card):
     ticket = _owed(staff, customer=customer, state=State.CALLBACK_PENDING)
-    services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     assert _fresh(ticket).state == State.CALLBACK_PENDING
     # Posted: the satisfied callback now closes it.
-    ticket = services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
+    ticket = ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
     assert ticket.state == State.CLOSED
 
 
@@ -138,7 +149,7 @@ def test_the_account_is_chosen_among_the_customers_accounts(staff, customer, car
 
     passbook = AccountFactory(customer=customer, kind="passbook", opening_fen=0)
     ticket = _owed(staff, customer=customer)
-    services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=passbook)
+    ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=passbook)
     passbook.refresh_from_db()
     card.refresh_from_db()
     assert (passbook.balance_fen, card.balance_fen) == (20_000, 100_000)
@@ -169,7 +180,7 @@ def test_an_unknown_callers_order_asks_for_the_customer_then_posts(api_for, staf
     client = api_for(staff[Role.ANALYST])
     response = client.post(f"/api/tickets/{ticket.pk}/adjustment/", {}, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "customer_required"
-    services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
+    ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
     assert _fresh(ticket).state == State.AWAITING_ADJUSTMENT  # still shows the money is owed
     linked = client.post(f"/api/tickets/{ticket.pk}/customer/", {"customer": customer.pk}, format="json")
     assert linked.status_code == 200 and linked.json()["customer"] == customer.pk
@@ -199,18 +210,18 @@ def test_above_the_limit_the_director_approves_before_it_is_posted(staff, custom
     settings.TICKETS_ADJUSTMENT_APPROVAL_FEN = 10_000
     ticket = _owed(staff, customer=customer, fen=10_001, state=State.AWAITING_ADJUSTMENT)
     assert TicketEvent.objects.get(ticket=ticket, action="reply").after["adjustment_needs_approval"] is True
-    result = services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    result = ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     assert result.created and result.adjustment.status == AdjustmentStatus.PENDING_APPROVAL
     assert not LedgerTransaction.objects.filter(kind="adjustment").exists()
-    again = services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    again = ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     assert not again.created and again.adjustment.pk == result.adjustment.pk
     with pytest.raises(errors.AdjustmentPendingApproval):
-        services.ticket_adjustment_waive(ticket=ticket, actor=staff[Role.ANALYST], reason="x")
+        ticket_adjustment_waive(ticket=ticket, actor=staff[Role.ANALYST], reason="x")
     from contactcenter.errors import Forbidden
 
     with pytest.raises(Forbidden):
-        services.ticket_adjustment_decide(ticket=ticket, actor=staff[Role.ANALYST], approve=True)
-    services.ticket_adjustment_decide(ticket=ticket, actor=staff[Role.DIRECTOR], approve=True, note="同意")
+        ticket_adjustment_decide(ticket=ticket, actor=staff[Role.ANALYST], approve=True)
+    ticket_adjustment_decide(ticket=ticket, actor=staff[Role.DIRECTOR], approve=True, note="同意")
     ticket = _fresh(ticket)
     assert ticket.state == State.CLOSED and ticket.adjustment.status == AdjustmentStatus.POSTED
     assert ticket.adjustment.posted_by == staff[Role.DIRECTOR] and ticket.adjustment.requested_by == staff[Role.ANALYST]
@@ -224,7 +235,7 @@ def test_above_the_limit_the_director_approves_before_it_is_posted(staff, custom
 def test_a_rejection_needs_a_note_and_the_money_stays_owed(api_for, staff, customer, card, settings):
     settings.TICKETS_ADJUSTMENT_APPROVAL_FEN = 10_000
     ticket = _owed(staff, customer=customer, fen=50_000)
-    services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     director = api_for(staff[Role.DIRECTOR])
     bare = director.post(f"/api/tickets/{ticket.pk}/adjustment/decide/", {"approve": False}, format="json")
     assert bare.status_code == 400
@@ -235,16 +246,16 @@ def test_a_rejection_needs_a_note_and_the_money_stays_owed(api_for, staff, custo
     body = response.json()
     assert body["adjustment"]["status"] == "rejected" and body["adjustment_status"] == "owed"
     with pytest.raises(errors.AdjustmentOutstanding):
-        services.ticket_close(ticket=ticket, actor=staff[Role.ANALYST])
+        ticket_close(ticket=ticket, actor=staff[Role.ANALYST])
     # The analyst may ask again (or waive).
-    again = services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    again = ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     assert again.created and again.adjustment.status == AdjustmentStatus.PENDING_APPROVAL
 
 
 def test_only_the_director_decides(api_for, staff, customer, card, settings):
     settings.TICKETS_ADJUSTMENT_APPROVAL_FEN = 10_000
     ticket = _owed(staff, customer=customer, fen=50_000)
-    services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     for role in (Role.ANALYST, Role.AGENT):
         response = api_for(staff[role]).post(
             f"/api/tickets/{ticket.pk}/adjustment/decide/", {"approve": True}, format="json"
@@ -287,14 +298,14 @@ def test_others_cannot_waive(api_for, staff, customer, role):
 
 def test_a_posted_adjustment_cannot_be_waived_and_a_waived_one_cannot_be_posted(staff, customer, card):
     posted = _owed(staff, customer=customer)
-    services.ticket_adjustment_post(ticket=posted, actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_post(ticket=posted, actor=staff[Role.ANALYST], account=card)
     with pytest.raises(errors.AdjustmentSettled):
-        services.ticket_adjustment_waive(ticket=posted, actor=staff[Role.ANALYST], reason="x")
+        ticket_adjustment_waive(ticket=posted, actor=staff[Role.ANALYST], reason="x")
     waived = _owed(staff, customer=customer)
-    services.ticket_adjustment_waive(ticket=waived, actor=staff[Role.ANALYST], reason="误报")
+    ticket_adjustment_waive(ticket=waived, actor=staff[Role.ANALYST], reason="误报")
     with pytest.raises(errors.AdjustmentSettled):
-        services.ticket_adjustment_post(ticket=waived, actor=staff[Role.ANALYST], account=card)
-    assert services.ticket_close(ticket=waived, actor=staff[Role.ANALYST]).state == State.CLOSED
+        ticket_adjustment_post(ticket=waived, actor=staff[Role.ANALYST], account=card)
+    assert ticket_close(ticket=waived, actor=staff[Role.ANALYST]).state == State.CLOSED
 
 
 # --- what a unit may confirm ---------------------------------------------------------------------
@@ -346,8 +357,8 @@ def test_the_post_button_shows_only_to_the_analyst_on_an_open_order(client_for, 
     assert 'id="adjust-form"' in _page(client_for, staff[Role.ANALYST], ticket)
     for role in (Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR, "unit_staff_b01"):
         assert 'id="adjust-form"' not in _page(client_for, staff[role], ticket), role
-    services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
-    services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
+    ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
     closed = _fresh(ticket)
     assert closed.state == State.CLOSED
     page = _page(client_for, staff[Role.ANALYST], closed)
@@ -361,7 +372,7 @@ def test_a_closed_order_never_offers_the_adjustment(staff, make_ticket):
     ticket = _fresh(ticket)
     assert not policy.can_post_adjustment(staff[Role.ANALYST], ticket)
     with pytest.raises(errors.InvalidTransition):
-        services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST])
+        ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST])
 
 
 def test_the_page_says_the_money_is_owed_and_offers_close_only_when_settled(client_for, staff, customer, card):
@@ -370,7 +381,7 @@ def test_the_page_says_the_money_is_owed_and_offers_close_only_when_settled(clie
     assert 'id="money-owed"' in page
     assert f"/tickets/{ticket.pk}/do/close/" not in page
     assert f"/tickets/{ticket.pk}/do/waive/" in page
-    services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     page = _page(client_for, staff[Role.ANALYST], _fresh(ticket))
     assert 'id="money-owed"' not in page and f"/tickets/{ticket.pk}/do/close/" in page
 
@@ -389,8 +400,8 @@ def test_the_contact_keeps_the_callers_number_for_sms_when_no_customer(staff):
     Ticket.objects.filter(pk=ticket.pk).update(caller_number="tel:+8613700000077")
     ticket = _fresh(ticket)
     assert ticket.contact_phone == "13700000077"
-    services.ticket_adjustment_waive(ticket=ticket, actor=staff[Role.ANALYST], reason="网点已退现")
-    services.ticket_callback(ticket=_fresh(ticket), actor=staff[Role.AGENT], satisfied=True)
+    ticket_adjustment_waive(ticket=ticket, actor=staff[Role.ANALYST], reason="网点已退现")
+    ticket_callback(ticket=_fresh(ticket), actor=staff[Role.AGENT], satisfied=True)
     assert SmsOutbox.objects.filter(phone="13700000077", text__contains="已办结").exists()
 
 
@@ -423,7 +434,7 @@ def test_the_customer_cannot_change_once_the_money_is_posted(api_for, staff, cus
     from tests.factories_banking import AccountFactory
 
     ticket = _owed(staff, customer=customer)
-    services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)
     other = AccountFactory().customer
     response = api_for(staff[Role.ANALYST]).post(
         f"/api/tickets/{ticket.pk}/customer/", {"customer": other.pk}, format="json"
@@ -435,19 +446,19 @@ def test_the_customer_cannot_change_once_the_money_is_posted(api_for, staff, cus
 def test_changing_the_customer_drops_the_other_customers_account(staff, customer, card):
     from tests.factories_banking import AccountFactory
 
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT], kind="complaint", category="atm_mispost", description="x", account=card
     )
     other = AccountFactory().customer
-    ticket = services.ticket_customer_link(ticket=ticket, actor=staff[Role.AGENT], customer=other)
+    ticket = ticket_customer_link(ticket=ticket, actor=staff[Role.AGENT], customer=other)
     assert ticket.customer_id == other.pk and ticket.account_id is None
     with pytest.raises(errors.InvalidTransition):
-        closed = services.ticket_close(ticket=ticket, actor=staff[Role.AGENT])
-        services.ticket_customer_link(ticket=closed, actor=staff[Role.AGENT], customer=customer)
+        closed = ticket_close(ticket=ticket, actor=staff[Role.AGENT])
+        ticket_customer_link(ticket=closed, actor=staff[Role.AGENT], customer=customer)
     from contactcenter.errors import Forbidden
 
     with pytest.raises(Forbidden):
-        services.ticket_customer_link(ticket=ticket, actor=staff["unit_staff_b01"], customer=customer)
+        ticket_customer_link(ticket=ticket, actor=staff["unit_staff_b01"], customer=customer)
 
 
 def test_the_data_migration_fills_the_callers_number_from_the_call(staff):
@@ -458,11 +469,11 @@ def test_the_data_migration_fills_the_callers_number_from_the_call(staff):
     from calls.models import Call
 
     Call.objects.create(call_id="old-1", ani="13700000066")
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT], kind="consultation", category="other", description="x", call_id="old-1"
     )
     Ticket.objects.filter(pk=ticket.pk).update(caller_number="")
-    orphan = services.ticket_create(
+    orphan = ticket_create(
         actor=staff[Role.AGENT], kind="consultation", category="other", description="x", call_id="gone"
     )
     migration = importlib.import_module("tickets.migrations.0006_ticket_caller_number_from_calls")
@@ -517,8 +528,8 @@ def test_posting_and_waiving_at_once_settle_the_money_once(staff, branches):
         finally:
             connection.close()
 
-    post = lambda: services.ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)  # noqa: E731
-    waive = lambda: services.ticket_adjustment_waive(ticket=ticket, actor=staff[Role.DIRECTOR], reason="网点已退现")  # noqa: E731
+    post = lambda: ticket_adjustment_post(ticket=ticket, actor=staff[Role.ANALYST], account=card)  # noqa: E731
+    waive = lambda: ticket_adjustment_waive(ticket=ticket, actor=staff[Role.DIRECTOR], reason="网点已退现")  # noqa: E731
     threads = [threading.Thread(target=run, args=(action,)) for action in (post, waive)]
     for thread in threads:
         thread.start()
@@ -547,9 +558,9 @@ def test_the_money_owed_list_agrees_with_the_policy(client_for, staff, customer,
         make_ticket(State.REPLIED, category=Category.ATM_MISPOST),  # nothing confirmed
         make_ticket(State.REPLIED, category=Category.FEES),
     ]
-    services.ticket_adjustment_post(ticket=tickets[2], actor=staff[Role.ANALYST], account=card)
-    services.ticket_adjustment_post(ticket=tickets[3], actor=staff[Role.ANALYST], account=card)
-    services.ticket_adjustment_waive(ticket=tickets[4], actor=staff[Role.ANALYST], reason="误报")
+    ticket_adjustment_post(ticket=tickets[2], actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_post(ticket=tickets[3], actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_waive(ticket=tickets[4], actor=staff[Role.ANALYST], reason="误报")
     legacy = make_ticket(State.CLOSED, category=Category.REFUND_POSTING)
     Ticket.objects.filter(pk=legacy.pk).update(adjustment_confirmed_fen=20_000)  # closed before the rule
     listed = set(selectors.money_owed(user=staff[Role.ANALYST]).values_list("pk", flat=True))
@@ -566,12 +577,12 @@ def test_the_page_shows_every_step_of_the_money_in_both_languages(
 ):
     settings.TICKETS_ADJUSTMENT_APPROVAL_FEN = 10_000
     pending = _owed(staff, customer=customer, fen=50_000)
-    services.ticket_adjustment_post(ticket=pending, actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_post(ticket=pending, actor=staff[Role.ANALYST], account=card)
     rejected = _owed(staff, customer=customer, fen=60_000)
-    services.ticket_adjustment_post(ticket=rejected, actor=staff[Role.ANALYST], account=card)
-    services.ticket_adjustment_decide(ticket=rejected, actor=staff[Role.DIRECTOR], approve=False, note="金额待核")
+    ticket_adjustment_post(ticket=rejected, actor=staff[Role.ANALYST], account=card)
+    ticket_adjustment_decide(ticket=rejected, actor=staff[Role.DIRECTOR], approve=False, note="金额待核")
     waived = _owed(staff, customer=customer, state=State.AWAITING_ADJUSTMENT)
-    services.ticket_adjustment_waive(ticket=waived, actor=staff[Role.DIRECTOR], reason="网点已现金退还")
+    ticket_adjustment_waive(ticket=waived, actor=staff[Role.DIRECTOR], reason="网点已现金退还")
     client = client_for(staff[Role.DIRECTOR])
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     zh = language == "zh-hans"

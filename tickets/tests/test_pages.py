@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from org.roles import Role
-from tickets import services
 from tickets.models import CalendarDay, Category, State, Ticket
+from tickets.services.contacts import ticket_create
+from tickets.services.workflow import ticket_dispatch
 
 from .conftest import local
 
@@ -17,14 +18,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _overdue_ticket(staff, unit="B01"):
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=Category.ATM_MISPOST,
         description="ATM吞卡",
         received_at=local(2025, 3, 3, 9, 0),
     )
-    return services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code=unit)
+    return ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code=unit)
 
 
 def test_inbox_lists_own_open_work_orders_by_due_time_with_overdue_highlighted(client_for, staff, make_ticket):
@@ -144,14 +145,14 @@ def test_export_is_scoped(client_for, staff, make_ticket):
 
 
 def test_maintainer_edits_the_calendar_and_deadlines_move(client_for, staff):
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=Category.ATM_MISPOST,
         description="x",
         received_at=local(2026, 11, 27, 9, 0),
     )
-    ticket = services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01")
+    ticket = ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01")
     assert ticket.due_at == local(2026, 12, 4, 23, 59, 59)
     client = client_for(staff[Role.MAINTAINER])
     html = client.get("/tickets/calendar/?year=2027").content.decode()

@@ -46,3 +46,40 @@ def test_director_and_analyst_see_the_same_count_of_callbacks_to_make(client_for
         assert found, role
         counts[role] = int(found.group(1))
     assert counts == {Role.ANALYST: 3, Role.DIRECTOR: 3}
+
+
+def test_a_refusal_on_the_page_reads_the_translated_message_of_errors_py(client_for, staff, make_ticket):
+    """The service's English detail ("The work order is already with this unit.") is for API clients;
+    the page shows the error's own message from ``tickets/errors.py``, in Chinese."""
+    ticket = make_ticket(State.DISPATCHED)
+    client = client_for(staff[Role.ANALYST])
+    response = client.post(f"/tickets/{ticket.pk}/do/dispatch/", {"unit": "B01"}, follow=True)
+    html = response.content.decode()
+    assert "未做任何更改：工单当前状态下不允许此操作。" in html
+    assert "already with this unit" not in html
+
+
+def test_a_merge_into_an_unknown_work_order_says_it_is_not_found(client_for, staff, make_ticket):
+    ticket = make_ticket(State.NEW)
+    response = client_for(staff[Role.ANALYST]).post(
+        f"/tickets/{ticket.pk}/do/merge/", {"into": ticket.pk + 1000}, follow=True
+    )
+    assert "未做任何更改：工单不存在。" in response.content.decode()
+
+
+def test_every_work_order_error_has_a_translated_message_for_the_pages():
+    from django.utils import translation
+
+    from contactcenter.errors import DomainError
+    from tickets import errors
+
+    kinds = [k for k in vars(errors).values() if isinstance(k, type) and issubclass(k, DomainError)]
+    kinds = [k for k in kinds if k.__module__ == errors.__name__]
+    assert len(kinds) > 30
+    with translation.override("zh-hans"):
+        for kind in kinds:
+            shown = errors.page_message(kind("An English detail for API clients."))
+            if getattr(kind, "shows_detail", False):
+                assert shown == "An English detail for API clients.", kind
+            else:
+                assert shown == str(kind.default_message) and re.search(r"[\u4e00-\u9fff]", shown), kind

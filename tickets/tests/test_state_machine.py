@@ -6,16 +6,30 @@ from django.utils import timezone
 
 from contactcenter.errors import DomainError, Forbidden
 from org.roles import Role
-from tickets import errors, services
+from tickets import errors
 from tickets.models import (
     TRANSITIONS,
-    CallbackStatus,
     Category,
     State,
     Ticket,
     TicketCallback,
+    TicketCallbackStatus,
     TicketEvent,
     TicketExtension,
+)
+from tickets.services.calendar import calendar_day_set, calendar_year_set_complete
+from tickets.services.contacts import ticket_create
+from tickets.services.extensions import ticket_extension_decide, ticket_extension_request
+from tickets.services.pauses import ticket_pause, ticket_resume
+from tickets.services.workflow import (
+    ticket_accept,
+    ticket_callback,
+    ticket_close,
+    ticket_dispatch,
+    ticket_merge,
+    ticket_reply,
+    ticket_review,
+    ticket_withdraw,
 )
 
 from .conftest import local
@@ -32,17 +46,17 @@ def _fresh(ticket):
 def test_full_path_new_to_closed_with_history(staff, make_ticket, customer):
     analyst, agent, branch = staff[Role.ANALYST], staff[Role.AGENT], staff["unit_staff_b01"]
     ticket = make_ticket(State.NEW, customer=customer)
-    ticket = services.ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B01")
+    ticket = ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B01")
     assert ticket.state == State.DISPATCHED and ticket.due_at and ticket.unit.code == "B01"
-    ticket = services.ticket_accept(ticket=ticket, actor=branch)
-    ticket = services.ticket_reply(ticket=ticket, actor=branch, result="已向客户解释", resolved=True)
+    ticket = ticket_accept(ticket=ticket, actor=branch)
+    ticket = ticket_reply(ticket=ticket, actor=branch, result="已向客户解释", resolved=True)
     assert ticket.state == State.REPLIED and ticket.replied_on_time is True
-    assert TicketCallback.objects.get(ticket=ticket).status == CallbackStatus.OPEN
-    ticket = services.ticket_review(ticket=ticket, actor=analyst, accepted=True)
+    assert TicketCallback.objects.get(ticket=ticket).status == TicketCallbackStatus.OPEN
+    ticket = ticket_review(ticket=ticket, actor=analyst, accepted=True)
     assert ticket.state == State.CALLBACK_PENDING
-    ticket = services.ticket_callback(ticket=ticket, actor=agent, satisfied=True, note="满意")
+    ticket = ticket_callback(ticket=ticket, actor=agent, satisfied=True, note="满意")
     assert ticket.state == State.CLOSED and ticket.satisfied is True and ticket.closed_at
-    assert TicketCallback.objects.get(ticket=ticket).status == CallbackStatus.DONE
+    assert TicketCallback.objects.get(ticket=ticket).status == TicketCallbackStatus.DONE
     actions = list(TicketEvent.objects.filter(ticket=ticket).values_list("action", flat=True))
     assert actions == ["create", "dispatch", "accept", "reply", "review_accept", "callback"]
     dispatch = TicketEvent.objects.get(ticket=ticket, action="dispatch")
@@ -54,7 +68,7 @@ def test_closing_tells_the_customer_by_sms(staff, make_ticket, customer):
     from notifications.models import SmsOutbox
 
     ticket = make_ticket(State.REPLIED, customer=customer)
-    services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
+    ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=True)
     sms = SmsOutbox.objects.get(phone=customer.mobile, kind=SmsOutbox.Kind.SERVICE)
     assert f"工单号{ticket.number}" in sms.text and "已办结" in sms.text
 
@@ -63,37 +77,37 @@ def test_a_contact_settled_during_the_call_is_not_texted(staff, make_ticket, cus
     from notifications.models import SmsOutbox
 
     ticket = make_ticket(State.NEW, kind="consultation", category=Category.OTHER, customer=customer)
-    services.ticket_close(ticket=ticket, actor=staff[Role.AGENT])
+    ticket_close(ticket=ticket, actor=staff[Role.AGENT])
     assert not SmsOutbox.objects.filter(phone=customer.mobile).exists()
 
 
 def test_not_satisfied_reopens_for_rework(staff, make_ticket):
     ticket = make_ticket(State.CALLBACK_PENDING)
-    ticket = services.ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=False, note="仍未到账")
+    ticket = ticket_callback(ticket=ticket, actor=staff[Role.AGENT], satisfied=False, note="仍未到账")
     assert ticket.state == State.RETURNED and ticket.satisfied is False
-    ticket = services.ticket_reply(ticket=ticket, actor=staff["unit_staff_b01"], result="已补记", resolved=True)
+    ticket = ticket_reply(ticket=ticket, actor=staff["unit_staff_b01"], result="已补记", resolved=True)
     assert ticket.state == State.REPLIED and ticket.reply_count == 2
-    assert TicketCallback.objects.filter(ticket=ticket, status=CallbackStatus.OPEN).count() == 1
+    assert TicketCallback.objects.filter(ticket=ticket, status=TicketCallbackStatus.OPEN).count() == 1
 
 
 def test_consultation_settled_on_the_phone_is_closed_directly(staff, make_ticket):
     ticket = make_ticket(State.NEW, kind="consultation", category=Category.OTHER)
-    ticket = services.ticket_close(ticket=ticket, actor=staff[Role.AGENT])
+    ticket = ticket_close(ticket=ticket, actor=staff[Role.AGENT])
     assert ticket.state == State.CLOSED
 
 
 def _attempt(action: str, ticket, staff):
     analyst, branch, agent = staff[Role.ANALYST], staff["unit_staff_b01"], staff[Role.AGENT]
     calls = {
-        "dispatch": lambda: services.ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B02"),
-        "accept": lambda: services.ticket_accept(ticket=ticket, actor=branch),
-        "reply": lambda: services.ticket_reply(ticket=ticket, actor=branch, result="x", resolved=True),
-        "review_accept": lambda: services.ticket_review(ticket=ticket, actor=analyst, accepted=True),
-        "return": lambda: services.ticket_review(ticket=ticket, actor=analyst, accepted=False, note="x"),
-        "callback_satisfied": lambda: services.ticket_callback(ticket=ticket, actor=agent, satisfied=True),
-        "callback_not_satisfied": lambda: services.ticket_callback(ticket=ticket, actor=agent, satisfied=False),
-        "close": lambda: services.ticket_close(ticket=ticket, actor=analyst),
-        "withdraw": lambda: services.ticket_withdraw(ticket=ticket, actor=analyst, reason="x"),
+        "dispatch": lambda: ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B02"),
+        "accept": lambda: ticket_accept(ticket=ticket, actor=branch),
+        "reply": lambda: ticket_reply(ticket=ticket, actor=branch, result="x", resolved=True),
+        "review_accept": lambda: ticket_review(ticket=ticket, actor=analyst, accepted=True),
+        "return": lambda: ticket_review(ticket=ticket, actor=analyst, accepted=False, note="x"),
+        "callback_satisfied": lambda: ticket_callback(ticket=ticket, actor=agent, satisfied=True),
+        "callback_not_satisfied": lambda: ticket_callback(ticket=ticket, actor=agent, satisfied=False),
+        "close": lambda: ticket_close(ticket=ticket, actor=analyst),
+        "withdraw": lambda: ticket_withdraw(ticket=ticket, actor=analyst, reason="x"),
     }
     return calls[action]()
 
@@ -128,51 +142,51 @@ def test_every_action_in_every_state_follows_the_transition_table(staff, make_ti
 def test_invalid_transition_error_carries_the_409_code(make_ticket, staff):
     ticket = make_ticket(State.CLOSED)
     with pytest.raises(errors.InvalidTransition) as caught:
-        services.ticket_close(ticket=ticket, actor=staff[Role.ANALYST])
+        ticket_close(ticket=ticket, actor=staff[Role.ANALYST])
     assert caught.value.status == 409 and caught.value.code == "invalid_transition"
 
 
 def test_redispatch_to_the_same_unit_is_refused(make_ticket, staff):
     ticket = make_ticket(State.DISPATCHED)
     with pytest.raises(errors.InvalidTransition):
-        services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01")
+        ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01")
 
 
 def test_dispatch_to_unknown_or_inactive_unit_is_refused(make_ticket, staff, branches):
     ticket = make_ticket(State.NEW)
     with pytest.raises(errors.UnknownUnit):
-        services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B99")
+        ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B99")
     branches[2].is_active = False
     branches[2].save()
     with pytest.raises(errors.UnknownUnit):
-        services.ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B03")
+        ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B03")
     assert _fresh(ticket).state == State.NEW
 
 
 def test_reply_by_another_units_staff_is_not_found(make_ticket, staff):
     ticket = make_ticket(State.DISPATCHED, unit="B01")
     with pytest.raises(errors.TicketNotFound):
-        services.ticket_reply(ticket=ticket, actor=staff["unit_staff_b02"], result="x", resolved=True)
+        ticket_reply(ticket=ticket, actor=staff["unit_staff_b02"], result="x", resolved=True)
     assert _fresh(ticket).state == State.DISPATCHED
 
 
 def test_center_staff_cannot_reply_for_the_unit(make_ticket, staff):
     ticket = make_ticket(State.DISPATCHED)
     with pytest.raises(Forbidden):
-        services.ticket_reply(ticket=ticket, actor=staff[Role.ANALYST], result="x", resolved=True)
+        ticket_reply(ticket=ticket, actor=staff[Role.ANALYST], result="x", resolved=True)
 
 
 def test_unit_staff_cannot_record_or_dispatch(staff, make_ticket):
     with pytest.raises(Forbidden):
-        services.ticket_create(actor=staff["unit_staff_b01"], kind="complaint", category="fees", description="x")
+        ticket_create(actor=staff["unit_staff_b01"], kind="complaint", category="fees", description="x")
     ticket = make_ticket(State.NEW)
     with pytest.raises(Forbidden):
-        services.ticket_dispatch(ticket=ticket, actor=staff["unit_staff_b01"], unit_code="B01")
+        ticket_dispatch(ticket=ticket, actor=staff["unit_staff_b01"], unit_code="B01")
 
 
 def test_received_time_in_the_future_is_refused(staff):
     with pytest.raises(errors.ReceivedInFuture):
-        services.ticket_create(
+        ticket_create(
             actor=staff[Role.AGENT],
             kind="complaint",
             category="fees",
@@ -184,7 +198,7 @@ def test_received_time_in_the_future_is_refused(staff):
 
 def test_received_time_may_be_earlier_for_letters(staff):
     received = local(2026, 1, 5, 9, 0)
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT], kind="complaint", category="fees", description="来信", received_at=received
     )
     assert ticket.received_at == received
@@ -196,13 +210,13 @@ def test_received_time_may_be_earlier_for_letters(staff):
 def test_unknown_kind_or_category_is_refused(staff, field, value, code):
     arguments = {"kind": "complaint", "category": "fees", field: value}
     with pytest.raises(DomainError) as caught:
-        services.ticket_create(actor=staff[Role.AGENT], description="x", **arguments)
+        ticket_create(actor=staff[Role.AGENT], description="x", **arguments)
     assert caught.value.code == code
 
 
 def test_due_time_is_set_on_dispatch_and_flagged_when_estimated(staff):
     analyst = staff[Role.ANALYST]
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=Category.ATM_MISPOST,
@@ -210,9 +224,9 @@ def test_due_time_is_set_on_dispatch_and_flagged_when_estimated(staff):
         received_at=local(2026, 9, 30, 10, 0),
         now=local(2026, 9, 30, 10, 5),
     )
-    ticket = services.ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B01", now=local(2026, 9, 30, 11, 0))
+    ticket = ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B01", now=local(2026, 9, 30, 11, 0))
     assert ticket.due_at == local(2026, 10, 13, 23, 59, 59) and not ticket.due_estimated
-    late = services.ticket_create(
+    late = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=Category.ATM_MISPOST,
@@ -220,7 +234,7 @@ def test_due_time_is_set_on_dispatch_and_flagged_when_estimated(staff):
         received_at=local(2026, 12, 28, 10, 0),
         now=local(2026, 12, 28, 10, 5),
     )
-    late = services.ticket_dispatch(ticket=late, actor=analyst, unit_code="B01", now=local(2026, 12, 28, 11, 0))
+    late = ticket_dispatch(ticket=late, actor=analyst, unit_code="B01", now=local(2026, 12, 28, 11, 0))
     assert late.due_at == local(2027, 1, 4, 23, 59, 59) and late.due_estimated
     assert "2027" in TicketEvent.objects.get(ticket=late, action="dispatch").note
 
@@ -229,7 +243,7 @@ def test_publishing_a_year_recomputes_estimated_deadlines(staff):
     from datetime import date
 
     analyst, maintainer = staff[Role.ANALYST], staff[Role.MAINTAINER]
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=Category.ATM_MISPOST,
@@ -237,16 +251,16 @@ def test_publishing_a_year_recomputes_estimated_deadlines(staff):
         received_at=local(2026, 12, 28, 10, 0),
         now=local(2026, 12, 28, 10, 5),
     )
-    services.ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B01", now=local(2026, 12, 28, 11, 0))
-    services.calendar_day_set(actor=maintainer, day=date(2027, 1, 1), is_working_day=False, name="元旦")
-    moved = services.calendar_year_set_complete(actor=maintainer, year=2027, complete=True)
+    ticket_dispatch(ticket=ticket, actor=analyst, unit_code="B01", now=local(2026, 12, 28, 11, 0))
+    calendar_day_set(actor=maintainer, day=date(2027, 1, 1), is_working_day=False, name="元旦")
+    moved = calendar_year_set_complete(actor=maintainer, year=2027, complete=True)
     ticket = _fresh(ticket)
     assert moved == 1 and ticket.due_at == local(2027, 1, 5, 23, 59, 59) and not ticket.due_estimated
     assert TicketEvent.objects.filter(ticket=ticket, action="due_recompute").exists()
 
 
 def _received_sept_first(staff):
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=Category.FEES,
@@ -254,9 +268,7 @@ def _received_sept_first(staff):
         received_at=local(2026, 9, 1, 10, 0),
         now=local(2026, 9, 1, 10, 5),
     )
-    return services.ticket_dispatch(
-        ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01", now=local(2026, 9, 1, 11)
-    )
+    return ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01", now=local(2026, 9, 1, 11))
 
 
 def test_unit_requests_an_extension_and_the_analyst_approves_it(staff, customer):
@@ -265,11 +277,11 @@ def test_unit_requests_an_extension_and_the_analyst_approves_it(staff, customer)
     ticket = _received_sept_first(staff)
     Ticket.objects.filter(pk=ticket.pk).update(customer=customer)
     assert ticket.due_at == local(2026, 9, 16, 23, 59, 59)
-    extension = services.ticket_extension_request(
+    extension = ticket_extension_request(
         ticket=ticket, actor=staff["unit_staff_b01"], days=15, reason="需调取监控", now=local(2026, 9, 10)
     )
     assert extension.status == "pending" and _fresh(ticket).due_at == local(2026, 9, 16, 23, 59, 59)
-    services.ticket_extension_decide(extension=extension, actor=staff[Role.ANALYST], approve=True)
+    ticket_extension_decide(extension=extension, actor=staff[Role.ANALYST], approve=True)
     ticket = _fresh(ticket)
     assert ticket.due_at == local(2026, 10, 8, 23, 59, 59) and ticket.extension_days == [15]
     sms = SmsOutbox.objects.get(phone=customer.mobile)
@@ -278,35 +290,35 @@ def test_unit_requests_an_extension_and_the_analyst_approves_it(staff, customer)
 
 def test_second_extension_needs_the_director_and_a_third_is_refused(staff):
     ticket = _received_sept_first(staff)
-    services.ticket_extension_request(ticket=ticket, actor=staff[Role.ANALYST], days=15, reason="复杂")
-    second = services.ticket_extension_request(ticket=ticket, actor=staff[Role.ANALYST], days=30, reason="需总行审批")
+    ticket_extension_request(ticket=ticket, actor=staff[Role.ANALYST], days=15, reason="复杂")
+    second = ticket_extension_request(ticket=ticket, actor=staff[Role.ANALYST], days=30, reason="需总行审批")
     assert second.status == "pending" and second.stage == 2
     with pytest.raises(errors.HeadOfficeApprovalRequired):
-        services.ticket_extension_decide(extension=second, actor=staff[Role.ANALYST], approve=True)
-    services.ticket_extension_decide(extension=second, actor=staff[Role.DIRECTOR], approve=True)
+        ticket_extension_decide(extension=second, actor=staff[Role.ANALYST], approve=True)
+    ticket_extension_decide(extension=second, actor=staff[Role.DIRECTOR], approve=True)
     assert _fresh(ticket).due_at == local(2026, 11, 9, 23, 59, 59)
     with pytest.raises(errors.ExtensionLimitReached):
-        services.ticket_extension_request(ticket=ticket, actor=staff[Role.DIRECTOR], days=1, reason="再延")
+        ticket_extension_request(ticket=ticket, actor=staff[Role.DIRECTOR], days=1, reason="再延")
 
 
 def test_extension_beyond_the_cap_is_refused(staff):
     ticket = _received_sept_first(staff)
     with pytest.raises(errors.ExtensionTooLong) as caught:
-        services.ticket_extension_request(ticket=ticket, actor=staff["unit_staff_b01"], days=23, reason="x")
+        ticket_extension_request(ticket=ticket, actor=staff["unit_staff_b01"], days=23, reason="x")
     assert caught.value.details["latest_due_date"] == "2026-10-08"
     assert not TicketExtension.objects.exists()
 
 
 def test_only_one_pending_extension(staff):
     ticket = _received_sept_first(staff)
-    services.ticket_extension_request(ticket=ticket, actor=staff["unit_staff_b01"], days=5, reason="x")
+    ticket_extension_request(ticket=ticket, actor=staff["unit_staff_b01"], days=5, reason="x")
     with pytest.raises(errors.ExtensionPending):
-        services.ticket_extension_request(ticket=ticket, actor=staff["unit_staff_b01"], days=5, reason="x")
+        ticket_extension_request(ticket=ticket, actor=staff["unit_staff_b01"], days=5, reason="x")
 
 
 def test_pause_for_appraisal_moves_the_due_time(staff):
     branch = staff["unit_staff_b01"]
-    ticket = services.ticket_create(
+    ticket = ticket_create(
         actor=staff[Role.AGENT],
         kind="complaint",
         category=Category.ATM_MISPOST,
@@ -314,30 +326,28 @@ def test_pause_for_appraisal_moves_the_due_time(staff):
         received_at=local(2026, 9, 30, 10, 0),
         now=local(2026, 9, 30, 10, 5),
     )
-    ticket = services.ticket_dispatch(
-        ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01", now=local(2026, 9, 30, 11)
-    )
-    services.ticket_pause(ticket=ticket, actor=branch, reason="等待司法鉴定", now=local(2026, 10, 9, 10, 0))
+    ticket = ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code="B01", now=local(2026, 9, 30, 11))
+    ticket_pause(ticket=ticket, actor=branch, reason="等待司法鉴定", now=local(2026, 10, 9, 10, 0))
     with pytest.raises(errors.AlreadyPaused):
-        services.ticket_pause(ticket=ticket, actor=branch, reason="again", now=local(2026, 10, 9, 11, 0))
+        ticket_pause(ticket=ticket, actor=branch, reason="again", now=local(2026, 10, 9, 11, 0))
     assert not _fresh(ticket).is_overdue(local(2026, 10, 14))  # paused: not overdue
-    ticket = services.ticket_resume(ticket=ticket, actor=branch, now=local(2026, 10, 11, 9, 0))
+    ticket = ticket_resume(ticket=ticket, actor=branch, now=local(2026, 10, 11, 9, 0))
     assert ticket.paused_days == 2 and ticket.due_at == local(2026, 10, 15, 23, 59, 59)
     with pytest.raises(errors.NotPaused):
-        services.ticket_resume(ticket=ticket, actor=branch, now=local(2026, 10, 11, 9, 0))
+        ticket_resume(ticket=ticket, actor=branch, now=local(2026, 10, 11, 9, 0))
 
 
 def test_reply_while_paused_ends_the_pause(staff, make_ticket):
     ticket = make_ticket(State.IN_PROGRESS)
-    services.ticket_pause(ticket=ticket, actor=staff["unit_staff_b01"], reason="鉴定")
-    ticket = services.ticket_reply(ticket=ticket, actor=staff["unit_staff_b01"], result="鉴定完毕", resolved=True)
+    ticket_pause(ticket=ticket, actor=staff["unit_staff_b01"], reason="鉴定")
+    ticket = ticket_reply(ticket=ticket, actor=staff["unit_staff_b01"], result="鉴定完毕", resolved=True)
     assert ticket.paused_at is None and ticket.paused_days == 1
 
 
 def test_merge_a_repeat_complaint(staff, make_ticket, customer):
     first = make_ticket(State.DISPATCHED, customer=customer)
     repeat = make_ticket(State.NEW, customer=customer)
-    repeat = services.ticket_merge(ticket=repeat, actor=staff[Role.ANALYST], into=first)
+    repeat = ticket_merge(ticket=repeat, actor=staff[Role.ANALYST], into=first)
     assert repeat.state == State.WITHDRAWN and repeat.merged_into_id == first.pk
     assert TicketEvent.objects.filter(ticket=first, action="merged_in").exists()
 
@@ -347,18 +357,18 @@ def test_merge_refusals(staff, make_ticket, customer):
 
     first = make_ticket(State.DISPATCHED, customer=customer)
     with pytest.raises(errors.MergeNotAllowed):
-        services.ticket_merge(ticket=first, actor=staff[Role.ANALYST], into=first)
+        ticket_merge(ticket=first, actor=staff[Role.ANALYST], into=first)
     other = make_ticket(State.NEW, customer=CustomerFactory())
     with pytest.raises(errors.MergeNotAllowed):
-        services.ticket_merge(ticket=other, actor=staff[Role.ANALYST], into=first)
+        ticket_merge(ticket=other, actor=staff[Role.ANALYST], into=first)
     closed = make_ticket(State.CLOSED)
     with pytest.raises(errors.MergeNotAllowed):
-        services.ticket_merge(ticket=make_ticket(State.NEW), actor=staff[Role.ANALYST], into=closed)
+        ticket_merge(ticket=make_ticket(State.NEW), actor=staff[Role.ANALYST], into=closed)
 
 
 def test_replying_late_is_recorded_as_not_on_time(staff):
     ticket = _received_sept_first(staff)
-    ticket = services.ticket_reply(
+    ticket = ticket_reply(
         ticket=ticket, actor=staff["unit_staff_b01"], result="x", resolved=True, now=local(2026, 9, 17, 9, 0)
     )
     assert ticket.replied_on_time is False

@@ -5,7 +5,7 @@ year). Years the maintainer edited are left alone."""
 from django.core.management.base import BaseCommand
 
 from tickets.calendar import package_years
-from tickets.services import calendar_sync_from_package, tickets_due_recompute
+from tickets.services.calendar import calendar_sync_from_package, tickets_due_recompute
 
 
 class Command(BaseCommand):

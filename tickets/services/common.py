@@ -1,0 +1,68 @@
+"""Helpers the work-order services share: the present moment, text fields, the deadline of a
+work order as it stands, refusals raised, and the service SMS to the customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from .. import errors
+from ..calendar import WorkingCalendar
+from ..deadlines import due_for
+from ..models import Ticket
+
+TEXT_MAX = 4000
+
+
+def resolve_now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def clean_text(value: Any, field: str, *, required: bool = True) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise errors.InvalidInput(f"{field}: this field is required.")
+    if len(text) > TEXT_MAX:
+        raise errors.InvalidInput(f"{field}: at most {TEXT_MAX} characters.")
+    return text
+
+
+def deadline_of(ticket: Ticket, calendar: WorkingCalendar | None = None, *, extra_days: int | None = None):
+    extensions = list(ticket.extension_days) + ([extra_days] if extra_days else [])
+    return due_for(
+        category=ticket.category,
+        received_at=ticket.received_at,
+        extension_days=extensions,
+        paused_days=ticket.paused_days,
+        calendar=calendar,
+    )
+
+
+def _is_mobile(phone: str) -> bool:
+    return len(phone) == 11 and phone.startswith("1") and phone.isascii() and phone.isdigit()
+
+
+def sms_customer(ticket: Ticket, text: str) -> int | None:
+    """Queue a service SMS to the ticket's customer in this transaction — the linked customer's
+    mobile, else the caller's number when it is a mobile; ``None`` when there is nobody to tell."""
+    phone = ticket.contact_phone
+    if not _is_mobile(phone):
+        return None
+    from notifications.models import SmsOutbox
+    from notifications.services import sms_enqueue
+
+    signature = getattr(settings, "BANKING_SMS_SIGNATURE", "")
+    return sms_enqueue(phone=phone, kind=SmsOutbox.Kind.SERVICE, text=f"{signature}{text}").pk
+
+
+def refuse(refusal) -> None:
+    if refusal is not None:
+        raise refusal
+
+
+def month_day(moment: datetime) -> str:
+    local = timezone.localtime(moment)
+    return f"{local.month}月{local.day}日"
