@@ -155,16 +155,7 @@ def record_one(new, *, now: datetime):
 def _record(new, *, now: datetime):
     connection = connections["default"]
     call = Call(call_id=new.call_id)
-    event = CallEvent(
-        event_id=new.event_id,
-        type=new.type,
-        ts=new.ts,
-        source=new.source,
-        queue=new.queue,
-        agent_id=new.agent_id,
-        data=new.data,
-        digest=new.digest,
-    )
+    event = events.event_row(new)
     names = rows.names(Call)
     converters = rows._converters(connection, Call)
     record = [new.call_id, *_prep(connection, CallEvent, event, skip=("call_id",)), new.event_id]

@@ -71,6 +71,21 @@ class NewEvent:
             )
 
 
+def event_row(event: NewEvent, *, call_pk: int | None = None) -> CallEvent:
+    """The ``CallEvent`` row of ``event`` (of call ``call_pk``; the fast path sets the call in SQL)."""
+    return CallEvent(
+        event_id=event.event_id,
+        call_id=call_pk,
+        type=event.type,
+        ts=event.ts,
+        source=event.source,
+        queue=event.queue,
+        agent_id=event.agent_id,
+        data=event.data,
+        digest=event.digest,
+    )
+
+
 def content_digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -139,21 +154,7 @@ def record_many(batches: dict[int, list[NewEvent]], *, now: datetime | None = No
         if not fresh:
             return calls, set()
         CallEvent.objects.bulk_create(
-            [
-                CallEvent(
-                    event_id=event.event_id,
-                    call_id=pk,
-                    type=event.type,
-                    ts=event.ts,
-                    source=event.source,
-                    queue=event.queue,
-                    agent_id=event.agent_id,
-                    data=event.data,
-                    digest=event.digest,
-                )
-                for pk, events in fresh.items()
-                for event in events
-            ]
+            [event_row(event, call_pk=pk) for pk, events in fresh.items() for event in events]
         )
         rebuild_many({pk: calls[pk] for pk in fresh}, fresh, now=now)
         return calls, {event.event_id for events in fresh.values() for event in events}
