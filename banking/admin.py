@@ -1,4 +1,4 @@
-"""Banking in the admin: read-only. Money and states change only through ``services.py`` (locks,
+"""Banking in the admin: read-only. Money and states change only through ``banking.services`` (locks,
 ledger, events); password hashes and full numbers are not shown."""
 
 from django.contrib import admin

@@ -10,7 +10,7 @@ from audit.services import audit_record
 from org.permissions import roles_allowed
 from org.roles import Role
 
-from . import selectors, services
+from . import selectors
 from .events import customer_search_event
 from .models import Customer
 from .serializers import (
@@ -23,6 +23,8 @@ from .serializers import (
     TransactionQuerySerializer,
     UnlockSerializer,
 )
+from .services.loss_reports import loss_report_register
+from .services.passwords import registration_unlock
 
 CUSTOMER_READERS = (Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR, Role.ANALYST, Role.RISK_OFFICER)
 
@@ -120,7 +122,7 @@ class LossReportCreateApi(GenericAPIView):
         data.is_valid(raise_exception=True)
         params = data.validated_data
         account = selectors.account_get(user=request.user, account_id=params["account"])
-        report = services.loss_report_register(
+        report = loss_report_register(
             account=account,
             verification=params["verification"],
             channel="agent",
@@ -142,7 +144,7 @@ class RegistrationUnlockApi(GenericAPIView):
         data = UnlockSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         registration = selectors.registration_get(user=request.user, registration_id=registration_id)
-        registration = services.registration_unlock(
+        registration = registration_unlock(
             registration=registration,
             actor=request.user,
             call_id=data.validated_data["call_id"],

@@ -14,8 +14,21 @@ from django.utils import timezone
 
 from org.models import Outlet, Unit
 
-from . import services
 from .models import Account, LedgerTransaction
+from .services.accounts import (
+    OPENING_ACCOUNT_CODE,
+    OPENING_MEMO,
+    CustomerImportRow,
+    account_link,
+    account_open,
+    customer_create,
+    customers_import,
+    internal_account,
+    registration_create,
+    sms_notice_subscribe,
+    sms_notice_unsubscribe,
+)
+from .services.ledger import ledger_post
 
 SEED = 20080328  # the day phone banking went live
 GENERATED_CARD_PREFIX = "62284802"
@@ -110,10 +123,8 @@ def seed_identities() -> int:
             continue
         unit = Unit.objects.get(code=spec.unit_code)
         outlet = Outlet.objects.filter(unit=unit).order_by("code").first()
-        customer = services.customer_create(
-            name=spec.name, mobile=spec.mobile, id_number=spec.id_number, home_unit=unit
-        )
-        card = services.account_open(
+        customer = customer_create(name=spec.name, mobile=spec.mobile, id_number=spec.id_number, home_unit=unit)
+        card = account_open(
             customer=customer,
             kind=Account.Kind.DEBIT_CARD,
             number=spec.card,
@@ -124,13 +135,13 @@ def seed_identities() -> int:
             opening_balance_fen=_fen(spec.card_balance),
         )
         if spec.sms_notice is not None:
-            subscription = services.sms_notice_subscribe(account=card, phone=spec.mobile)
+            subscription = sms_notice_subscribe(account=card, phone=spec.mobile)
             if not spec.sms_notice:
-                services.sms_notice_unsubscribe(subscription=subscription)
+                sms_notice_unsubscribe(subscription=subscription)
         if spec.pb_password is not None:
-            registration = services.registration_create(account=card, password=spec.pb_password)
+            registration = registration_create(account=card, password=spec.pb_password)
             for linked in spec.linked:
-                account = services.account_open(
+                account = account_open(
                     customer=customer,
                     kind=linked.kind,
                     number=linked.number,
@@ -139,7 +150,7 @@ def seed_identities() -> int:
                     withdrawal_password=spec.card_password,
                     opening_balance_fen=_fen(linked.balance),
                 )
-                services.account_link(registration=registration, account=account, code=linked.code)
+                account_link(registration=registration, account=account, code=linked.code)
         created += 1
     return created
 
@@ -176,7 +187,7 @@ def seed_generated(count: int = 2000, *, history_days: int = 90) -> int:
     outlets = {unit.pk: list(Outlet.objects.filter(unit=unit).order_by("code")) for unit in branches}
     specs = list(generated_customer_specs(count))
     rows = [
-        services.CustomerImportRow(
+        CustomerImportRow(
             name=name,
             mobile=mobile,
             id_number=id_number,
@@ -187,16 +198,16 @@ def seed_generated(count: int = 2000, *, history_days: int = 90) -> int:
         )
         for name, mobile, id_number, unit_index, card, _balance, rng in specs
     ]
-    created = services.customers_import(rows=rows, withdrawal_password=GENERATED_WITHDRAWAL_PIN)
+    created = customers_import(rows=rows, withdrawal_password=GENERATED_WITHDRAWAL_PIN)
     cards = {a.number: a for a in Account.objects.filter(number__startswith=GENERATED_CARD_PREFIX)}
     start = timezone.localtime().replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=history_days)
     balances = {card: balance for _n, _m, _i, _u, card, balance, _r in specs}
     opening = [(cards[number], fen) for number, fen in balances.items() if fen]
-    services.ledger_post(
+    ledger_post(
         kind=LedgerTransaction.Kind.OPENING,
-        lines=[(services.internal_account(services.OPENING_ACCOUNT_CODE), -sum(f for _a, f in opening)), *opening],
+        lines=[(internal_account(OPENING_ACCOUNT_CODE), -sum(f for _a, f in opening)), *opening],
         channel=LedgerTransaction.Channel.SYSTEM,
-        memo=services.OPENING_MEMO,
+        memo=OPENING_MEMO,
         posted_at=start,
     )
     _post_history(specs, cards, balances, start=start, days=history_days)
@@ -209,7 +220,7 @@ ACTIVITY_SIGNS = (-1, 1, -1, 1, 1)
 
 def _post_history(specs, cards, balances, *, start, days: int) -> None:
     rng = random.Random(SEED + 1)
-    cash = services.internal_account("CASH")
+    cash = internal_account("CASH")
     by_branch: dict[int, list[str]] = {}
     for _n, _m, _i, unit_index, card, _b, _r in specs:
         by_branch.setdefault(unit_index, []).append(card)
@@ -231,7 +242,7 @@ def _post_history(specs, cards, balances, *, start, days: int) -> None:
             if moment > timezone.now():
                 continue
             net = sum(fen for _a, fen in lines)
-            services.ledger_post(
+            ledger_post(
                 kind=LedgerTransaction.Kind.EXTERNAL,
                 lines=[(cash, -net), *lines] if net else lines,
                 channel=LedgerTransaction.Channel.BATCH,

@@ -4,7 +4,7 @@ double-entry ledger, verbal loss reports and the account event log.
 Money is integer fen everywhere (``BigIntegerField``). The ledger tables and the event log are
 append-only: Python refuses updates and deletes (``AppendOnlyModel``) and, on PostgreSQL,
 triggers do too, plus a deferred constraint trigger that refuses at commit any transaction whose
-postings do not sum to zero (migration ``0002``). Flows live in ``services.py``.
+postings do not sum to zero (migration ``0002``). Flows live in the ``services`` package.
 """
 
 from django.conf import settings

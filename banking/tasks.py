@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import services
+from .services import loss_reports
 
 logger = logging.getLogger(__name__)
 
@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 @shared_task(name="banking.loss_reports_expire", soft_time_limit=120, time_limit=150)
 def loss_reports_expire() -> int:
     """Mark verbal loss reports past their validity expired (the account stays blocked)."""
-    expired = services.loss_reports_expire()
+    expired = loss_reports.loss_reports_expire()
     if expired:
         logger.info("verbal loss reports expired: %d", expired)
     return expired
@@ -21,4 +21,4 @@ def loss_reports_expire() -> int:
 @shared_task(name="banking.loss_report_reminders_send", soft_time_limit=120, time_limit=150)
 def loss_report_reminders_send() -> int:
     """SMS reminders to customers whose verbal loss report expires soon (outbox rows)."""
-    return services.loss_report_reminders_send()
+    return loss_reports.loss_report_reminders_send()

@@ -2,12 +2,12 @@
 
 ``RULES`` is the table both paths of ``transfer_execute`` read:
 
-* the Python path (``banking.services._transfer``, SQLite) checks each stage with ``enforce``;
+* the Python path (``banking.services.transfers._transfer``, SQLite) checks each stage with ``enforce``;
 * the PostgreSQL path runs the function ``banking_transfer_execute``, whose checks
   ``banking.transfer_sql`` generates from the same rows (the ``sql`` column; the migration that
   creates the function holds the generated text, and ``banking/tests/test_transfer_rules.py``
   fails when the table and the deployed function differ);
-* the IVR asks ``transfer_refusal`` (``banking.services``) for a verdict on what it knows before
+* the IVR asks ``transfer_refusal`` (``banking.services.transfers``) for a verdict on what it knows before
   the amount is keyed in: the same rows, those whose facts are known.
 
 A transfer runs: the idempotency replay (before any lock), the ``REQUEST`` rules, the

@@ -1,7 +1,7 @@
 """The PL/pgSQL transfer function, generated from the rules table and the SMS template.
 
 ``transfer_function_sql()`` is the text of ``banking_transfer_execute`` (and its helper
-``banking_group_yuan``): the steps of ``banking.services._transfer`` in one round trip, with
+``banking_group_yuan``): the steps of ``banking.services.transfers._transfer`` in one round trip, with
 each stage's checks written from ``banking.transfer_rules.RULES`` (order, outcome codes, limit
 parameters) and the SMS notice's text from ``banking.sms_texts.TRANSACTION_NOTICE``, queued
 through notifications' own ``notifications_sms_enqueue`` (its full-number guard included).
@@ -178,7 +178,7 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Today is the Asia/Shanghai day (banking.services._day_start).
+    -- Today is the Asia/Shanghai day (banking.services.transfers._day_start).
     SELECT COALESCE(SUM(t.amount_fen), 0) INTO v_spent
       FROM banking_ledgertransaction t
      WHERE t.registration_id = p_registration_id AND t.kind = 'transfer'

@@ -91,18 +91,18 @@ def _setup_accounts() -> list[tuple[int, int, int]]:
     """500 registrations with one linked account each; returns (registration, card, passbook) ids."""
     from django.core.management import call_command
 
-    from banking import services
     from banking.models import Account
+    from banking.services.accounts import account_link, account_open, customer_create, registration_create
     from org.models import Unit
 
     call_command("migrate", verbosity=0)
     unit, _ = Unit.objects.get_or_create(code="B01", defaults={"name": "东丽区行社", "kind": Unit.Kind.BRANCH})
     triples = []
     for index in range(PAIRS):
-        customer = services.customer_create(
+        customer = customer_create(
             name=f"压测{index}", mobile=f"139{index:08d}", id_number=f"1201011990{index:08d}", home_unit=unit
         )
-        card = services.account_open(
+        card = account_open(
             customer=customer,
             kind=Account.Kind.DEBIT_CARD,
             number=f"62284899{index:08d}",
@@ -111,7 +111,7 @@ def _setup_accounts() -> list[tuple[int, int, int]]:
             card_role=Account.CardRole.MAIN,
             opening_balance_fen=100_000_000,
         )
-        book = services.account_open(
+        book = account_open(
             customer=customer,
             kind=Account.Kind.SAVINGS_PASSBOOK,
             number=f"0101{index:010d}",
@@ -119,8 +119,8 @@ def _setup_accounts() -> list[tuple[int, int, int]]:
             withdrawal_password="000000",
             opening_balance_fen=100_000_000,
         )
-        registration = services.registration_create(account=card, password="000000")
-        services.account_link(registration=registration, account=book, code="01")
+        registration = registration_create(account=card, password="000000")
+        account_link(registration=registration, account=book, code="01")
         triples.append((registration.pk, card.pk, book.pk))
     return triples
 
@@ -129,8 +129,8 @@ def _worker(args) -> dict:
     worker_id, triples, hot, seconds = args
     from django.db import connection
 
-    from banking import services
     from banking.models import Account, PhoneBankingRegistration
+    from banking.services.transfers import transfer_execute
     from contactcenter.errors import DomainError
 
     rng = random.Random(worker_id)
@@ -147,7 +147,7 @@ def _worker(args) -> dict:
         source, target = (card_id, book_id) if rng.random() < 0.5 else (book_id, card_id)
         started = time.perf_counter()
         try:
-            services.transfer_execute(
+            transfer_execute(
                 registration=registrations[registration_id],
                 from_account=accounts[source],
                 to_account=accounts[target],

@@ -157,17 +157,17 @@ def use_fast_hashers() -> None:
 def phone_banking_cards(count: int, pin: str, *, balance_fen: int = 1_000_000) -> list[str]:
     """``count`` customers of branch B01, each with a debit card registered for phone banking
     with ``pin``, through the banking services (in a bench setup process): their card numbers."""
-    from banking import services
     from banking.models import Account
+    from banking.services.accounts import account_open, customer_create, registration_create
     from org.models import Unit
 
     unit, _ = Unit.objects.get_or_create(code="B01", defaults={"name": "东丽区行社", "kind": Unit.Kind.BRANCH})
     cards = []
     for index in range(count):
-        customer = services.customer_create(
+        customer = customer_create(
             name=f"压测{index}", mobile=f"137{index:08d}", id_number=f"1201011985{index:08d}", home_unit=unit
         )
-        card = services.account_open(
+        card = account_open(
             customer=customer,
             kind=Account.Kind.DEBIT_CARD,
             number=f"62284877{index:08d}",
@@ -176,6 +176,6 @@ def phone_banking_cards(count: int, pin: str, *, balance_fen: int = 1_000_000) -
             card_role=Account.CardRole.MAIN,
             opening_balance_fen=balance_fen,
         )
-        services.registration_create(account=card, password=pin)
+        registration_create(account=card, password=pin)
         cards.append(card.number)
     return cards

@@ -53,7 +53,7 @@ def read_only() -> Iterator[None]:
 @contextmanager
 def simulation(sandbox: dict) -> Iterator[list[str]]:
     """Within (a simulator's test call): the banking writes below run under the same rules and
-    answer the same, but nothing is kept (``banking.services.simulate``); ``sandbox`` is the
+    answer the same, but nothing is kept (``banking.services.simulation.simulate``); ``sandbox`` is the
     call's own record of what they would have changed. Yields the list of the writes simulated
     (``transfer``, ``loss_report``, ``password``), for the simulator's page."""
     done: list[str] = []
@@ -76,19 +76,15 @@ def _run_write(name: str, service, **kwargs):
         return service(**kwargs)
     sandbox, done = simulated
     done.append(name)
-    return _services().simulate(service, sandbox=sandbox, **kwargs)
+    from banking.services.simulation import simulate
+
+    return simulate(service, sandbox=sandbox, **kwargs)
 
 
 def _selectors():
     from banking import selectors
 
     return selectors
-
-
-def _services():
-    from banking import services
-
-    return services
 
 
 def _port():
@@ -152,8 +148,10 @@ def customer_id_of(account) -> int | None:
 
 def transfer_refusal(*, registration, from_account, to_account=None) -> str | None:
     """Banking's verdict before the amount is known: the code ``transfer_execute`` would refuse
-    with on these rows now (``banking.services.transfer_refusal``), or ``None``."""
-    return _services().transfer_refusal(registration=registration, from_account=from_account, to_account=to_account)
+    with on these rows now (``banking.services.transfers.transfer_refusal``), or ``None``."""
+    from banking.services.transfers import transfer_refusal
+
+    return transfer_refusal(registration=registration, from_account=from_account, to_account=to_account)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -216,16 +214,17 @@ def mask_digits(text: str) -> str:
 
 
 def password_verify(*, registration, password: str, call_id: str) -> bool:
-    """The phone-banking password check (``banking.services.password_verify``). Read-only, a
+    """The phone-banking password check (``banking.services.passwords.password_verify``). Read-only, a
     right password on a clean registration (read in this step) is accepted without a lock or a
     write; anything else is remembered and asks for the locked run."""
-    services = _services()
+    from banking.services import passwords
+
     verdicts = _verdicts.get()
     key = (registration.pk, registration.password)
     if _read_only.get() and _simulation.get() is not None:
         raise WriteNeedsLock()  # a test call's verdict depends on its sandbox: always the full path
     if _read_only.get():
-        accepted = services.password_accepted_as_read(registration, password)
+        accepted = passwords.password_accepted_as_read(registration, password)
         if accepted:
             return True
         if verdicts is not None:
@@ -234,7 +233,7 @@ def password_verify(*, registration, password: str, call_id: str) -> bool:
     known = (registration.password, verdicts[key]) if verdicts and key in verdicts else None
     return _run_write(
         "password",
-        services.password_verify,
+        passwords.password_verify,
         registration=registration,
         password=password,
         channel="ivr",
@@ -247,7 +246,7 @@ def transfer_key(call_id: str, seq: int) -> str:
     """The idempotency key of the transfer confirmed by event ``seq`` of call ``call_id``:
     ``ivr:{call_id}:{seq}``, or — for a call id too long for banking's keys (a SIP Call-ID of up
     to 128 characters) — ``ivr#{sha256 of the id}:{seq}`` (the ``#`` keeps the two forms apart)."""
-    from banking.services import IDEMPOTENCY_KEY_MAX
+    from banking.services.ledger import IDEMPOTENCY_KEY_MAX
 
     key = f"ivr:{call_id}:{seq}"
     if len(key) <= IDEMPOTENCY_KEY_MAX:
@@ -256,10 +255,12 @@ def transfer_key(call_id: str, seq: int) -> str:
 
 
 def transfer_execute(*, registration, from_account, to_account, amount: str, idempotency_key: str, call_id: str):
+    from banking.services.transfers import transfer_execute
+
     _write()
     return _run_write(
         "transfer",
-        _services().transfer_execute,
+        transfer_execute,
         registration=registration,
         from_account=from_account,
         to_account=to_account,
@@ -272,10 +273,12 @@ def transfer_execute(*, registration, from_account, to_account, amount: str, ide
 
 
 def loss_report_register(*, account, password: str, call_id: str):
+    from banking.services.loss_reports import loss_report_register
+
     _write()
     return _run_write(
         "loss_report",
-        _services().loss_report_register,
+        loss_report_register,
         account=account,
         verification="password",
         channel="ivr",

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import factory
 from django.contrib.auth.hashers import make_password
 
-from banking import services
 from banking.models import Account, Customer, LinkedAccount, PhoneBankingRegistration, SmsNoticeSubscription
+from banking.services.accounts import opening_deposit_post
+from banking.services.common import id_number_digest
 from tests.factories import UnitFactory
 
 WITHDRAWAL_PIN = "654321"
@@ -28,7 +29,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"客户{n}")
     mobile = factory.Sequence(lambda n: f"139{n:08d}")
-    id_number_digest = factory.LazyAttribute(lambda o: services.id_number_digest(o.id_number))
+    id_number_digest = factory.LazyAttribute(lambda o: id_number_digest(o.id_number))
     id_last6 = factory.LazyAttribute(lambda o: o.id_number[-6:])
     home_unit = factory.SubFactory(UnitFactory, code="B01")
 
@@ -61,7 +62,7 @@ class AccountFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def opening_fen(obj, create, extracted, **kwargs):
         if create and extracted:
-            services.opening_deposit_post(account=obj, amount_fen=extracted)
+            opening_deposit_post(account=obj, amount_fen=extracted)
             obj.refresh_from_db(fields=["balance_fen"])
 
 

@@ -152,9 +152,9 @@ def test_unregistered_customer_detail_says_so(api_for, agent):
 
 
 def test_transactions_by_local_date_range(api_for, agent, pb):
-    from banking import services
+    from banking.services.transfers import transfer_execute
 
-    services.transfer_execute(
+    transfer_execute(
         registration=pb.registration,
         from_account=pb.card,
         to_account=pb.linked[0],
@@ -182,7 +182,7 @@ def test_transactions_refuse_a_malformed_date(api_for, agent, pb):
 
 
 def test_internal_ledger_accounts_are_not_visible_to_agents(api_for, agent, pb):
-    from banking.services import internal_account
+    from banking.services.accounts import internal_account
 
     suspense = internal_account("SUSPENSE")
     response = api_for(agent).get(f"/api/banking/accounts/{suspense.pk}/transactions/")
@@ -232,12 +232,12 @@ def test_loss_report_bad_verification_is_400(api_for, agent, pb):
 
 
 def test_only_team_leads_unlock_registrations_and_it_is_audited(api_for, agent, lead, pb):
-    from banking import services
     from banking.errors import RegistrationLocked
+    from banking.services.passwords import password_verify
 
     for attempt in range(3):
         try:
-            services.password_verify(registration=pb.registration, password="000000", channel="ivr")
+            password_verify(registration=pb.registration, password="000000", channel="ivr")
         except RegistrationLocked:
             assert attempt == 2
     url = f"/api/banking/registrations/{pb.registration.pk}/unlock/"
@@ -247,7 +247,7 @@ def test_only_team_leads_unlock_registrations_and_it_is_audited(api_for, agent, 
     assert response.json()["locked"] is False
     assert AuditEvent.objects.filter(action="banking.registration_unlock", actor=lead).exists()
     assert AccountEvent.objects.filter(kind="registration_unlocked").exists()
-    assert services.password_verify(registration=pb.registration, password="123456", channel="ivr") is True
+    assert password_verify(registration=pb.registration, password="123456", channel="ivr") is True
 
 
 def test_switch_and_unit_staff_cannot_read_customers(api_for, pb):

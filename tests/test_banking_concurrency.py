@@ -26,7 +26,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Sum
 
-from banking import services
 from banking.models import (
     Account,
     AccountEvent,
@@ -37,6 +36,9 @@ from banking.models import (
     Posting,
 )
 from banking.money import fen_to_yuan
+from banking.services.loss_reports import loss_report_register
+from banking.services.passwords import password_verify
+from banking.services.transfers import transfer_execute
 from contactcenter.errors import DomainError
 from tests.factories import UnitFactory
 from tests.factories_banking import AccountFactory, CustomerFactory, PassbookFactory, RegistrationFactory
@@ -140,7 +142,7 @@ def _transfer_worker(run: Run, ops: list[Op], start: threading.Barrier) -> None:
         start.wait()
         for op in ops:
             try:
-                txn = services.transfer_execute(
+                txn = transfer_execute(
                     registration=registrations[op.registration_id],
                     from_account=accounts[op.source_id],
                     to_account=accounts[op.target_id],
@@ -164,7 +166,7 @@ def _transfer_worker(run: Run, ops: list[Op], start: threading.Barrier) -> None:
 def _loss_report_worker(run: Run, account_id: int) -> None:
     try:
         run.loss_due.wait(timeout=300)
-        report = services.loss_report_register(
+        report = loss_report_register(
             account=Account.objects.get(pk=account_id), verification="id_document", channel="agent", call_id="race"
         )
         run.loss_report_id = report.pk
@@ -180,7 +182,7 @@ def _password_worker(run: Run, registration_id: int, start: threading.Barrier) -
         run.passwords_due.wait(timeout=300)
         start.wait()
         try:
-            ok = services.password_verify(registration=registration, password=WRONG_PIN, channel="ivr", call_id="pw")
+            ok = password_verify(registration=registration, password=WRONG_PIN, channel="ivr", call_id="pw")
             run.passwords.append("accepted" if ok else "wrong")
         except DomainError as exc:
             run.passwords.append(exc.code)

@@ -7,8 +7,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from banking import services as banking_services
 from banking.models import Account, LedgerTransaction, Posting
+from banking.services.loss_reports import loss_report_register
 from ivr.models import IvrCall
 from ivr.selectors import ivr_context_for_call
 from ivr.tests.helpers import PHONE_PIN, last, prompts, said
@@ -174,9 +174,7 @@ def test_transfer_above_the_limit_is_refused_limit_exceeded(caller, customer):
 
 
 def test_transfer_to_a_lost_account_is_refused_account_lost(caller, customer):
-    banking_services.loss_report_register(
-        account=customer.linked[0], verification="id_document", channel="agent", call_id="x"
-    )
+    loss_report_register(account=customer.linked[0], verification="id_document", channel="agent", call_id="x")
     call = caller()
     call.start()
     call.login(customer.card.number)
@@ -293,7 +291,7 @@ def test_loss_report_refusals_return_to_the_main_menu(caller, customer, setup, r
         actions = call.press("6228489999999999")
     else:
         if setup == "already_lost":
-            banking_services.loss_report_register(account=customer.card, verification="id_document", channel="agent")
+            loss_report_register(account=customer.card, verification="id_document", channel="agent")
         call.press(customer.card.number)
         actions = call.press("999999" if setup == "wrong_password" else WITHDRAWAL_PIN)
     assert said(actions, "loss_refused")["data"] == {"reason": reason}

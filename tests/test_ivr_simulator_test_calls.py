@@ -1,7 +1,7 @@
 """Calls placed from the IVR simulator are test calls (DESIGN.md §5): routed to an agent like any
 other and marked so on the screen-pop, never counted in a KPI, never changing banking state —
 their transfers, loss reports and wrong passwords answer exactly as a real call's would, and are
-rolled back (``banking.services.simulate``). The switch cannot drive them, nor they a real call.
+rolled back (``banking.services.simulation.simulate``). The switch cannot drive them, nor they a real call.
 
 Run on SQLite (the embedded default) and on PostgreSQL (``DATABASE_URL``), where a transfer runs
 the PL/pgSQL function of ``banking/migrations/0003_transfer_function.py``."""

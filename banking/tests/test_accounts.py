@@ -4,18 +4,20 @@ import pytest
 from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 
-from banking import errors, services
+from banking import errors
 from banking.models import Account, AccountEvent, Customer, LedgerTransaction
-from banking.services import (
+from banking.services.accounts import (
     CustomerImportRow,
     account_link,
     account_open,
     customer_create,
     customers_import,
+    internal_account,
     registration_create,
     sms_notice_subscribe,
     sms_notice_unsubscribe,
 )
+from banking.services.common import id_number_digest
 from tests.factories import OutletFactory, UnitFactory
 from tests.factories_banking import AccountFactory, PassbookFactory, RegistrationFactory
 
@@ -42,12 +44,12 @@ def test_the_id_number_is_stored_only_as_digest_and_last_6(customer):
     row = Customer.objects.filter(pk=customer.pk).values().get()
     assert row["id_last6"] == "010011"
     assert ID_NUMBER not in str(row)
-    assert row["id_number_digest"] == services.id_number_digest(ID_NUMBER) and len(row["id_number_digest"]) == 64
+    assert row["id_number_digest"] == id_number_digest(ID_NUMBER) and len(row["id_number_digest"]) == 64
 
 
 def test_the_id_digest_is_keyed(customer, settings):
     settings.BANKING_ID_DIGEST_KEY = "another key"
-    assert services.id_number_digest(ID_NUMBER) != customer.id_number_digest
+    assert id_number_digest(ID_NUMBER) != customer.id_number_digest
 
 
 def test_a_customer_with_the_same_id_number_is_refused(customer, unit):
@@ -204,9 +206,9 @@ def test_sms_notice_can_be_switched_off_and_on(db):
 
 
 def test_internal_accounts_are_created_once(db):
-    first = services.internal_account("suspense")
+    first = internal_account("suspense")
     assert first.number == "INT-SUSPENSE" and first.is_internal and first.customer is None and first.unit is None
-    assert services.internal_account("SUSPENSE").pk == first.pk
+    assert internal_account("SUSPENSE").pk == first.pk
 
 
 def test_customers_import_creates_cards_with_opening_balances_once(unit):

@@ -13,7 +13,9 @@ from audit.models import AppendOnlyError
 from banking import errors
 from banking.events import account_event_record
 from banking.models import Account, AccountEvent, LedgerTransaction, Posting
-from banking.services import internal_account, ledger_post, transfer_execute
+from banking.services.accounts import internal_account
+from banking.services.ledger import ledger_post
+from banking.services.transfers import transfer_execute
 from tests.factories_banking import AccountFactory, PassbookFactory, phone_banking
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,9 @@ import time
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from banking import errors, locks, services
+from banking import errors, locks
 from banking.models import Account, LedgerTransaction, Posting
+from banking.services import ledger, passwords, transfers
 from tests.factories_banking import AccountFactory, phone_banking
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def test_lock_accounts_brings_the_sms_notice_along(db):
 def test_transaction_insert_names_every_column_of_the_model():
     """The hot path inserts ledger rows in SQL; a new model field must be added there too."""
     columns = {field.column for field in LedgerTransaction._meta.concrete_fields if not field.primary_key}
-    sql = services._SQL_TRANSACTION_INSERT
+    sql = ledger._SQL_TRANSACTION_INSERT
     assert all(column in sql for column in columns), columns
     assert {field.column for field in Posting._meta.concrete_fields if not field.primary_key} == {
         "transaction_id",
@@ -96,7 +97,7 @@ def test_a_same_key_request_that_lost_the_race_returns_the_winners_transaction(p
     """Simulates the window in which two requests with one key both saw no transaction: the
     second one's insert hits the unique key, its savepoint rolls back, and it answers with the
     committed transaction (or a conflict when its parameters differ)."""
-    first = services.transfer_execute(
+    first = transfers.transfer_execute(
         registration=pb.registration,
         from_account=pb.card,
         to_account=pb.linked[0],
@@ -104,21 +105,22 @@ def test_a_same_key_request_that_lost_the_race_returns_the_winners_transaction(p
         idempotency_key="race",
         channel="ivr",
     )
-    real_replay, blind = services._replay, {"calls": 0}
+    real_replay, blind = ledger.replayed_transaction, {"calls": 0}
 
     def replay_blind_once(key, fingerprint, *, pk=None):
         # The lock-free first look misses the winner; the look after the insert failed sees it.
         blind["calls"] += 1
         return None if blind["calls"] <= 1 else real_replay(key, fingerprint, pk=pk)
 
-    monkeypatch.setattr(services, "_replay", replay_blind_once)
+    monkeypatch.setattr(transfers, "replayed_transaction", replay_blind_once)
+    monkeypatch.setattr(ledger, "replayed_transaction", replay_blind_once)
     # ... and so does the look under the locks.
     monkeypatch.setattr(
-        services,
+        transfers,
         "_SQL_KEY_AND_DAILY_TOTAL",
-        services._SQL_KEY_AND_DAILY_TOTAL.replace("= %s THEN id", "= %s AND 1 = 0 THEN id"),
+        transfers._SQL_KEY_AND_DAILY_TOTAL.replace("= %s THEN id", "= %s AND 1 = 0 THEN id"),
     )
-    again = services.transfer_execute(
+    again = transfers.transfer_execute(
         registration=pb.registration,
         from_account=pb.card,
         to_account=pb.linked[0],
@@ -129,7 +131,7 @@ def test_a_same_key_request_that_lost_the_race_returns_the_winners_transaction(p
     assert again.pk == first.pk and again.replayed
     blind["calls"] = 0
     with pytest.raises(errors.IdempotencyConflict):
-        services.transfer_execute(
+        transfers.transfer_execute(
             registration=pb.registration,
             from_account=pb.card,
             to_account=pb.linked[0],
@@ -198,7 +200,7 @@ def test_lock_registration_serializes_password_checks(db):
     thread, seen = _in_thread(holder)
     held.wait(5)
     started = time.monotonic()
-    assert services.password_verify(registration=pb.registration, password="000000", channel="ivr") is False
+    assert passwords.password_verify(registration=pb.registration, password="000000", channel="ivr") is False
     waited = time.monotonic() - started
     thread.join()
     assert seen == [] and waited >= 0.3
@@ -243,7 +245,7 @@ def test_one_key_raced_by_different_registrations_posts_once(db):
     def send(pb):
         start.wait(5)
         try:
-            services.transfer_execute(
+            transfers.transfer_execute(
                 registration=pb.registration,
                 from_account=pb.card,
                 to_account=pb.linked[0],

@@ -9,14 +9,14 @@ from django.utils import timezone
 
 from banking import errors
 from banking.models import Account, AccountEvent, LossReport
-from banking.services import (
-    internal_account,
+from banking.services.accounts import internal_account
+from banking.services.loss_reports import (
     loss_report_cancel,
     loss_report_register,
     loss_report_reminders_send,
     loss_reports_expire,
-    transfer_execute,
 )
+from banking.services.transfers import transfer_execute
 from notifications.models import SmsOutbox
 from tests.factories_banking import WITHDRAWAL_PIN
 

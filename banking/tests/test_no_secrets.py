@@ -8,8 +8,18 @@ import logging
 import pytest
 
 from audit.models import AuditEvent
-from banking import errors, services
+from banking import errors
 from banking.models import AccountEvent, LedgerTransaction, LossReport
+from banking.services.accounts import (
+    account_link,
+    account_open,
+    customer_create,
+    registration_create,
+    sms_notice_subscribe,
+)
+from banking.services.loss_reports import loss_report_cancel, loss_report_register
+from banking.services.passwords import password_verify, registration_unlock
+from banking.services.transfers import transfer_execute
 from contactcenter.api.exceptions import exception_handler
 from notifications.models import SmsOutbox
 from tests.factories import UnitFactory
@@ -40,8 +50,8 @@ def test_no_password_or_full_number_leaks_anywhere(caplog, staff):
         raise AssertionError(f"{call.__name__} was expected to refuse")
 
     unit = UnitFactory(code="B01")
-    customer = services.customer_create(name="保密", mobile="13812345678", id_number=ID_NUMBER, home_unit=unit)
-    card = services.account_open(
+    customer = customer_create(name="保密", mobile="13812345678", id_number=ID_NUMBER, home_unit=unit)
+    card = account_open(
         customer=customer,
         kind="debit_card",
         number=CARD,
@@ -49,25 +59,21 @@ def test_no_password_or_full_number_leaks_anywhere(caplog, staff):
         withdrawal_password=WITHDRAWAL_PIN,
         opening_balance_fen=1_000_000,
     )
-    book = services.account_open(
+    book = account_open(
         customer=customer, kind="savings_passbook", number=PASSBOOK, unit=unit, withdrawal_password=WITHDRAWAL_PIN
     )
-    registration = services.registration_create(account=card, password=PHONE_PIN)
-    services.account_link(registration=registration, account=book, code="01")
-    services.sms_notice_subscribe(account=card, phone=customer.mobile)
+    registration = registration_create(account=card, password=PHONE_PIN)
+    account_link(registration=registration, account=book, code="01")
+    sms_notice_subscribe(account=card, phone=customer.mobile)
 
     transfer = {"registration": registration, "channel": "ivr", "call_id": "call-1"}
-    services.transfer_execute(from_account=card, to_account=book, amount="100", idempotency_key="k1", **transfer)
-    services.transfer_execute(from_account=book, to_account=card, amount="50", idempotency_key="k2", **transfer)
+    transfer_execute(from_account=card, to_account=book, amount="100", idempotency_key="k1", **transfer)
+    transfer_execute(from_account=book, to_account=card, amount="50", idempotency_key="k2", **transfer)
+    refused(transfer_execute, from_account=book, to_account=card, amount="51", idempotency_key="k3", **transfer)
+    refused(transfer_execute, from_account=card, to_account=book, amount="1", idempotency_key="k1", **transfer)
+    refused(transfer_execute, from_account=card, to_account=book, amount=CARD, idempotency_key="k4", **transfer)
     refused(
-        services.transfer_execute, from_account=book, to_account=card, amount="51", idempotency_key="k3", **transfer
-    )
-    refused(services.transfer_execute, from_account=card, to_account=book, amount="1", idempotency_key="k1", **transfer)
-    refused(
-        services.transfer_execute, from_account=card, to_account=book, amount=CARD, idempotency_key="k4", **transfer
-    )
-    refused(
-        services.transfer_execute,
+        transfer_execute,
         from_account=card,
         to_account=book,
         amount=PHONE_PIN + ".001",
@@ -75,23 +81,21 @@ def test_no_password_or_full_number_leaks_anywhere(caplog, staff):
         **transfer,
     )
 
-    assert services.password_verify(registration=registration, password=PHONE_PIN, channel="ivr") is True
+    assert password_verify(registration=registration, password=PHONE_PIN, channel="ivr") is True
     for wrong in WRONG_PINS[:2]:
-        assert services.password_verify(registration=registration, password=wrong, channel="ivr") is False
-    refused(services.password_verify, registration=registration, password=WRONG_PINS[2], channel="ivr")
-    refused(services.password_verify, registration=registration, password=PHONE_PIN, channel="ivr")
-    services.registration_unlock(registration=registration, actor=staff[Role.TEAM_LEAD], call_id="call-2")
+        assert password_verify(registration=registration, password=wrong, channel="ivr") is False
+    refused(password_verify, registration=registration, password=WRONG_PINS[2], channel="ivr")
+    refused(password_verify, registration=registration, password=PHONE_PIN, channel="ivr")
+    registration_unlock(registration=registration, actor=staff[Role.TEAM_LEAD], call_id="call-2")
 
-    refused(services.loss_report_register, account=card, verification="password", channel="ivr", password=WRONG_PINS[0])
-    report = services.loss_report_register(
+    refused(loss_report_register, account=card, verification="password", channel="ivr", password=WRONG_PINS[0])
+    report = loss_report_register(
         account=card, verification="password", channel="ivr", password=WITHDRAWAL_PIN, call_id="call-3"
     )
-    refused(services.transfer_execute, from_account=card, to_account=book, amount="1", idempotency_key="k6", **transfer)
-    services.loss_report_cancel(loss_report=report, actor=staff[Role.AGENT], channel="agent")
-    refused(
-        services.account_open, customer=customer, kind="debit_card", number=CARD, unit=unit, withdrawal_password="1"
-    )
-    refused(services.customer_create, name="x", mobile="13812345678", id_number=ID_NUMBER, home_unit=unit)
+    refused(transfer_execute, from_account=card, to_account=book, amount="1", idempotency_key="k6", **transfer)
+    loss_report_cancel(loss_report=report, actor=staff[Role.AGENT], channel="agent")
+    refused(account_open, customer=customer, kind="debit_card", number=CARD, unit=unit, withdrawal_password="1")
+    refused(customer_create, name="x", mobile="13812345678", id_number=ID_NUMBER, home_unit=unit)
 
     haystacks = {
         "logs": [record.getMessage() for record in caplog.records] + [caplog.text],

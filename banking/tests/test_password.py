@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from audit.models import AuditEvent
 from banking import errors
 from banking.models import AccountEvent, PhoneBankingRegistration
-from banking.services import password_verify, registration_unlock
+from banking.services.passwords import password_verify, registration_unlock
 from tests.factories_banking import PHONE_PIN, phone_banking
 
 pytestmark = pytest.mark.django_db

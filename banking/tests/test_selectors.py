@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from banking import errors, selectors
-from banking.services import internal_account, ledger_post
+from banking.services.accounts import internal_account
+from banking.services.ledger import ledger_post
 from org.roles import Role
 from tests.factories_banking import AccountFactory, CustomerFactory, PassbookFactory, phone_banking
 

@@ -3,15 +3,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from banking import services, tasks
+from banking import tasks
 from banking.models import LossReport
+from banking.services.loss_reports import loss_report_register
 from notifications.models import SmsOutbox
 
 pytestmark = pytest.mark.django_db
 
 
 def test_expiry_task_expires_reports_past_validity_and_keeps_the_account_blocked(pb):
-    report = services.loss_report_register(account=pb.card, verification="id_document", channel="agent")
+    report = loss_report_register(account=pb.card, verification="id_document", channel="agent")
     LossReport.objects.filter(pk=report.pk).update(valid_until=timezone.now() - timedelta(minutes=1))
     assert tasks.loss_reports_expire() == 1
     report.refresh_from_db()
@@ -21,7 +22,7 @@ def test_expiry_task_expires_reports_past_validity_and_keeps_the_account_blocked
 
 
 def test_reminder_task_texts_the_customer_once_before_the_report_expires(pb):
-    report = services.loss_report_register(account=pb.card, verification="id_document", channel="agent")
+    report = loss_report_register(account=pb.card, verification="id_document", channel="agent")
     LossReport.objects.filter(pk=report.pk).update(valid_until=timezone.now() + timedelta(hours=2))
     assert tasks.loss_report_reminders_send.apply().get() == 1
     report.refresh_from_db()

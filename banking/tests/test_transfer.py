@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from banking import errors, selectors
 from banking.models import Account, LedgerTransaction, Posting
-from banking.services import transfer_execute
+from banking.services.transfers import transfer_execute
 from notifications.models import SmsOutbox
 from tests.factories_banking import AccountFactory, PassbookFactory, SmsNoticeSubscriptionFactory, phone_banking
 

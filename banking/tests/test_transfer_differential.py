@@ -21,8 +21,9 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from banking import services
 from banking.models import Account, LedgerTransaction
+from banking.services import transfers
+from banking.services.common import params_fingerprint
 from contactcenter.errors import DomainError
 from tests.factories_banking import AccountFactory, PassbookFactory, phone_banking
 
@@ -155,7 +156,7 @@ def _apply(state, registration, accounts) -> dict:
         "daily_rest+1": DAILY_FEN - spent_today + 1,
     }[state["amount_at"]]
     amount_fen = max(amount_fen, 1)  # transfer_execute refuses the rest before either path
-    fingerprint = services._fingerprint(
+    fingerprint = params_fingerprint(
         {
             "kind": LedgerTransaction.Kind.TRANSFER,
             "registration": registration.pk,
@@ -187,7 +188,7 @@ def _apply(state, registration, accounts) -> dict:
         "channel": "ivr",
         "call_id": "call-1",
         "actor": None,
-        "memo": services.DEFAULT_TRANSFER_MEMO,
+        "memo": transfers.DEFAULT_TRANSFER_MEMO,
     }
 
 
@@ -254,7 +255,7 @@ def both_paths():
     """``(run on PostgreSQL's function, run on the Python path)`` of one request."""
 
     def run(kwargs):
-        return _run(services._transfer_in_database, kwargs), _run(services._transfer_in_python, kwargs)
+        return _run(transfers._transfer_in_database, kwargs), _run(transfers._transfer_in_python, kwargs)
 
     return run
 

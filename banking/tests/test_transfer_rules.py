@@ -14,7 +14,7 @@ from django.db import DataError, connection, transaction
 
 from banking import errors, sms_texts, transfer_rules
 from banking.models import Account
-from banking.services import transfer_execute, transfer_refusal
+from banking.services.transfers import transfer_execute, transfer_refusal
 from banking.transfer_sql import transfer_function_sql
 from contactcenter.errors import DomainError
 from notifications.models import SmsOutbox

@@ -3,11 +3,12 @@ a banking write: which steps take which path, that the password is hashed once e
 that the failure counter still counts every wrong password."""
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import banking.services
 from banking.models import PhoneBankingRegistration
+from banking.services import passwords
 from ivr import services
 from ivr.locks import read_call
 from ivr.models import IvrCall, IvrEvent
@@ -22,13 +23,13 @@ WRONG_PIN = "000000"
 def hashes(monkeypatch):
     """How many times a phone-banking password was checked against its stored hash."""
     counted = []
-    check = banking.services.check_password
+    check = passwords.check_password
 
     def counting(password, encoded, *args, **kwargs):
         counted.append(1)
         return check(password, encoded, *args, **kwargs)
 
-    monkeypatch.setattr(banking.services, "check_password", counting)
+    monkeypatch.setattr(passwords, "check_password", counting)
     return counted
 
 
@@ -95,14 +96,14 @@ def test_a_password_changed_between_the_two_runs_is_checked_again(caller, custom
     registration = registration_of(customer)
     registration.failed_attempts = 1  # something to reset: a right password takes the locked run
     registration.save(update_fields=["failed_attempts"])
-    original = banking.services.lock_registration
+    original = passwords.lock_registration
 
     def changed_meanwhile(registration_id):
         row = original(registration_id)
-        PhoneBankingRegistration.objects.filter(pk=row.pk).update(password=banking.services.make_password("135790"))
+        PhoneBankingRegistration.objects.filter(pk=row.pk).update(password=make_password("135790"))
         return original(registration_id)
 
-    monkeypatch.setattr(banking.services, "lock_registration", changed_meanwhile)
+    monkeypatch.setattr(passwords, "lock_registration", changed_meanwhile)
     said(call.press(PHONE_PIN), "auth_failed")  # the old password, refused against the new hash
     assert len(hashes) == 2
     assert registration_of(customer).failed_attempts == 2

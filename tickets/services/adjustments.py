@@ -76,12 +76,13 @@ def _adjustment_post(*, ticket: Ticket, actor, account, now: datetime) -> Adjust
 def _adjustment_book(*, ticket: Ticket, adjustment: TicketAdjustment, actor, now: datetime) -> None:
     """Write the posting (on the locked ticket). A ledger refusal (account lost, frozen, closed)
     propagates: the transaction rolls back and the work order stays as it was, still owing."""
-    from banking import services as banking
+    from banking.services.accounts import internal_account
+    from banking.services.ledger import ledger_post
 
     account, amount = adjustment.account, adjustment.amount_fen
-    txn = banking.ledger_post(
+    txn = ledger_post(
         kind="adjustment",
-        lines=[(account, amount), (banking.internal_account(settings.TICKETS_ADJUSTMENT_ACCOUNT), -amount)],
+        lines=[(account, amount), (internal_account(settings.TICKETS_ADJUSTMENT_ACCOUNT), -amount)],
         idempotency_key=f"ticket-adjustment:{ticket.pk}",
         channel="agent",
         memo=ADJUSTMENT_MEMO.format(number=ticket.number),
