@@ -11,10 +11,10 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
 
-.PHONY: run serve install install-dev messages migrate seed test test-quick lint format bench clean help
+.PHONY: run serve install install-dev messages migrate seed test test-quick lint typecheck format bench clean help
 
 help:
-	@echo "make run | test | test-quick | lint | format | bench | messages | clean"
+	@echo "make run | test | test-quick | lint | typecheck | format | bench | messages | clean"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(MAKE) typecheck
+
+# mypy with django-stubs and djangorestframework-stubs ([tool.mypy] in pyproject.toml): strict on
+# services, selectors and APIs.
+typecheck: install-dev
+	$(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff format .

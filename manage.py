@@ -7,7 +7,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings.local")
-    from contactcenter.startup import run_with_clear_errors
+    from core.startup import run_with_clear_errors
 
     run_with_clear_errors(sys.argv)
 

@@ -3,23 +3,11 @@
 they are logged); the state log and the callbacks (agents complete them on the desktop) are
 read-only."""
 
+from core.admin import ReadOnlyAdmin
 from django.contrib import admin
 
 from .models import AgentSkill, AgentStateLog, AgentStatus, Callback
 from .services import CALL_TAKING_ROLES, agent_skills_set
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows shown, never added, changed or deleted here (the calls admin uses it too)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _skills_of(agent) -> dict[str, int]:

@@ -7,7 +7,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contactcenter.errors import Forbidden
+from core.errors import Forbidden
 from org.permissions import roles_allowed
 from org.roles import Role
 from org.scoping import user_role

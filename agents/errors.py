@@ -5,7 +5,7 @@ agents, never the other way round)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.errors import Conflict, DomainError, NotFound, Unprocessable
+from core.errors import Conflict, DomainError, NotFound, Unprocessable
 
 
 class InvalidInput(DomainError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from contactcenter.api.serializers import InputSerializer
+from core.api.serializers import InputSerializer
 from org.navigation import display_name
 
 from .models import AgentState, AgentStatus, Callback, Reason

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from contactcenter.db import RowsMoved, retry_on_conflict
+from core.db import RowsMoved, retry_on_conflict
 from org.roles import Role
 from org.scoping import user_role
 

@@ -1,7 +1,7 @@
 import django_filters
 from rest_framework import generics, serializers
 
-from contactcenter.api.filters import BoundedIsoDateTimeFilter
+from core.api.filters import BoundedIsoDateTimeFilter
 from org.permissions import roles_allowed
 from org.roles import Role
 

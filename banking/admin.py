@@ -1,6 +1,7 @@
 """Banking in the admin: read-only. Money and states change only through ``banking.services`` (locks,
 ledger, events); password hashes and full numbers are not shown."""
 
+from core.admin import ReadOnlyMixin
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -20,24 +21,13 @@ from .models import (
 )
 
 
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.display(description=_("number"))
 def masked_number(account: Account) -> str:
     return mask_number(account.number, account.kind)
 
 
 @admin.register(Customer)
-class CustomerAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
+class CustomerAdmin(ReadOnlyMixin, UnitScopedAdmin):
     list_display = ["id", "name", "home_unit", "id_masked", "created_at"]
     list_filter = ["home_unit"]
     search_fields = ["name", "mobile", "id_last6"]
@@ -51,7 +41,7 @@ class CustomerAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
+class AccountAdmin(ReadOnlyMixin, UnitScopedAdmin):
     list_display = [
         "id",
         masked_number,
@@ -83,7 +73,7 @@ class AccountAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
     list_select_related = ["customer", "unit"]
 
 
-class LinkedAccountInline(ReadOnlyAdminMixin, admin.TabularInline):
+class LinkedAccountInline(ReadOnlyMixin, admin.TabularInline):
     model = LinkedAccount
     fields = ["code", "account", "created_at"]
     readonly_fields = fields
@@ -91,7 +81,7 @@ class LinkedAccountInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(PhoneBankingRegistration)
-class PhoneBankingRegistrationAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
+class PhoneBankingRegistrationAdmin(ReadOnlyMixin, UnitScopedAdmin):
     list_display = ["id", "account", "failed_attempts", "locked", "locked_at", "created_at"]
     list_filter = ["locked"]
     fields = ["account", "failed_attempts", "locked", "locked_at", "created_at"]
@@ -101,13 +91,13 @@ class PhoneBankingRegistrationAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
 
 
 @admin.register(SmsNoticeSubscription)
-class SmsNoticeSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SmsNoticeSubscriptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["account", "phone", "active", "created_at"]
     list_filter = ["active"]
     list_select_related = ["account"]
 
 
-class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
+class PostingInline(ReadOnlyMixin, admin.TabularInline):
     model = Posting
     fields = ["account", "amount_fen", "balance_after_fen", "created_at"]
     readonly_fields = fields
@@ -115,7 +105,7 @@ class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(LedgerTransaction)
-class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LedgerTransactionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["id", "created_at", "kind", "amount_fen", "channel", "call_id", "memo"]
     list_filter = ["kind", "channel"]
     search_fields = ["=idempotency_key", "=call_id"]
@@ -124,7 +114,7 @@ class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LossReport)
-class LossReportAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
+class LossReportAdmin(ReadOnlyMixin, UnitScopedAdmin):
     list_display = ["id", "account", "status", "channel", "verification", "valid_until", "created_at"]
     list_filter = ["status", "channel", "verification"]
     search_fields = ["=call_id"]
@@ -132,7 +122,7 @@ class LossReportAdmin(ReadOnlyAdminMixin, UnitScopedAdmin):
 
 
 @admin.register(AccountEvent)
-class AccountEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AccountEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "account", "kind", "channel", "call_id", "actor"]
     list_filter = ["kind", "channel"]
     search_fields = ["=call_id"]

@@ -5,7 +5,7 @@ Messages are safe to show: they never carry a password, a PIN or a full card or 
 
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.errors import Conflict, DomainError, NotFound, Unprocessable
+from core.errors import Conflict, DomainError, NotFound, Unprocessable
 
 
 class InvalidAmount(DomainError):

@@ -1,7 +1,7 @@
 """Banking's reads for the IVR's hot path: single written-out statements over banking's tables.
 
 The IVR reads an account or a registration on most steps of a call, so these are one statement
-each (``contactcenter.rows``), returning plain model instances with no related objects loaded
+each (``core.rows``), returning plain model instances with no related objects loaded
 ahead (anything else still loads lazily). The answers are ``banking.selectors``' answers;
 ``banking/tests/test_ivr_port.py`` holds them to the ORM's. They live here, with the tables, so a
 banking column rename breaks banking's own tests first: the IVR (``ivr.banking_port``) only calls
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contactcenter import rows
+from core import rows
 
 from .models import Account, PhoneBankingRegistration
 

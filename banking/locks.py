@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from contactcenter.db import is_retryable, retry_on_conflict  # noqa: F401 - the app's services use them from here
+from core.db import is_retryable, retry_on_conflict  # noqa: F401 - the app's services use them from here
 
 from .errors import AccountNotFound
 from .models import Account, PhoneBankingRegistration

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
-from contactcenter.pii import contains_full_number
+from core.pii import contains_full_number
 
 
 class NumberInUrlMiddleware:
@@ -21,7 +21,7 @@ class NumberInUrlMiddleware:
 
     def __call__(self, request):
         if request.path.startswith("/api/") and request.META.get("QUERY_STRING") and self._number_in_query(request):
-            from contactcenter.api.exceptions import error_body
+            from core.api.exceptions import error_body
 
             message = _("Card and account numbers may not be sent in a URL: send them in the request body.")
             return JsonResponse(error_body("number_in_url", message), status=400)

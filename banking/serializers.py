@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from contactcenter.api.serializers import InputSerializer
+from core.api.serializers import InputSerializer
 
 from .masking import mask_number
 from .models import Account, Customer, LossReport, Posting

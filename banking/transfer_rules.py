@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 
 from . import errors
 

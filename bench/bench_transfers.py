@@ -131,7 +131,7 @@ def _worker(args) -> dict:
 
     from banking.models import Account, PhoneBankingRegistration
     from banking.services.transfers import transfer_execute
-    from contactcenter.errors import DomainError
+    from core.errors import DomainError
 
     rng = random.Random(worker_id)
     latencies, refusals, unexpected = [], 0, 0

@@ -1,10 +1,9 @@
 """Admin of the calls app: queues are edited here; calls and their events are read-only (they
 are built from events, and the event log is append-only)."""
 
+from core.admin import ReadOnlyAdmin
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-
-from agents.admin import ReadOnlyAdmin
 
 from .models import Call, CallEvent, Queue
 

@@ -12,8 +12,8 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contactcenter.api.exceptions import GENERIC_FIELD_CODES, error_body
-from contactcenter.api.telephony import CallIdInPath
+from core.api.exceptions import GENERIC_FIELD_CODES, error_body
+from core.api.telephony import CallIdInPath
 from org.permissions import roles_allowed
 from org.roles import Role
 from org.scoping import user_role

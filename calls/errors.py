@@ -10,8 +10,8 @@ from agents.errors import InvalidCallState as InvalidCallState
 from agents.errors import InvalidInput as InvalidInput
 from agents.errors import UnknownAgent as UnknownAgent
 from agents.errors import UnknownQueue as UnknownQueue
-from contactcenter.errors import Conflict, NotFound
-from contactcenter.errors import Forbidden as Forbidden  # re-exported for the APIs
+from core.errors import Conflict, NotFound
+from core.errors import Forbidden as Forbidden  # re-exported for the APIs
 
 
 class CallNotFound(NotFound):

@@ -40,8 +40,8 @@ from django.db import connections, transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from contactcenter import rows
-from contactcenter.db import retry_on_conflict
+from core import rows
+from core.db import retry_on_conflict
 
 from .models import Call, CallEvent
 from .services import events

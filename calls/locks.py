@@ -1,5 +1,5 @@
 """The row locks of calls, and the lock order of calls and agents (the retry of a transaction the database aborted
-as a deadlock victim is ``contactcenter.db.retry_on_conflict``).
+as a deadlock victim is ``core.db.retry_on_conflict``).
 
 Global lock order (every service follows it, so lock waits can never form a cycle):
 

@@ -110,7 +110,7 @@ class Call(models.Model):
     Durations are integer milliseconds.
     """
 
-    # As the switch names the call and sends the caller (contactcenter.api.telephony): the ANI
+    # As the switch names the call and sends the caller (core.api.telephony): the ANI
     # may be a tel: or sip: URI, kept as sent (look-ups use its digits).
     call_id = models.CharField(_("call id"), max_length=128, unique=True)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices, default=Direction.INBOUND)

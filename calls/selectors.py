@@ -13,7 +13,7 @@ from django.db.models import Count, Min, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from contactcenter.api.telephony import ani_digits
+from core.api.telephony import ani_digits
 from org.navigation import display_name
 from org.roles import Role
 

@@ -12,9 +12,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from contactcenter.api.serializers import FlatInputSerializer, InputSerializer
-from contactcenter.api.telephony import AniField, CallIdField
-from contactcenter.api.validation import MESSAGES, datetime_error
+from core.api.serializers import FlatInputSerializer, InputSerializer
+from core.api.telephony import AniField, CallIdField
+from core.api.validation import MESSAGES, datetime_error
 
 from .models import CTI_EVENT_TYPES, Call, Direction, Disposition
 
@@ -30,7 +30,7 @@ class CtiEventSerializer(FlatInputSerializer):
     ``dnis``, ``direction``). For ``transferred``, ``queue`` / ``agent`` name the target."""
 
     event_id = serializers.CharField(max_length=100)
-    call_id = CallIdField()  # contactcenter.api.telephony: the same rule as the IVR's
+    call_id = CallIdField()  # core.api.telephony: the same rule as the IVR's
     type = serializers.CharField(max_length=16)
     ts = serializers.CharField(max_length=40)
     queue = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)

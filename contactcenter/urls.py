@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from contactcenter.api.exceptions import api_not_found
-from contactcenter.health import healthz
+from core.api.exceptions import api_not_found
+from core.health import healthz
 from org.apis import TokenObtainApi
 
 api_patterns = [

@@ -25,7 +25,7 @@ def token_from_scope(scope) -> str | None:
 def _user_for_token(key: str):
     from rest_framework.authtoken.models import Token
 
-    from contactcenter.api.authentication import is_plausible_key
+    from core.api.authentication import is_plausible_key
 
     if not is_plausible_key(key):
         return AnonymousUser()

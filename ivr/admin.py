@@ -1,22 +1,12 @@
 """Admin of the IVR: read-only views of calls and their events (menus are edited on the menu
 editor pages, which validate and version them)."""
 
+from core.admin import ReadOnlyAdmin
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from . import banking_port as bank
 from .models import Announcement, IvrCall, IvrEvent, MenuVersion
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(MenuVersion)

@@ -14,8 +14,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contactcenter.api.telephony import CallIdInPath
-from contactcenter.errors import Forbidden, NotFound
+from core.api.telephony import CallIdInPath
+from core.errors import Forbidden, NotFound
 from org.permissions import roles_allowed
 from org.roles import Role
 from org.scoping import user_role

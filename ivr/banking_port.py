@@ -2,7 +2,7 @@
 
 Everything the call flow needs from banking goes through these functions, imported lazily so
 the IVR app loads without the banking core and a core-banking adapter can stand behind the same
-names. Refusals come back as ``contactcenter.errors.DomainError`` subclasses with stable codes.
+names. Refusals come back as ``core.errors.DomainError`` subclasses with stable codes.
 """
 
 from __future__ import annotations

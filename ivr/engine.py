@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 
 from . import banking_port as bank
 from .menu import Menu, Node

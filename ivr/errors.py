@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 
 
 class CallNotFound(NotFound):

@@ -8,8 +8,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.api.validation import validate_in_range
-from contactcenter.widgets import DateInput
+from core.api.validation import validate_in_range
+from core.widgets import DateInput
 
 from .menu import KEY_PATTERN, OPTION_DIGITS
 from .models import Announcement, MenuNode

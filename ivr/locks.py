@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from contactcenter import rows
+from core import rows
 
 from . import banking_port as bank
 from .models import IvrCall
@@ -28,7 +28,7 @@ def lock_call(call_id: str, *, started_by=None) -> LockedCall | None:
     ``None`` when there is no such call: with ``started_by``, no such test call of that user (the
     simulator); without, no such real call (the switch never reaches a simulator's test call).
 
-    One statement on every step of every call, so it is written out (``contactcenter.rows``)."""
+    One statement on every step of every call, so it is written out (``core.rows``)."""
     return _call_with_account(call_id, started_by=started_by, lock=True)
 
 

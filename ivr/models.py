@@ -187,7 +187,7 @@ class IvrCall(models.Model):
         GOODBYE = "goodbye", _("Ended by the IVR")
         AGENT = "agent", _("Transferred to an agent")
 
-    # As the switch names the call and sends the caller (contactcenter.api.telephony): the ANI
+    # As the switch names the call and sends the caller (core.api.telephony): the ANI
     # may be a tel: or sip: URI, kept as sent.
     call_id = models.CharField(_("call id"), max_length=128)
     ani = models.CharField(_("caller number"), max_length=255, blank=True)

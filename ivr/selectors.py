@@ -10,14 +10,14 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from contactcenter import rows
+from core import rows
 
 from .menu import Menu, cached_menu, freeze_menu, frozen_menu, menu_from_tree
 from .models import Announcement, IvrCall, MenuNode, MenuVersion, Prompt
 
 
 def published_version() -> MenuVersion | None:
-    # Read at the start of every call: one written-out statement (see ``contactcenter.rows``).
+    # Read at the start of every call: one written-out statement (see ``core.rows``).
     found = rows.select_one(MenuVersion, '"ivr_menuversion"."status" = %s', [MenuVersion.Status.PUBLISHED])
     return found[0] if found is not None else None
 
@@ -99,7 +99,7 @@ def menu_for_call(version_id: int) -> Menu:
 
 def active_announcements(position: str, *, at: datetime | None = None) -> list[Announcement]:
     at = at or timezone.now()
-    # Asked on every call's start: one written-out statement (see ``contactcenter.rows``), the same filter
+    # Asked on every call's start: one written-out statement (see ``core.rows``), the same filter
     # and order as ``Announcement.objects.filter(enabled=True, position=position,
     # starts_at__lte=at, ends_at__gt=at).order_by("priority", "starts_at", "pk")``.
     starts_at = Announcement._meta.get_field("starts_at")
@@ -142,7 +142,7 @@ def ivr_context_for_call(call_id: str) -> dict[str, Any] | None:
 def ivr_handoff_contexts(call_ids: list[str]) -> dict[str, dict[str, Any]]:
     """What a CTI ``queued`` event carries of the caller's IVR session, per call that had one:
     ``{"verified", "path", "customer_id", "account_id"}`` (the customer only once verified). One
-    call (a switch's single event) is one prepared statement (``contactcenter.rows``)."""
+    call (a switch's single event) is one prepared statement (``core.rows``)."""
     if len(call_ids) == 1:
         table = rows._quote(IvrCall._meta.db_table)
         found = rows.select_one(IvrCall, f"{table}.{rows._quote('call_id')} = %s", [call_ids[0]])

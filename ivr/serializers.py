@@ -4,8 +4,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from contactcenter.api.serializers import FlatInputSerializer, InputSerializer
-from contactcenter.api.telephony import AniField, CallIdField
+from core.api.serializers import FlatInputSerializer, InputSerializer
+from core.api.telephony import AniField, CallIdField
 
 from .models import MenuVersion
 from .services import DIGITS_PATTERN
@@ -55,7 +55,7 @@ class EventTypeField(CodedFieldMixin, serializers.ChoiceField):
 
 
 class CallStartSerializer(FlatInputSerializer):
-    # Call ids and caller numbers as switches send them: contactcenter.api.telephony.
+    # Call ids and caller numbers as switches send them: core.api.telephony.
     call_id = CallIdField()
     ani = AniField(default="")
     dnis = AniField(default="", code="invalid_dnis")  # the called number: the same forms

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from contactcenter import rows
-from contactcenter.db import retry_on_conflict, single_statement
+from core import rows
+from core.db import retry_on_conflict, single_statement
 
 from . import banking_port as bank
 from . import tts

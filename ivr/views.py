@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 from org.permissions import role_required
 from org.roles import Role
 from org.scoping import user_role

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from contactcenter.pii import FULL_NUMBER_SQL_PATTERN, contains_full_number
+from core.pii import FULL_NUMBER_SQL_PATTERN, contains_full_number
 
 from .models import SmsOutbox
 
-# Never in an SMS (``contactcenter.pii``: the one rule of what may be a full card or account number).
+# Never in an SMS (``core.pii``: the one rule of what may be a full card or account number).
 FULL_NUMBER_MESSAGE = "SMS text must not contain a full card or account number"
 
 

@@ -26,7 +26,7 @@ class TokenObtainApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
-    error_statuses = (429,)  # account_locked (contactcenter/api/schema.py)
+    error_statuses = (429,)  # account_locked (core/api/schema.py)
 
     @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
     def post(self, request):

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record
-from contactcenter.api.exceptions import error_body
-from contactcenter.errors import DomainError
+from core.api.exceptions import error_body
+from core.errors import DomainError
 
 
 class InvalidCredentials(DomainError):

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from contactcenter.api.serializers import InputSerializer
+from core.api.serializers import InputSerializer
 
 from .models import Outlet, Unit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 
 from .models import Outlet, StaffProfile, Unit
 from .roles import Role

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from contactcenter.api.exceptions import api_bad_request, api_not_found, api_server_error
-from contactcenter.health import system_health
+from core.api.exceptions import api_bad_request, api_not_found, api_server_error
+from core.health import system_health
 
 from .models import Outlet, Unit
 from .navigation import home_url_for
@@ -72,7 +72,7 @@ def permission_denied(request, exception=None):
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
-        from contactcenter.api.exceptions import error_body
+        from core.api.exceptions import error_body
 
         return JsonResponse(error_body("permission_denied", _("Permission denied.")), status=403)
     return render(request, "errors/403.html", status=403)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from contactcenter.accesslog import REDACTED, redact
+from core.accesslog import REDACTED, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 CARD = "6228480100000001"
@@ -45,11 +45,11 @@ def test_short_numbers_and_dates_stay(line):
 
 def test_the_gunicorn_config_uses_the_redacting_logger():
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert config["logger_class"] == "contactcenter.accesslog.RedactingGunicornLogger"
+    assert config["logger_class"] == "core.accesslog.RedactingGunicornLogger"
 
     from gunicorn.config import Config
 
-    from contactcenter.accesslog import RedactingGunicornLogger
+    from core.accesslog import RedactingGunicornLogger
 
     cfg = Config()
     cfg.set("accesslog", "-")

@@ -217,7 +217,7 @@ def test_a_session_write_without_the_csrf_token_is_403_envelope(staff):
 
 
 def test_the_csrf_failure_view_answers_the_envelope_under_api_and_a_page_elsewhere(rf):
-    from contactcenter.api.exceptions import csrf_failure
+    from core.api.exceptions import csrf_failure
 
     assert_error(csrf_failure(rf.post("/api/tickets/"), reason="CSRF cookie not set."), 403, "csrf_failed")
     page = csrf_failure(rf.post("/tickets/new/"), reason="CSRF cookie not set.")

@@ -78,8 +78,8 @@ def test_html_404_outside_api(client):
 
 
 def test_domain_error_becomes_envelope():
-    from contactcenter.api.exceptions import exception_handler
-    from contactcenter.errors import Unprocessable
+    from core.api.exceptions import exception_handler
+    from core.errors import Unprocessable
 
     response = exception_handler(Unprocessable("No money.", code="insufficient_funds"), {"request": None})
     assert response.status_code == 422

@@ -39,7 +39,7 @@ from banking.money import fen_to_yuan
 from banking.services.loss_reports import loss_report_register
 from banking.services.passwords import password_verify
 from banking.services.transfers import transfer_execute
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 from tests.factories import UnitFactory
 from tests.factories_banking import AccountFactory, CustomerFactory, PassbookFactory, RegistrationFactory
 

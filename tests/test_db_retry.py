@@ -1,4 +1,4 @@
-"""``contactcenter.db.retry_on_conflict``, the one retry loop: a deadlock victim or serialization
+"""``core.db.retry_on_conflict``, the one retry loop: a deadlock victim or serialization
 failure runs again (not inside an enclosing transaction, whose owner retries); ``RowsMoved`` runs
 again everywhere; at most ``attempts`` runs, then the last error reaches the caller. (Outside
 ``django_db`` no transaction is open: the loop's own behaviour, without a database.)"""
@@ -6,7 +6,7 @@ again everywhere; at most ``attempts`` runs, then the last error reaches the cal
 import pytest
 from django.db import OperationalError, transaction
 
-from contactcenter.db import RETRY_ATTEMPTS, RowsMoved, retry_on_conflict
+from core.db import RETRY_ATTEMPTS, RowsMoved, retry_on_conflict
 
 
 class FakeDeadlock(Exception):

@@ -23,7 +23,7 @@ def test_healthz_is_503_when_redis_is_down(client):
 
 
 def test_healthz_is_503_when_the_database_fails(client, monkeypatch):
-    from contactcenter import health
+    from core import health
 
     class Broken:
         def __enter__(self):

@@ -1,5 +1,5 @@
 """Call ids and caller numbers as real switches send them, accepted by the IVR's switch API and the
-CTI API alike (one rule: ``contactcenter.api.telephony``), kept as sent, looked up by their digits;
+CTI API alike (one rule: ``core.api.telephony``), kept as sent, looked up by their digits;
 anything else a 400 naming the field — in a body or in a URL path."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from calls.models import Call
 from calls.tests.helpers import event
-from contactcenter.api.telephony import ani_digits
+from core.api.telephony import ani_digits
 from ivr.models import IvrCall
 
 pytest_plugins = ["ivr.tests.fixtures", "calls.tests.fixtures"]
@@ -109,7 +109,7 @@ def test_a_malformed_ani_is_a_400_naming_the_field(switch_client, switch, ivr_me
     # CTI answers a refused event with its code (and, in a batch, per event): the code names it.
     assert cti.status_code == 400, cti.content
     error = cti.json()["error"]
-    # A NUL is refused before the fields parse, by the API's edge rule (contactcenter.api.validation).
+    # A NUL is refused before the fields parse, by the API's edge rule (core.api.validation).
     assert error["code"] == "invalid_ani" and error["message"].startswith("ani") or "\x00" in ani, error
     assert not IvrCall.objects.exists() and not Call.objects.exists()
 

@@ -3,6 +3,7 @@ services, so it has its event); the maintainer edits the holiday calendar, throu
 services as the calendar page (``calendar_day_set``, ``calendar_year_set_complete``): validated,
 audited, open deadlines recomputed."""
 
+from core.admin import ReadOnlyMixin
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -12,17 +13,6 @@ from org.admin import UnitScopedAdmin
 from .errors import page_message
 from .models import CalendarDay, CalendarYear, Ticket, TicketEvent
 from .services.calendar import calendar_day_refusal, calendar_day_set, calendar_year_refusal, calendar_year_set_complete
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TicketEventInline(ReadOnlyMixin, admin.TabularInline):

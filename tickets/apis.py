@@ -68,7 +68,7 @@ def _customer(user, customer_id: int | None):
     if not customer_id:
         return None
     from banking import selectors as banking
-    from contactcenter.errors import NotFound
+    from core.errors import NotFound
 
     try:
         return banking.customer_get(user=user, customer_id=customer_id)
@@ -80,7 +80,7 @@ def _account(user, account_id: int | None):
     if not account_id:
         return None
     from banking import selectors as banking
-    from contactcenter.errors import NotFound
+    from core.errors import NotFound
 
     try:
         return banking.account_get(user=user, account_id=account_id)

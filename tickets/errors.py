@@ -6,7 +6,7 @@ more precise English detail) and the pages show them, translated, through ``page
 
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
+from core.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 
 
 class InvalidTransition(Conflict):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.api.validation import validate_in_range
-from contactcenter.widgets import DateInput
+from core.api.validation import validate_in_range
+from core.widgets import DateInput
 from org.models import Unit
 
 from .models import Category, ContactKind, State

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from audit.models import AppendOnlyModel, AppendOnlyQuerySet
-from contactcenter.api.telephony import ani_digits
+from core.api.telephony import ani_digits
 from org.scoping import UnitScopedQuerySet
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from contactcenter.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden
 from org.roles import Role
 from org.scoping import user_role
 

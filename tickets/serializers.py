@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from contactcenter.api.serializers import InputSerializer, QuerySerializer
+from core.api.serializers import InputSerializer, QuerySerializer
 
 from .models import Category, ContactKind, State, Ticket, TicketAttachment, TicketEvent, TicketExtension
 

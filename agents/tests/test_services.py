@@ -1,5 +1,5 @@
 """The agents app's services: a state change runs again while the agent's call moves on under it
-(``contactcenter.db.retry_on_conflict``) and gives up with ``state_busy``, writing nothing; a
+(``core.db.retry_on_conflict``) and gives up with ``state_busy``, writing nothing; a
 callback not reached stays open, unassigned, until its third try."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 
 from ..models import Account, PhoneBankingRegistration
 

@@ -1,4 +1,4 @@
-"""``banking.ivr_port``'s written-out statements (``contactcenter.rows``) read every banking model
+"""``banking.ivr_port``'s written-out statements (``core.rows``) read every banking model
 they serve — ``Account`` and ``PhoneBankingRegistration`` — with the same values as the ORM, on
 both databases, alone and joined."""
 

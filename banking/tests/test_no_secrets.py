@@ -20,7 +20,7 @@ from banking.services.accounts import (
 from banking.services.loss_reports import loss_report_cancel, loss_report_register
 from banking.services.passwords import password_verify, registration_unlock
 from banking.services.transfers import transfer_execute
-from contactcenter.api.exceptions import exception_handler
+from core.api.exceptions import exception_handler
 from notifications.models import SmsOutbox
 from tests.factories import UnitFactory
 

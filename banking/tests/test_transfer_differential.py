@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from banking.models import Account, LedgerTransaction
 from banking.services import transfers
 from banking.services.common import params_fingerprint
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 from tests.factories_banking import AccountFactory, PassbookFactory, phone_banking
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -16,7 +16,7 @@ from banking import errors, sms_texts, transfer_rules
 from banking.models import Account
 from banking.services.transfers import transfer_execute, transfer_refusal
 from banking.transfer_sql import transfer_function_sql
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 from notifications.models import SmsOutbox
 from notifications.services import sms_enqueue_function_sql
 from tests.factories_banking import AccountFactory, phone_banking

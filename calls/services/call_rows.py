@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from contactcenter import rows
+from core import rows
 
 from .. import cdr
 from ..models import Call
@@ -75,7 +75,7 @@ def save_calls(calls: list[Call]) -> None:
     preps = _save_preps(connection.vendor)
     values = [[prep(getattr(call, name)) for name, prep in preps] + [call.pk] for call in calls]
     if len(values) == 1:
-        # One call (an event, an agent's button): a prepared statement (``contactcenter.rows``).
+        # One call (an event, an agent's button): a prepared statement (``core.rows``).
         with rows._cursor(rows._db()) as cursor:
             cursor.execute(sql, values[0])
         return

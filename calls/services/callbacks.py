@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from agents.models import Callback
 from agents.selectors import callback_open_for_call
 from agents.services import callback_request
-from contactcenter.api.telephony import ani_digits
-from contactcenter.db import retry_on_conflict
+from core.api.telephony import ani_digits
+from core.db import retry_on_conflict
 
 from .. import errors
 from ..locks import lock_call

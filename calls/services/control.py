@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agents.models import AgentState, AgentStatus
-from contactcenter.db import retry_on_conflict
+from core.db import retry_on_conflict
 
 from .. import errors
 from ..locks import lock_call

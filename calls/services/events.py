@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contactcenter.db import retry_on_conflict
+from core.db import retry_on_conflict
 
 from .. import cdr, errors, realtime, signals
 from ..locks import lock_calls

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from contactcenter.db import retry_on_conflict
+from core.db import retry_on_conflict
 
 from .. import errors
 from ..locks import lock_call

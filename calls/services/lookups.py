@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from contactcenter import rows
+from core import rows
 
 from .. import errors
 from ..models import Call, Queue
@@ -88,7 +88,7 @@ def agent_ids_for(usernames: set[str]) -> dict[str, int]:
     if not missing:
         return found
     if len(missing) == 1:
-        # One name (a single CTI event): one prepared statement (``contactcenter.rows``).
+        # One name (a single CTI event): one prepared statement (``core.rows``).
         (name,) = missing
         table = rows._quote(User._meta.db_table)
         row = rows.select_one(User, f"{table}.{rows._quote('username')} = %s", [name])

@@ -13,7 +13,7 @@ from django.utils import timezone
 from agents.locks import lock_agents
 from agents.models import AgentState, AgentStatus
 from agents.services import status_transition
-from contactcenter.db import retry_on_conflict
+from core.db import retry_on_conflict
 
 from ..locks import lock_call
 from ..models import Call, CallState, Disposition, EventSource, EventType, Queue

@@ -59,8 +59,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "contactcenter.middleware.CookieLocaleMiddleware",
-    "contactcenter.middleware.ApiEdgeMiddleware",
+    "core.middleware.CookieLocaleMiddleware",
+    "core.middleware.ApiEdgeMiddleware",
     # Full card / account numbers in an /api/ query string: 400 number_in_url (they would be logged).
     "banking.middleware.NumberInUrlMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,7 +128,7 @@ elif _database["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-# The hot paths' written-out statements (contactcenter/rows.py) are prepared once per connection.
+# The hot paths' written-out statements (core/rows.py) are prepared once per connection.
 # Turn off behind a connection pooler in transaction mode (PgBouncer < 1.21), which cannot keep them.
 DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 if USING_POSTGRES and DB_PREPARED_STATEMENTS:
@@ -235,23 +235,23 @@ WHITENOISE_USE_FINDERS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request then gets 401 with ``WWW-Authenticate: Token``.
-        "contactcenter.api.authentication.ProfileTokenAuthentication",
-        "contactcenter.api.authentication.CsrfSessionAuthentication",
+        "org.authentication.ProfileTokenAuthentication",
+        "core.api.authentication.CsrfSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         # DRF's, bounded in size and depth (a body nested thousands deep is 400 malformed_json).
-        "contactcenter.api.parsers.JSONParser",
+        "core.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "contactcenter.api.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    # drf-spectacular's, plus error responses and nullability (contactcenter/api/schema.py).
-    "DEFAULT_SCHEMA_CLASS": "contactcenter.api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "contactcenter.api.exceptions.exception_handler",
+    # drf-spectacular's, plus error responses and nullability (core/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -270,7 +270,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # A request refused by the CSRF check under /api/ gets the error envelope, not Django's page.
-CSRF_FAILURE_VIEW = "contactcenter.api.exceptions.csrf_failure"
+CSRF_FAILURE_VIEW = "core.api.exceptions.csrf_failure"
 
 # --- Logging ------------------------------------------------------------------------------------
 

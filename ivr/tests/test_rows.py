@@ -1,4 +1,4 @@
-"""The switch's hot path reads and writes rows with written-out SQL (``contactcenter.rows``): they must give
+"""The switch's hot path reads and writes rows with written-out SQL (``core.rows``): they must give
 the same values as the ORM on every database, and a step must stay a few statements."""
 
 import re
@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from contactcenter import rows
+from core import rows
 from ivr.locks import lock_call
 from ivr.models import IvrCall, IvrEvent, MenuVersion
 from org.roles import Role
@@ -205,7 +205,7 @@ def test_the_hot_statements_are_prepared_on_the_server_and_the_orms_are_not(on_p
     assert call_reads == [2], prepared  # one statement, prepared once, run for both keys
     assert any(statement.startswith("WITH updated AS (UPDATE") for statement in prepared), prepared
     # The ORM binds on the client and prepares nothing: every statement prepared during the call
-    # is one ``contactcenter.rows`` sent through its preparing cursor, and each of those is prepared.
+    # is one ``core.rows`` sent through its preparing cursor, and each of those is prepared.
     assert written_out, "the call's steps sent nothing through the preparing cursor"
     assert set(prepared) == set(written_out) - before, (sorted(prepared), sorted(set(written_out)))
     assert not any("%s" in statement for statement in prepared)

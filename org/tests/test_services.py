@@ -5,7 +5,7 @@ outlet directory scoped to the reader's unit."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 from org.models import StaffProfile, Unit
 from org.roles import Role
 from org.selectors import outlet_list, unit_list

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import audit_record
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 
 from .. import errors, policy
 from ..calendar import WorkingCalendar, package_days, package_years

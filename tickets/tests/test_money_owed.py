@@ -217,7 +217,7 @@ def test_above_the_limit_the_director_approves_before_it_is_posted(staff, custom
     assert not again.created and again.adjustment.pk == result.adjustment.pk
     with pytest.raises(errors.AdjustmentPendingApproval):
         ticket_adjustment_waive(ticket=ticket, actor=staff[Role.ANALYST], reason="x")
-    from contactcenter.errors import Forbidden
+    from core.errors import Forbidden
 
     with pytest.raises(Forbidden):
         ticket_adjustment_decide(ticket=ticket, actor=staff[Role.ANALYST], approve=True)
@@ -455,7 +455,7 @@ def test_changing_the_customer_drops_the_other_customers_account(staff, customer
     with pytest.raises(errors.InvalidTransition):
         closed = ticket_close(ticket=ticket, actor=staff[Role.AGENT])
         ticket_customer_link(ticket=closed, actor=staff[Role.AGENT], customer=customer)
-    from contactcenter.errors import Forbidden
+    from core.errors import Forbidden
 
     with pytest.raises(Forbidden):
         ticket_customer_link(ticket=ticket, actor=staff["unit_staff_b01"], customer=customer)

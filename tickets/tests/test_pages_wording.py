@@ -70,7 +70,7 @@ def test_a_merge_into_an_unknown_work_order_says_it_is_not_found(client_for, sta
 def test_every_work_order_error_has_a_translated_message_for_the_pages():
     from django.utils import translation
 
-    from contactcenter.errors import DomainError
+    from core.errors import DomainError
     from tickets import errors
 
     kinds = [k for k in vars(errors).values() if isinstance(k, type) and issubclass(k, DomainError)]

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 from org.roles import Role
 from tickets import policy, selectors
 from tickets.errors import TicketNotFound

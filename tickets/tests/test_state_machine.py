@@ -4,7 +4,7 @@ is an event, and the rules of who may do what."""
 import pytest
 from django.utils import timezone
 
-from contactcenter.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden
 from org.roles import Role
 from tickets import errors
 from tickets.models import (

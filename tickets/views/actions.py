@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.services import audit_record
-from contactcenter.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden
 from org.permissions import role_required
 
 from .. import errors, forms, policy, selectors

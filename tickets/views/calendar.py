@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
 from org.permissions import role_required
 
 from .. import errors, forms, policy, selectors

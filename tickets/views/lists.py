@@ -16,8 +16,8 @@ from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from contactcenter.api.telephony import ani_digits
-from contactcenter.errors import DomainError
+from core.api.telephony import ani_digits
+from core.errors import DomainError
 from org.models import Unit
 from org.permissions import role_required
 from org.roles import Role

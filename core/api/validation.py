@@ -4,7 +4,7 @@ Each rule here exists because a value Python accepts is one PostgreSQL (or the c
 API) cannot take, and reaching it answered 500:
 
 - **No NUL characters** anywhere: PostgreSQL text cannot hold ``\\x00``. Paths and query strings
-  are checked by ``contactcenter.middleware.ApiEdgeMiddleware``; request bodies by
+  are checked by ``core.middleware.ApiEdgeMiddleware``; request bodies by
   ``InputSerializer`` (every string, however deep).
 - **Integers in ASCII digits**, optionally signed, no surrounding space, within PostgreSQL's
   ``bigint``: ``int()`` takes ``"٣"``, ``"１６"``, ``" 16 "`` and ``"1_6"``, so an id typed in

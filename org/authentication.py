@@ -4,21 +4,18 @@ Every API view checks the caller's role (``user.profile.role``); DRF's own Token
 fetches the profile in a second query, and even one ``select_related`` ORM query costs about
 1.4 ms of CPU to build — paid by the switch on every IVR step and CTI event, several times what
 the database spends answering it. The statement comes from the models' metadata
-(``contactcenter.rows``) and the instances are ordinary ones with the relations cached, exactly
+(``core.rows``) and the instances are ordinary ones with the relations cached, exactly
 what ``Token.objects.select_related("user", "user__profile").get(key=key)`` returns.
 """
 
 from django.contrib.auth import get_user_model
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import TokenAuthentication
 
-from contactcenter import rows
-from org.models import StaffProfile
+from core import rows
+from core.api.authentication import is_plausible_key
 
-
-def is_plausible_key(key: str) -> bool:
-    """A token key is at most 40 printable ASCII characters (DRF's are 40 hex digits)."""
-    return 0 < len(key) <= 40 and key.isascii() and key.isprintable()
+from .models import StaffProfile
 
 
 def token_with_user(model, key: str):
@@ -57,14 +54,3 @@ class ProfileTokenAuthentication(TokenAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         return (token.user, token)
-
-
-class CsrfSessionAuthentication(SessionAuthentication):
-    """DRF's session authentication; a failed CSRF check is 403 ``csrf_failed`` (the code
-    ``CSRF_FAILURE_VIEW`` gives outside DRF), not a bare ``permission_denied``."""
-
-    def enforce_csrf(self, request):
-        try:
-            super().enforce_csrf(request)
-        except exceptions.PermissionDenied as exc:
-            raise exceptions.PermissionDenied(str(exc.detail), code="csrf_failed") from None

@@ -63,7 +63,7 @@ class ApiEdgeMiddleware:
 def bad_request_response(request, code: str, message: str, status: int = 400):
     """A 4xx answer outside a view: the envelope under ``/api/``, plain text elsewhere."""
     if request.path.startswith("/api/"):
-        from contactcenter.api.exceptions import error_body
+        from core.api.exceptions import error_body
 
         return JsonResponse(error_body(code, str(message)), status=status)
     return HttpResponse(str(message), status=status, content_type="text/plain; charset=utf-8")

@@ -128,4 +128,4 @@ class AutoSchema(SpectacularAutoSchema):
 
 
 class CsrfSessionScheme(SessionScheme):
-    target_class = "contactcenter.api.authentication.CsrfSessionAuthentication"
+    target_class = "core.api.authentication.CsrfSessionAuthentication"

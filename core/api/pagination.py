@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 
-from contactcenter.api.validation import ASCII_INTEGER
+from core.api.validation import ASCII_INTEGER
 
 
 def _bad_parameter(name: str, message) -> serializers.ValidationError:

@@ -1,4 +1,4 @@
-"""django-filter filters under the API's edge rules (``contactcenter.api.validation``)."""
+"""django-filter filters under the API's edge rules (``core.api.validation``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
-from contactcenter.api.validation import MESSAGES, datetime_error
+from core.api.validation import MESSAGES, datetime_error
 
 
 class BoundedIsoDateTimeField(IsoDateTimeField):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
+from django.dispatch import Signal
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,7 +18,11 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from contactcenter.errors import DomainError
+from core.errors import DomainError
+
+# Sent with ``request``, ``code`` and ``view`` (the view class's name) when the API refuses a
+# request as forbidden; the audit app records it (``audit.apps``). Core knows no app.
+permission_denied = Signal()
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +55,7 @@ GENERIC_FIELD_CODES = {
     "overflow",
     "parse_error",
     "non_field_errors",
-    # The edge rules of contactcenter.api.validation: the field's code tells which.
+    # The edge rules of core.api.validation: the field's code tells which.
     "nul_character",
     "invalid_integer",
     "integer_out_of_range",
@@ -151,18 +156,15 @@ def _code_for(exc: exceptions.APIException) -> tuple[str, str]:
 
 
 def _audit_denial(request, context: dict, code: str) -> None:
+    """Announce a refused request (``permission_denied``: the audit app records it)."""
     if request is None:
         return
-    from audit.services import audit_record
-
     view = context.get("view")
-    audit_record(
-        actor=request.user,
-        action="auth.permission_denied",
-        object_type="endpoint",
-        object_id=request.path[:200],
-        details={"method": request.method, "code": code, "view": view.__class__.__name__ if view else ""},
+    permission_denied.send(
+        sender=view.__class__ if view else None,
         request=request,
+        code=code,
+        view=view.__class__.__name__ if view else "",
     )
 
 

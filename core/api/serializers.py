@@ -5,7 +5,7 @@ import copy
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from contactcenter.api.validation import validate_with_edges
+from core.api.validation import validate_with_edges
 
 
 class InputSerializer(serializers.Serializer):
@@ -14,7 +14,7 @@ class InputSerializer(serializers.Serializer):
     A typo in an optional field name would otherwise be ignored and the request would
     go through with a default the caller did not mean.
 
-    The edge rules of ``contactcenter.api.validation`` (no NUL characters, integers in ASCII
+    The edge rules of ``core.api.validation`` (no NUL characters, integers in ASCII
     digits, datetimes PostgreSQL can store) are checked here for every field, before the fields
     parse: one place for every request body and every query validated with a serializer.
     """
