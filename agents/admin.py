@@ -3,8 +3,9 @@
 they are logged); the state log and the callbacks (agents complete them on the desktop) are
 read-only."""
 
-from core.admin import ReadOnlyAdmin
 from django.contrib import admin
+
+from core.admin import ReadOnlyAdmin
 
 from .models import AgentSkill, AgentStateLog, AgentStatus, Callback
 from .services import CALL_TAKING_ROLES, agent_skills_set

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,6 +19,7 @@ from org.scoping import user_role
 
 from . import errors, selectors, services
 from .call_port import call_side
+from .models import AgentStatus, Callback
 from .serializers import (
     AgentStatusSerializer,
     CallbackCompleteSerializer,
@@ -26,6 +32,14 @@ from .serializers import (
 CALL_TAKERS = (Role.AGENT, Role.TEAM_LEAD)
 SUPERVISORS = (Role.TEAM_LEAD, Role.DIRECTOR)
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+def _user(request: Request) -> User:
+    """The signed-in user (``roles_allowed`` lets no anonymous request through)."""
+    return cast("User", request.user)
+
 
 class MeApi(APIView):
     """``GET /api/agents/me/``: the agent's state, the call ringing or connected (its screen-pop)
@@ -34,10 +48,10 @@ class MeApi(APIView):
     permission_classes = [roles_allowed(*CALL_TAKERS)]
 
     @extend_schema(responses={200: dict})
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         call_side().sweep_if_due()
-        services.agent_status_for(request.user)
-        return Response(selectors.agent_desk(request.user))
+        services.agent_status_for(_user(request))
+        return Response(selectors.agent_desk(_user(request)))
 
 
 class MyStateApi(APIView):
@@ -46,11 +60,11 @@ class MyStateApi(APIView):
     permission_classes = [roles_allowed(*CALL_TAKERS)]
 
     @extend_schema(request=StateRequestSerializer, responses={200: AgentStatusSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = StateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.agent_state_set(agent=request.user, actor=request.user, **serializer.validated_data)
-        return Response(AgentStatusSerializer(selectors.agent_status_get(request.user)).data)
+        services.agent_state_set(agent=_user(request), actor=_user(request), **serializer.validated_data)
+        return Response(AgentStatusSerializer(selectors.agent_status_get(_user(request))).data)
 
 
 class AgentListApi(generics.ListAPIView):
@@ -59,13 +73,13 @@ class AgentListApi(generics.ListAPIView):
     permission_classes = [roles_allowed(Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR)]
     serializer_class = AgentStatusSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[AgentStatus]:
         agents = selectors.agent_list()
         state = self.request.query_params.get("state")
         return agents.filter(state=state) if state else agents
 
 
-def _agent(username: str):
+def _agent(username: str) -> User:
     user = selectors.agent_user_get(username)
     if user is None or user_role(user) not in CALL_TAKERS:
         raise errors.UnknownAgent()
@@ -78,11 +92,11 @@ class AgentStateApi(APIView):
     permission_classes = [roles_allowed(Role.TEAM_LEAD)]
 
     @extend_schema(request=StateRequestSerializer, responses={200: AgentStatusSerializer})
-    def post(self, request, username: str):
+    def post(self, request: Request, username: str) -> Response:
         serializer = StateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         agent = _agent(username)
-        services.agent_state_set(agent=agent, actor=request.user, **serializer.validated_data)
+        services.agent_state_set(agent=agent, actor=_user(request), **serializer.validated_data)
         return Response(AgentStatusSerializer(selectors.agent_status_get(agent)).data)
 
 
@@ -90,22 +104,22 @@ class AgentSkillsApi(APIView):
     """``GET`` / ``PUT /api/agents/{username}/skills/`` ``{"skills": [{"queue", "level"}]}``
     (team lead; audited)."""
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         roles = SUPERVISORS if self.request.method == "GET" else (Role.TEAM_LEAD,)
         return [roles_allowed(*roles)()]
 
     @extend_schema(responses={200: dict})
-    def get(self, request, username: str):
+    def get(self, request: Request, username: str) -> Response:
         agent = _agent(username)
         services.agent_status_for(agent)
         return Response({"skills": AgentStatusSerializer(selectors.agent_status_get(agent)).data["skills"]})
 
     @extend_schema(request=SkillsRequestSerializer, responses={200: dict})
-    def put(self, request, username: str):
+    def put(self, request: Request, username: str) -> Response:
         serializer = SkillsRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         agent = _agent(username)
-        services.agent_skills_set(agent=agent, skills=serializer.validated_data["skills"], actor=request.user)
+        services.agent_skills_set(agent=agent, skills=serializer.validated_data["skills"], actor=_user(request))
         services.agent_status_for(agent)
         return Response({"skills": AgentStatusSerializer(selectors.agent_status_get(agent)).data["skills"]})
 
@@ -117,18 +131,18 @@ class CallbackListApi(generics.ListCreateAPIView):
     permission_classes = [roles_allowed(*CALL_TAKERS, Role.DIRECTOR)]
     serializer_class = CallbackSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Callback]:
         if user_role(self.request.user) == Role.AGENT:
-            return selectors.callbacks_for(self.request.user)
+            return selectors.callbacks_for(_user(self.request))
         return selectors.callbacks_all()
 
     @extend_schema(request=CallbackCreateSerializer, responses={201: CallbackSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         if user_role(request.user) not in CALL_TAKERS:
             raise Forbidden()
         serializer = CallbackCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        callback = services.callback_schedule(actor=request.user, **serializer.validated_data)
+        callback = services.callback_schedule(actor=_user(request), **serializer.validated_data)
         return Response(CallbackSerializer(callback).data, status=status.HTTP_201_CREATED)
 
 
@@ -138,15 +152,15 @@ class CallbackCompleteApi(APIView):
     permission_classes = [roles_allowed(*CALL_TAKERS)]
 
     @extend_schema(request=CallbackCompleteSerializer, responses={200: CallbackSerializer})
-    def post(self, request, pk: int):
+    def post(self, request: Request, pk: int) -> Response:
         serializer = CallbackCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         visible = (
-            selectors.callbacks_for(request.user, include_closed=True)
+            selectors.callbacks_for(_user(request), include_closed=True)
             if user_role(request.user) == Role.AGENT
             else selectors.callbacks_all(status=None)
         )
         if not visible.filter(pk=pk).exists():
             raise errors.CallbackNotFound()
-        callback = services.callback_complete(callback_id=pk, actor=request.user, **serializer.validated_data)
+        callback = services.callback_complete(callback_id=pk, actor=_user(request), **serializer.validated_data)
         return Response(CallbackSerializer(callback).data)

@@ -5,7 +5,7 @@ see an agent for the first time call it first)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -17,14 +17,17 @@ from .call_port import call_side
 from .models import AgentSkill, AgentState, AgentStatus, Callback, CallbackStatus
 from .serializers import AgentStatusSerializer
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+else:
+    User = get_user_model()
 
 
 def _statuses() -> QuerySet[AgentStatus]:
     return AgentStatus.objects.select_related("user", "call", "acw_call").prefetch_related("user__skills__queue")
 
 
-def agent_status_get(user) -> AgentStatus:
+def agent_status_get(user: User) -> AgentStatus:
     """The agent's status with what screens show (its row exists: ``services.agent_status_for``)."""
     return _statuses().get(user=user)
 
@@ -36,7 +39,7 @@ def agent_state_payload(user_id: int) -> dict[str, Any]:
     return {"type": "agent.state", **AgentStatusSerializer(status).data}
 
 
-def agent_desk(user) -> dict[str, Any]:
+def agent_desk(user: User) -> dict[str, Any]:
     """Everything the desktop shows on (re)connect: the agent's state, the call ringing or
     connected (as a screen-pop), the call in after-call work (built by the call side,
     ``agents.call_port``). The agent's status row exists (``services.agent_status_for``)."""
@@ -45,15 +48,15 @@ def agent_desk(user) -> dict[str, Any]:
     return {"type": "desk", "status": AgentStatusSerializer(status).data, "current": current, "acw_call": acw}
 
 
-def agent_list(*, role_in=(Role.AGENT, Role.TEAM_LEAD)) -> QuerySet[AgentStatus]:
+def agent_list(*, role_in: tuple[str, ...] = (Role.AGENT, Role.TEAM_LEAD)) -> QuerySet[AgentStatus]:
     return _statuses().filter(user__is_active=True, user__profile__role__in=role_in).order_by("user__username")
 
 
-def agent_user_get(username: str):
+def agent_user_get(username: str) -> User | None:
     return User.objects.select_related("profile").filter(username=username, is_active=True).first()
 
 
-def callbacks_for(user, *, include_closed: bool = False) -> QuerySet[Callback]:
+def callbacks_for(user: User, *, include_closed: bool = False) -> QuerySet[Callback]:
     """Open callbacks the agent can make: assigned to them, or unassigned in a queue they serve."""
     queues = AgentSkill.objects.filter(agent=user).values("queue_id")
     callbacks = Callback.objects.select_related("queue", "call", "assigned_to").filter(
@@ -81,5 +84,5 @@ def callback_subscribers() -> list[int]:
     return list(AgentStatus.objects.exclude(state=AgentState.OFFLINE).values_list("user_id", flat=True))
 
 
-def callbacks_due_count(user) -> int:
+def callbacks_due_count(user: User) -> int:
     return callbacks_for(user).filter(due_at__lte=timezone.now()).count()

@@ -40,10 +40,10 @@ class AgentStatusSerializer(serializers.ModelSerializer):
         return display_name(status.user)
 
     def get_call_id(self, status: AgentStatus) -> str | None:
-        return status.call.call_id if status.call_id else None
+        return status.call.call_id if status.call is not None else None
 
     def get_acw_call_id(self, status: AgentStatus) -> str | None:
-        return status.acw_call.call_id if status.acw_call_id else None
+        return status.acw_call.call_id if status.acw_call is not None else None
 
     def get_skills(self, status: AgentStatus) -> list[dict]:
         return [{"queue": skill.queue.code, "level": skill.level} for skill in status.user.skills.all()]
@@ -89,10 +89,10 @@ class CallbackSerializer(serializers.ModelSerializer):
         ]
 
     def get_call_id(self, callback: Callback) -> str | None:
-        return callback.call.call_id if callback.call_id else None
+        return callback.call.call_id if callback.call is not None else None
 
     def get_assigned_to(self, callback: Callback) -> str | None:
-        return callback.assigned_to.get_username() if callback.assigned_to_id else None
+        return callback.assigned_to.get_username() if callback.assigned_to is not None else None
 
 
 class CallbackCreateSerializer(InputSerializer):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,7 +43,10 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+else:
+    User = get_user_model()
 
 KEEP: Any = object()
 CALL_TAKING_ROLES = (Role.AGENT, Role.TEAM_LEAD)
@@ -50,13 +54,13 @@ CALL_TAKING_ROLES = (Role.AGENT, Role.TEAM_LEAD)
 STATE_SET_ATTEMPTS = 8
 
 
-def _send_on_commit(signal, **kwargs: Any) -> None:
+def _send_on_commit(signal: Signal, **kwargs: Any) -> None:
     """Send ``signal`` once the current transaction has committed; a receiver's failure is
     logged and does not stop the others (a push that failed must not stop routing)."""
     transaction.on_commit(partial(_send, signal, kwargs), robust=True)
 
 
-def _send(signal, kwargs: dict[str, Any]) -> None:
+def _send(signal: Signal, kwargs: dict[str, Any]) -> None:
     for receiver, result in signal.send_robust(sender=AgentStatus, **kwargs):
         if isinstance(result, Exception):
             logger.error("%s failed", getattr(receiver, "__qualname__", receiver), exc_info=result)
@@ -70,12 +74,12 @@ def callbacks_changed_on_commit() -> None:
     _send_on_commit(signals.callbacks_changed)
 
 
-def _queue_model():
+def _queue_model() -> Any:
     """``calls.Queue``, reached through the skills' foreign key (agents does not import calls)."""
     return AgentSkill._meta.get_field("queue").related_model
 
 
-def _call_model():
+def _call_model() -> Any:
     """``calls.Call``, reached through the callbacks' foreign key."""
     return Callback._meta.get_field("call").related_model
 
@@ -129,7 +133,7 @@ def status_transition(
     return status
 
 
-def agent_status_for(user) -> AgentStatus:
+def agent_status_for(user: User) -> AgentStatus:
     """The agent's status row, created offline the first time."""
     status = AgentStatus.objects.filter(user=user).first()
     if status is None:
@@ -153,7 +157,13 @@ def _check_request(state: str, reason: str, *, by_lead: bool) -> str:
     return reason
 
 
-def agent_state_set(*, agent, state: str, reason: str = "", actor=None) -> AgentStatus:
+def agent_state_set(
+    *,
+    agent: User,
+    state: str,
+    reason: str = "",
+    actor: User | None = None,
+) -> AgentStatus:
     """``POST /api/agents/me/state/`` (and a team lead for an agent): ready, not ready with a
     reason, or offline (end of shift).
 
@@ -183,12 +193,13 @@ def agent_state_set(*, agent, state: str, reason: str = "", actor=None) -> Agent
 
 
 @retry_on_conflict(attempts=STATE_SET_ATTEMPTS)
-def _state_set(status_pk: int, *, state: str, reason: str, actor, by_lead: bool) -> AgentStatus:
+def _state_set(status_pk: int, *, state: str, reason: str, actor: User, by_lead: bool) -> AgentStatus:
     """One attempt; ``RowsMoved`` when the agent's call changed between the unlocked read and the
     locks (or forgotten after-call work was just closed): ``retry_on_conflict`` runs it again."""
     side = call_side()
     now = timezone.now()
     snapshot = AgentStatus.objects.filter(pk=status_pk).values("call_id", "state", "acw_call_id").first()
+    assert snapshot is not None  # agent_state_set just read the row; status rows are never deleted
     if snapshot["state"] == AgentState.ACW and snapshot["acw_call_id"] is not None:
         if not by_lead:
             raise errors.WrapupPending()
@@ -266,7 +277,7 @@ def _disconnected_offline(status_pk: int, *, now: datetime) -> bool:
         return True
 
 
-def agent_skills_set(*, agent, skills: list[dict[str, Any]], actor) -> list[AgentSkill]:
+def agent_skills_set(*, agent: User, skills: list[dict[str, Any]], actor: User) -> list[AgentSkill]:
     """Replace an agent's skills ``[{"queue": code, "level": 1..5}]`` (team lead; audited)."""
     if user_role(agent) not in CALL_TAKING_ROLES:
         raise errors.UnknownAgent()
@@ -320,7 +331,14 @@ def _check_callback_due(due_at: datetime) -> None:
 
 
 def callback_schedule(
-    *, actor, phone: str, queue: str, due_at: datetime, note: str = "", call_id: str = "", customer_id=None
+    *,
+    actor: User,
+    phone: str,
+    queue: str,
+    due_at: datetime,
+    note: str = "",
+    call_id: str = "",
+    customer_id: int | None = None,
 ) -> Callback:
     """An agent promises the caller a callback (assigned to the agent)."""
     queue_obj = _queue_model().objects.filter(code=queue).first()
@@ -348,7 +366,14 @@ def callback_schedule(
 
 
 def callback_request(
-    *, call, phone: str, queue_id: int, due_at: datetime, note: str = "", customer_id=None, created_by=None
+    *,
+    call: Any,  # calls.Call (agents does not import calls)
+    phone: str,
+    queue_id: int,
+    due_at: datetime,
+    note: str = "",
+    customer_id: int | None = None,
+    created_by: User | None = None,
 ) -> Callback:
     """A waiting caller accepted the callback the queue offered (the call flow,
     ``calls.services.callbacks``): an open task for the queue, not assigned to anyone — the agents
@@ -367,7 +392,7 @@ def callback_request(
 
 
 @transaction.atomic
-def callback_complete(*, callback_id: int, actor, outcome: str, note: str = "") -> Callback:
+def callback_complete(*, callback_id: int, actor: User, outcome: str, note: str = "") -> Callback:
     """Record the result of a callback: ``done`` (reached), ``failed`` (not reached: the task
     stays open for another try until the third), ``cancelled``."""
     callback = Callback.objects.select_for_update().filter(pk=callback_id).first()

@@ -1,4 +1,5 @@
 import django_filters
+from django.db.models import QuerySet
 from rest_framework import generics, serializers
 
 from core.api.filters import BoundedIsoDateTimeFilter
@@ -34,5 +35,5 @@ class AuditEventListApi(generics.ListAPIView):
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[AuditEvent]:
         return audit_event_list()

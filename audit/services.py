@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
+from django.http import HttpRequest
+from rest_framework.request import Request
 
 from .models import AuditEvent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +33,7 @@ def scrub(details: Any) -> Any:
     return details
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest | Request | None) -> str | None:
     if request is None:
         return None
     meta = getattr(request, "META", {})
@@ -36,25 +42,26 @@ def client_ip(request) -> str | None:
 
 def audit_record(
     *,
-    actor,
+    actor: AbstractBaseUser | AnonymousUser | None,
     action: str,
     obj: models.Model | None = None,
     object_type: str = "",
     object_id: str | int = "",
-    details: dict | None = None,
-    request=None,
+    details: dict[str, Any] | None = None,
+    request: HttpRequest | Request | None = None,
 ) -> AuditEvent:
     """Append one audit event. ``actor`` may be anonymous (failed login) or ``None`` (system)."""
     from org.scoping import user_role
 
     if obj is not None:
-        object_type = object_type or obj._meta.model_name
+        object_type = object_type or obj._meta.model_name or ""
         object_id = object_id or obj.pk
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    user = cast("User", actor) if authenticated else None
     return AuditEvent.objects.create(
-        actor=actor if authenticated else None,
-        actor_username=actor.get_username() if authenticated else "",
-        actor_role=(user_role(actor) or "") if authenticated else "",
+        actor=user,
+        actor_username=user.get_username() if user is not None else "",
+        actor_role=(user_role(user) or "") if user is not None else "",
         action=action,
         object_type=object_type,
         object_id=str(object_id)[:200],

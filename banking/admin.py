@@ -1,10 +1,12 @@
 """Banking in the admin: read-only. Money and states change only through ``banking.services`` (locks,
 ledger, events); password hashes and full numbers are not shown."""
 
-from core.admin import ReadOnlyMixin
+from typing import Any, ClassVar
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyMixin
 from org.admin import UnitScopedAdmin
 
 from .masking import mask_id_number, mask_number
@@ -31,7 +33,7 @@ class CustomerAdmin(ReadOnlyMixin, UnitScopedAdmin):
     list_display = ["id", "name", "home_unit", "id_masked", "created_at"]
     list_filter = ["home_unit"]
     search_fields = ["name", "mobile", "id_last6"]
-    fields = ["name", "mobile", "id_masked", "home_unit", "created_at"]
+    fields: ClassVar[list[Any]] = ["name", "mobile", "id_masked", "home_unit", "created_at"]
     readonly_fields = fields
     list_select_related = ["home_unit"]
 
@@ -56,7 +58,7 @@ class AccountAdmin(ReadOnlyMixin, UnitScopedAdmin):
     list_filter = ["kind", "status", "is_internal", "unit"]
     # Exact full number only: a partial search would enumerate numbers.
     search_fields = ["=number"]
-    fields = [
+    fields: ClassVar[list[Any]] = [  # a callable among the names, as Django allows
         masked_number,
         "kind",
         "card_role",
@@ -75,7 +77,7 @@ class AccountAdmin(ReadOnlyMixin, UnitScopedAdmin):
 
 class LinkedAccountInline(ReadOnlyMixin, admin.TabularInline):
     model = LinkedAccount
-    fields = ["code", "account", "created_at"]
+    fields: ClassVar[list[Any]] = ["code", "account", "created_at"]
     readonly_fields = fields
     extra = 0
 
@@ -84,7 +86,7 @@ class LinkedAccountInline(ReadOnlyMixin, admin.TabularInline):
 class PhoneBankingRegistrationAdmin(ReadOnlyMixin, UnitScopedAdmin):
     list_display = ["id", "account", "failed_attempts", "locked", "locked_at", "created_at"]
     list_filter = ["locked"]
-    fields = ["account", "failed_attempts", "locked", "locked_at", "created_at"]
+    fields: ClassVar[list[Any]] = ["account", "failed_attempts", "locked", "locked_at", "created_at"]
     readonly_fields = fields
     inlines = [LinkedAccountInline]
     list_select_related = ["account"]
@@ -99,7 +101,7 @@ class SmsNoticeSubscriptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 class PostingInline(ReadOnlyMixin, admin.TabularInline):
     model = Posting
-    fields = ["account", "amount_fen", "balance_after_fen", "created_at"]
+    fields: ClassVar[list[Any]] = ["account", "amount_fen", "balance_after_fen", "created_at"]
     readonly_fields = fields
     extra = 0
 

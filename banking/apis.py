@@ -1,10 +1,14 @@
 """Agent-facing banking API (DESIGN.md §6 Banking). Every customer lookup is audited with the
 reason (the call being handled)."""
 
+from typing import Any, cast
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from audit.services import audit_record
 from org.permissions import roles_allowed
@@ -29,7 +33,7 @@ from .services.passwords import registration_unlock
 CUSTOMER_READERS = (Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR, Role.ANALYST, Role.RISK_OFFICER)
 
 
-def _query(serializer_class, request) -> dict:
+def _query(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -47,12 +51,13 @@ class CustomerSearchApi(GenericAPIView):
     queryset = Customer.objects.none()  # for the schema only: reads go through the scoped selector
 
     @extend_schema(request=CustomerSearchSerializer, responses={200: CustomerListSerializer(many=True)})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = CustomerSearchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
         queryset = selectors.customer_search(user=request.user, q=params["q"])
-        page = self.paginate_queryset(queryset)
+        # DEFAULT_PAGINATION_CLASS is set: never None.
+        page = cast(list[Customer], self.paginate_queryset(queryset))
         customer_search_event(
             actor=request.user,
             q=params["q"],
@@ -68,7 +73,7 @@ class CustomerDetailApi(GenericAPIView):
     serializer_class = CustomerDetailSerializer
 
     @extend_schema(parameters=[OpenApiParameter("call_id", str, description="the call being handled")])
-    def get(self, request, customer_id: int):
+    def get(self, request: Request, customer_id: int) -> Response:
         customer = selectors.customer_get(user=request.user, customer_id=customer_id)
         registration = selectors.registration_for_customer(customer)
         audit_record(
@@ -89,7 +94,7 @@ class AccountTransactionsApi(GenericAPIView):
     serializer_class = PostingSerializer
 
     @extend_schema(parameters=[TransactionQuerySerializer], responses={200: PostingSerializer(many=True)})
-    def get(self, request, account_id: int):
+    def get(self, request: Request, account_id: int) -> Response:
         params = _query(TransactionQuerySerializer, request)
         account = selectors.account_get(user=request.user, account_id=account_id)
         queryset = selectors.account_transactions(
@@ -117,7 +122,7 @@ class LossReportCreateApi(GenericAPIView):
     serializer_class = LossReportSerializer
 
     @extend_schema(request=LossReportCreateSerializer, responses={201: LossReportSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = LossReportCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
@@ -140,7 +145,7 @@ class RegistrationUnlockApi(GenericAPIView):
     serializer_class = UnlockSerializer
 
     @extend_schema(request=UnlockSerializer)
-    def post(self, request, registration_id: int):
+    def post(self, request: Request, registration_id: int) -> Response:
         data = UnlockSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         registration = selectors.registration_get(user=request.user, registration_id=registration_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -165,7 +165,7 @@ def generated_customer_specs(count: int):
     for index in range(count):
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
         mobile = f"13{rng.randint(5, 9)}{index + 10000000:08d}"
-        birth = timezone.datetime(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 55))
+        birth = datetime(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 55))  # noqa: DTZ001 - a birth date
         id_number = f"1201{rng.randint(10, 25):02d}{birth:%Y%m%d}{rng.randint(100, 999)}{rng.randint(0, 9)}"
         card = f"{GENERATED_CARD_PREFIX}{index + 1:08d}"
         balance_fen = int(rng.lognormvariate(10.5, 1.3)) * 100 // 100 * 100

@@ -46,6 +46,11 @@ class Account(models.Model):
     """A passbook or card account, or an internal ledger account (suspense, settlement, opening)
     that stands on the other side of batch credits and openings and may go negative."""
 
+    # Present only on rows fetched by ``banking.locks.lock_accounts`` (the active SMS notice
+    # subscription, joined in); annotations only, no columns.
+    notice_active: bool
+    notice_phone: str | None
+
     class Kind(models.TextChoices):
         SAVINGS_PASSBOOK = "savings_passbook", _("Current savings passbook")
         SETTLEMENT_PASSBOOK = "settlement_passbook", _("Password-withdrawal settlement passbook")
@@ -219,6 +224,10 @@ class SmsNoticeSubscription(models.Model):
 class LedgerTransaction(AppendOnlyModel):
     """One balanced money movement; its postings sum to zero. Never changed: a correction is a new
     transaction of kind ``correction``."""
+
+    # Set by the ledger services on the instance they return: True when an idempotent repeat
+    # answered with the first transaction (annotation only, no column).
+    replayed: bool
 
     class Kind(models.TextChoices):
         TRANSFER = "transfer", _("Transfer")
@@ -394,7 +403,7 @@ class AccountEvent(AppendOnlyModel):
     call_id = models.CharField(_("call"), max_length=128, blank=True)  # a switch call id (≤128)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()  # type: ignore[misc]  # same manager as the base; stubs see a redefinition
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -7,9 +7,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from org.scoping import UnitScopedQuerySet
 
 from .errors import AccountNotFound
 from .models import Account, Customer, LinkedAccount, LossReport, PhoneBankingRegistration, Posting
@@ -21,7 +24,7 @@ def _accounts_prefetch() -> Prefetch:
     return Prefetch("accounts", queryset=Account.objects.select_related("sms_notice", "phone_banking").order_by("id"))
 
 
-def customer_search(*, user, q: str) -> QuerySet[Customer]:
+def customer_search(*, user: AbstractBaseUser | AnonymousUser, q: str) -> QuerySet[Customer]:
     """Customers whose mobile, full card or account number, or ID number's last 6 is ``q``
     (exact match), within the user's scope, with their accounts prefetched."""
     term = str(q).strip().upper()
@@ -37,7 +40,7 @@ def customer_search(*, user, q: str) -> QuerySet[Customer]:
     )
 
 
-def customer_get(*, user, customer_id: int) -> Customer:
+def customer_get(*, user: AbstractBaseUser | AnonymousUser, customer_id: int) -> Customer:
     customer = (
         Customer.objects.visible_to(user)
         .select_related("home_unit")
@@ -50,7 +53,7 @@ def customer_get(*, user, customer_id: int) -> Customer:
     return customer
 
 
-def account_get(*, user, account_id: int) -> Account:
+def account_get(*, user: AbstractBaseUser | AnonymousUser, account_id: int) -> Account:
     """A customer account within the user's scope (internal ledger accounts are not for agents)."""
     account = (
         Account.objects.visible_to(user)
@@ -103,7 +106,7 @@ def recent_transactions(account: Account, n: int = 10) -> QuerySet[Posting]:
     return account_transactions(account=account, limit=n)
 
 
-def _registration_queryset() -> QuerySet[PhoneBankingRegistration]:
+def _registration_queryset() -> UnitScopedQuerySet:
     return PhoneBankingRegistration.objects.select_related("account", "account__customer").prefetch_related(
         Prefetch("linked", queryset=LinkedAccount.objects.select_related("account").order_by("code"))
     )
@@ -124,7 +127,7 @@ def registration_for_customer(customer: Customer) -> PhoneBankingRegistration | 
     return _registration_queryset().filter(account__customer_id=customer.pk).order_by("id").first()
 
 
-def registration_get(*, user, registration_id: int) -> PhoneBankingRegistration:
+def registration_get(*, user: AbstractBaseUser | AnonymousUser, registration_id: int) -> PhoneBankingRegistration:
     registration = _registration_queryset().visible_to(user).filter(pk=registration_id).first()
     if registration is None:
         raise AccountNotFound(_("Registration not found."))

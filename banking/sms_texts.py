@@ -24,7 +24,7 @@ from .money import group_yuan
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-KIND_NAMES = {
+KIND_NAMES: dict[str, str] = {
     Account.Kind.DEBIT_CARD: "借记卡",
     Account.Kind.SAVINGS_PASSBOOK: "活期储蓄存折",
     Account.Kind.SETTLEMENT_PASSBOOK: "活期结算存折",

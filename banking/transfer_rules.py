@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -84,7 +85,9 @@ class Rule:
     code: str  # the function's outcome; ``REFUSALS[code]`` is the domain error
     stage: Stage
     needs: tuple[str, ...]  # the ``Facts`` it reads
-    refuses: Callable[[Facts], bool]
+    # Called with ``Facts`` only when ``applies``: the facts in ``needs`` are not None, which the
+    # Optional fields of ``Facts`` cannot say, hence ``Any``.
+    refuses: Callable[[Any], bool]
     sql: str  # the same condition in PL/pgSQL, over the function's parameters and variables
 
     def applies(self, facts: Facts) -> bool:

@@ -1,15 +1,17 @@
 """Admin of the calls app: queues are edited here; calls and their events are read-only (they
 are built from events, and the event log is append-only)."""
 
-from core.admin import ReadOnlyAdmin
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+
+from audit.admin import AuditedAdminMixin
+from core.admin import ReadOnlyAdmin
 
 from .models import Call, CallEvent, Queue
 
 
 @admin.register(Queue)
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -35,7 +37,7 @@ class QueueAdmin(admin.ModelAdmin):
 class CallEventInline(admin.TabularInline):
     model = CallEvent
     fields = ["ts", "type", "source", "queue", "agent", "event_id", "data"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # plain field names only
     ordering = ["ts", "pk"]
     extra = 0
     can_delete = False

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +21,7 @@ from org.roles import Role
 from org.scoping import user_role
 
 from . import dispatch, errors, selectors
+from .models import Queue
 from .serializers import (
     CallbackAcceptSerializer,
     CallDetailSerializer,
@@ -30,6 +33,9 @@ from .serializers import (
 )
 from .services import callbacks, control, cti, ivr_handoff, lookups
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
+
 User = get_user_model()
 
 CALL_READERS = (Role.SWITCH, Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR, Role.MAINTAINER, Role.ANALYST)
@@ -37,6 +43,11 @@ CALL_HANDLERS = (Role.AGENT, Role.TEAM_LEAD)
 SUPERVISORS = (Role.TEAM_LEAD, Role.DIRECTOR)
 # Codes of a refused single event and their statuses.
 EVENT_CODE_STATUS = {"event_id_conflict": 409, "unknown_queue": 422, "unknown_agent": 422, "call_not_found": 404}
+
+
+def _user(request: Request) -> AuthUser:
+    """The signed-in user (``roles_allowed`` lets no anonymous request through)."""
+    return cast("AuthUser", request.user)
 
 
 def _first_error(detail: Any) -> tuple[str, str]:
@@ -61,7 +72,7 @@ class CtiEventsApi(APIView):
     permission_classes = [roles_allowed(Role.SWITCH)]
 
     @extend_schema(request=CtiEventSerializer(many=True), responses={200: dict})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         body = request.data
         single = not isinstance(body, list)
         items = [body] if single else body
@@ -89,23 +100,24 @@ class CtiEventsApi(APIView):
             outcome = cti.cti_events_ingest(events=[event for _index, event in ready])
             for (index, _event), result in zip(ready, outcome, strict=True):
                 results[index] = result.as_dict()
-        if single and results[0]["status"] == "rejected":
-            code = results[0]["code"]
-            return Response(error_body(code, results[0]["message"]), status=EVENT_CODE_STATUS.get(code, 400))
+        answered = cast("list[dict[str, Any]]", results)  # every event has its result now
+        if single and answered[0]["status"] == "rejected":
+            code = answered[0]["code"]
+            return Response(error_body(code, answered[0]["message"]), status=EVENT_CODE_STATUS.get(code, 400))
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-        for result in results:
-            counts[result["status"]] += 1
+        for row in answered:
+            counts[row["status"]] += 1
         return Response(
             {
                 "accepted": counts["accepted"],
                 "duplicates": counts["duplicate"],
                 "rejected": counts["rejected"],
-                "results": results,
+                "results": answered,
             }
         )
 
     @staticmethod
-    def _resolve(valid: list[tuple[int, dict[str, Any]]], results: list) -> None:
+    def _resolve(valid: list[tuple[int, dict[str, Any]]], results: list[dict[str, Any] | None]) -> None:
         """Agent usernames → ids, queue codes checked; unknown ones refuse the event."""
         usernames = {event["agent"] for _index, event in valid if event.get("agent")}
         agents = lookups.agent_ids_for(usernames)
@@ -141,7 +153,7 @@ class CallStatusApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(*CALL_READERS)]
 
     @extend_schema(responses={200: CallStatusSerializer})
-    def get(self, request, call_id: str):
+    def get(self, request: Request, call_id: str) -> Response:
         dispatch.sweep_if_due()
         call = selectors.call_get(call_id)
         if call.is_test and user_role(request.user) == Role.SWITCH:
@@ -164,9 +176,9 @@ class CallActionApi(CallIdInPath, APIView):
     action_name = ""
 
     @extend_schema(request=EmptySerializer, responses={200: CallDetailSerializer})
-    def post(self, request, call_id: str):
+    def post(self, request: Request, call_id: str) -> Response:
         EmptySerializer(data=request.data or {}).is_valid(raise_exception=True)
-        call = ACTIONS[self.action_name](call_id=call_id, user=request.user)
+        call = ACTIONS[self.action_name](call_id=call_id, user=_user(request))
         return Response(CallDetailSerializer(selectors.call_get(call.call_id)).data)
 
 
@@ -177,10 +189,10 @@ class CallWrapupApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(*CALL_HANDLERS)]
 
     @extend_schema(request=WrapupSerializer, responses={200: CallDetailSerializer})
-    def post(self, request, call_id: str):
+    def post(self, request: Request, call_id: str) -> Response:
         serializer = WrapupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = control.call_wrapup(call_id=call_id, user=request.user, **serializer.validated_data)
+        call = control.call_wrapup(call_id=call_id, user=_user(request), **serializer.validated_data)
         body = dict(CallDetailSerializer(selectors.call_get(call.call_id)).data)
         ticket = getattr(call, "wrapup_ticket", None)
         # The contact recorded with the wrap-up: the desktop shows its number with a link.
@@ -203,18 +215,18 @@ class CallCustomerLinkApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(*CALL_HANDLERS)]
 
     @extend_schema(request=CustomerLinkSerializer, responses={200: dict})
-    def post(self, request, call_id: str):
+    def post(self, request: Request, call_id: str) -> Response:
         from banking.errors import AccountNotFound
         from banking.selectors import customer_get
 
         serializer = CustomerLinkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            customer = customer_get(user=request.user, customer_id=serializer.validated_data["customer"])
+            customer = customer_get(user=_user(request), customer_id=serializer.validated_data["customer"])
         except AccountNotFound:
             raise errors.InvalidInput(_("No such customer."), code="unknown_customer") from None
-        call = control.call_customer_link(call_id=call_id, user=request.user, customer=customer)
-        return Response(selectors.screen_pop(selectors.call_get(call.call_id), for_user=request.user))
+        call = control.call_customer_link(call_id=call_id, user=_user(request), customer=customer)
+        return Response(selectors.screen_pop(selectors.call_get(call.call_id), for_user=_user(request)))
 
 
 class CallTransferApi(CallIdInPath, APIView):
@@ -223,10 +235,10 @@ class CallTransferApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(*CALL_HANDLERS)]
 
     @extend_schema(request=TransferSerializer, responses={200: CallDetailSerializer})
-    def post(self, request, call_id: str):
+    def post(self, request: Request, call_id: str) -> Response:
         serializer = TransferSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = control.call_transfer(call_id=call_id, user=request.user, **serializer.validated_data)
+        call = control.call_transfer(call_id=call_id, user=_user(request), **serializer.validated_data)
         return Response(CallDetailSerializer(selectors.call_get(call.call_id)).data)
 
 
@@ -237,10 +249,10 @@ class CallCallbackApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(Role.SWITCH)]
 
     @extend_schema(request=CallbackAcceptSerializer, responses={201: dict})
-    def post(self, request, call_id: str):
+    def post(self, request: Request, call_id: str) -> Response:
         serializer = CallbackAcceptSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
-        callback = callbacks.call_callback_accept(call_id=call_id, actor=request.user, **serializer.validated_data)
+        callback = callbacks.call_callback_accept(call_id=call_id, actor=_user(request), **serializer.validated_data)
         from agents.serializers import CallbackSerializer
 
         return Response(CallbackSerializer(callback).data, status=status.HTTP_201_CREATED)
@@ -253,8 +265,8 @@ class TestCallHangupApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT)]
 
     @extend_schema(request=None, responses={200: CallStatusSerializer})
-    def post(self, request, call_id: str):
-        call = ivr_handoff.call_tester_hangup(call_id=call_id, tester=request.user)
+    def post(self, request: Request, call_id: str) -> Response:
+        call = ivr_handoff.call_tester_hangup(call_id=call_id, tester=_user(request))
         return Response(CallStatusSerializer(selectors.call_get(call.call_id)).data)
 
 
@@ -265,7 +277,7 @@ class ScreenPopApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR)]
 
     @extend_schema(responses={200: dict})
-    def get(self, request, call_id: str):
+    def get(self, request: Request, call_id: str) -> Response:
         call = selectors.call_get(call_id)
         if user_role(request.user) == Role.AGENT:
             mine = call.agent_id == request.user.pk or any(
@@ -273,7 +285,7 @@ class ScreenPopApi(CallIdInPath, APIView):
             )
             if not mine:
                 raise errors.CallNotFound()
-        return Response(selectors.screen_pop(call, for_user=request.user))
+        return Response(selectors.screen_pop(call, for_user=_user(request)))
 
 
 class WallboardApi(APIView):
@@ -282,7 +294,7 @@ class WallboardApi(APIView):
     permission_classes = [roles_allowed(*SUPERVISORS)]
 
     @extend_schema(responses={200: dict})
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(selectors.wallboard_snapshot())
 
 
@@ -297,5 +309,5 @@ class QueueListApi(generics.ListAPIView):
     permission_classes = [roles_allowed(Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR, Role.MAINTAINER)]
     serializer_class = QueueSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Queue]:
         return selectors.queue_list()

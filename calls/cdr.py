@@ -16,6 +16,7 @@ as if it had come in time, and a contradictory one never corrupts it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -143,7 +144,7 @@ def sort_key(event: EventLike) -> tuple:
     return (event.ts, RANK.get(event.type, 99), event.event_id)
 
 
-def fold(events: list[EventLike]) -> Fold:
+def fold(events: Sequence[EventLike]) -> Fold:
     """The call record implied by ``events`` (any order; each event_id once)."""
     call = Fold()
     for event in sorted(events, key=sort_key):

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -21,6 +23,8 @@ from django.utils import timezone
 
 from calls.models import Call, CallEvent, Queue
 from ivr.demo import HistoryCall, history_path, seed_ivr_history
+
+_T = TypeVar("_T")
 
 # code, name, English name, position, overflow to, overflow after (s), callback offer after (s)
 DEFAULT_QUEUES = [
@@ -120,7 +124,7 @@ class _Event:
         self.queue, self.agent_id, self.data = queue, agent_id, data or {}
 
 
-def _pick(rng: random.Random, shares) -> str:
+def _pick(rng: random.Random, shares: Sequence[tuple[_T, float]]) -> _T:
     point, total = rng.random(), 0.0
     for value, share in shares:
         total += share
@@ -172,7 +176,7 @@ def _call_events(
     ivr_s = _lognormal(rng, 55)
     events = [ev("offered", start, data={"ani": ani, "dnis": DNIS, "direction": "inbound"})]
     if rng.random() > AGENT_SHARE:
-        path = history_path(rng, to_agent=False, verified=False)
+        path: Sequence[str] = history_path(rng, to_agent=False, verified=False)
         if "account_menu" in path and customer is None and customers:
             customer = rng.choice(customers)  # who logs in is a customer, whatever phone they use
         verified = "account_menu" in path and customer is not None
@@ -190,7 +194,11 @@ def _call_events(
             "queued",
             queued,
             queue=queue,
-            data={"verified": verified, "path": path, "customer_id": customer[0] if verified else None},
+            data={
+                "verified": verified,
+                "path": path,
+                "customer_id": customer[0] if verified else None,  # type: ignore[index]  # verified: a customer
+            },
         )
     )
     busy = 1.0 + (start.hour in (9, 10, 14, 15)) * 1.5
@@ -272,6 +280,8 @@ def seed_call_history(history_days: int) -> int:
             + timedelta(hours=_pick(rng, list(enumerate(hour_weights))), seconds=rng.uniform(0, 3600))
             for _ in range(count)
         )
+        all_events: list[CallEvent]
+        ivr_calls: list[HistoryCall]
         calls, all_events, ivr_calls = [], [], []
         for number, start in enumerate(starts, start=1):
             call_id = f"{prefix}{number:04d}"

@@ -173,7 +173,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             state=CallState.QUEUED,
             queue=queue,
             overflowed_at__isnull=True,
-            queued_at__lte=now - timedelta(seconds=queue.overflow_after_s),
+            queued_at__lte=now - timedelta(seconds=queue.overflow_after_s),  # type: ignore[arg-type]  # filtered: not null
             queued_at__gte=horizon,
         ).values_list("pk", flat=True)
         done["overflowed"] += sum(call_overflow(call_pk=pk, now=now) for pk in list(due))
@@ -182,7 +182,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             state=CallState.QUEUED,
             queue=queue,
             callback_offered_at__isnull=True,
-            queued_at__lte=now - timedelta(seconds=queue.callback_offer_after_s),
+            queued_at__lte=now - timedelta(seconds=queue.callback_offer_after_s),  # type: ignore[arg-type]  # filtered: not null
             queued_at__gte=horizon,
         ).values_list("pk", flat=True)
         done["callback_offers"] += sum(call_callback_offer(call_pk=pk, now=now) for pk in list(due))

@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections, transaction
 from django.db.models import Model
@@ -45,6 +45,9 @@ from core.db import retry_on_conflict
 
 from .models import Call, CallEvent
 from .services import events
+
+if TYPE_CHECKING:
+    from . import cdr
 
 
 class _Fallback(Exception):
@@ -73,7 +76,7 @@ def _insert_parts_of(model: type[Model], alias: str, skip: tuple[str, ...]) -> t
     connection = connections[alias]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    casts = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+    casts = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)  # type: ignore[attr-defined]  # not in the stubs
     return fields, columns, casts
 
 
@@ -187,7 +190,7 @@ def _record(new, *, now: datetime):
                 message = _("Event id reused with other content.")
                 return events.EventResult(new.event_id, "rejected", "event_id_conflict", message)
             raise _Fallback()
-        call_events = [
+        call_events: list[cdr.EventLike] = [
             _Event(event_id, type_, datetime.fromisoformat(ts), queue, agent_id, data or {})
             for event_id, type_, ts, queue, agent_id, data in stored_events
         ]

@@ -6,6 +6,8 @@ from the whole, time-sorted event set each time one arrives (``calls.cdr.fold``)
 therefore arrive late, twice or out of order and the record comes out the same.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -109,6 +111,9 @@ class Call(models.Model):
     rewritten when an event arrives; ``callback_offered_at`` is the only live flag set directly.
     Durations are integer milliseconds.
     """
+
+    # Not a field: set on the returned instance by ``calls.services.control.call_wrapup`` for the API's reply.
+    wrapup_ticket: Any
 
     # As the switch names the call and sends the caller (core.api.telephony): the ANI
     # may be a tel: or sip: URI, kept as sent (look-ups use its digits).

@@ -118,7 +118,7 @@ def wallboard_changed() -> None:
             # (SET NX, EXISTS, INCR) on every event. The value stays readable by ``cache.get``
             # (integers are stored as they are).
             key = backend.make_and_validate_key(VERSION_KEY)
-            backend._cache.get_client(key, write=True).incr(key)
+            backend._cache.get_client(key, write=True).incr(key)  # type: ignore[attr-defined]  # private client, not in the stubs
         elif not cache.add(VERSION_KEY, 1, timeout=None):
             cache.incr(VERSION_KEY)
     except Exception:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +21,11 @@ from . import errors
 from .kpi import kpis_by_queue
 from .models import Call, CallState, Queue
 from .serializers import CallDetailSerializer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
+
+    from banking.models import Customer
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -49,7 +54,9 @@ def queue_names() -> dict[str, str]:
     return {queue.code: queue.display_name for queue in Queue.objects.only("code", "name", "name_en")}
 
 
-def call_history(*, customer_id: int | None, ani: str = "", exclude_pk: int | None = None, limit: int = 5):
+def call_history(
+    *, customer_id: int | None, ani: str = "", exclude_pk: int | None = None, limit: int = 5
+) -> list[Call]:
     """The caller's previous contacts with the center (newest first)."""
     if customer_id:
         calls = Call.objects.filter(customer_id=customer_id)
@@ -86,12 +93,12 @@ def ivr_titles(path: list[str] | None) -> list[str]:
     return [_titles_cache["titles"].get(step, step) for step in path]
 
 
-def screen_pop(call: Call, *, for_user) -> dict[str, Any]:
+def screen_pop(call: Call, *, for_user: AuthUser) -> dict[str, Any]:
     """``{"call_id", "queue", "ani", "ivr": {"verified", "path"}, "customer": {...} | null, "call"}``:
     the agent's screen-pop (``GET /api/calls/{id}/screen-pop/`` and the ``call.offered`` push)."""
     return {
         "call_id": call.call_id,
-        "queue": call.queue.code if call.queue_id else None,
+        "queue": call.queue.code if call.queue_id else None,  # type: ignore[union-attr]  # queue_id checked
         "ani": call.ani,
         "is_test": call.is_test,
         "ivr": {"verified": call.verified, "path": list(call.ivr_path or []), "titles": ivr_titles(call.ivr_path)},
@@ -100,11 +107,11 @@ def screen_pop(call: Call, *, for_user) -> dict[str, Any]:
     }
 
 
-def screen_pop_payload(call: Call, *, for_user) -> dict[str, Any]:
+def screen_pop_payload(call: Call, *, for_user: AuthUser) -> dict[str, Any]:
     return {"type": "call.offered", **screen_pop(call, for_user=for_user)}
 
 
-def customer_context(call: Call, *, user) -> dict[str, Any] | None:
+def customer_context(call: Call, *, user: AuthUser) -> dict[str, Any] | None:
     """Who the caller is: the customer the IVR verified, else the one customer whose mobile is the
     caller's number (``"match": "ani"`` — not verified: the agent checks identity first)."""
     from banking import selectors as bank
@@ -129,7 +136,7 @@ def customer_context(call: Call, *, user) -> dict[str, Any] | None:
     return _customer_dict(call, customer, match=match, user=user)
 
 
-def _customer_dict(call: Call, customer, *, match: str, user) -> dict[str, Any]:
+def _customer_dict(call: Call, customer: Customer, *, match: str, user: AuthUser) -> dict[str, Any]:
     from banking import selectors as bank
     from banking.masking import mask_mobile, mask_number
     from banking.serializers import AccountSummarySerializer, PostingSerializer
@@ -173,8 +180,8 @@ def _contacts(calls: list[Call]) -> list[dict[str, Any]]:
         {
             "call_id": c.call_id,
             "started_at": c.started_at.isoformat() if c.started_at else None,
-            "queue": c.queue.code if c.queue_id else None,
-            "agent": c.agent.get_username() if c.agent_id else None,
+            "queue": c.queue.code if c.queue_id else None,  # type: ignore[union-attr]  # queue_id checked
+            "agent": c.agent.get_username() if c.agent_id else None,  # type: ignore[union-attr]  # agent_id checked
             "answered": c.answered_at is not None,
             "disposition": c.disposition,
             "note": c.note[:200],
@@ -183,7 +190,7 @@ def _contacts(calls: list[Call]) -> list[dict[str, Any]]:
     ]
 
 
-def _tickets(user, customer_id: int) -> list[dict[str, Any]] | None:
+def _tickets(user: AuthUser, customer_id: int) -> list[dict[str, Any]] | None:
     """Recent work orders of the customer when the tickets app offers a selector (else ``None``)."""
     try:
         from tickets.selectors import tickets_for_customer
@@ -278,9 +285,9 @@ def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
                 "name": display_name(user),
                 "state": state,
                 "reason": status.reason if status else "",
-                "since": (status.since if status else None) and status.since.isoformat(),
+                "since": (status.since if status else None) and status.since.isoformat(),  # type: ignore[union-attr]  # status checked
                 "call_id": call.call_id if call else None,
-                "queue": call.home_queue.code if call and call.home_queue_id else None,
+                "queue": call.home_queue.code if call and call.home_queue_id else None,  # type: ignore[union-attr]  # id checked
                 "held": bool(call and call.held),
                 "connected": user.pk in seated,
             }

@@ -91,7 +91,7 @@ class CallStatusSerializer(serializers.Serializer):
     callback_offer = serializers.SerializerMethodField()
 
     def get_queue(self, call: Call) -> str | None:
-        return call.queue.code if call.queue_id else None
+        return call.queue.code if call.queue_id else None  # type: ignore[union-attr]  # id checked
 
     def _live_agent(self, call: Call):
         return call.agent if call.agent_id and call.state in ("offered", "connected") else None
@@ -153,13 +153,13 @@ class CallDetailSerializer(serializers.ModelSerializer):
         ]
 
     def get_queue(self, call: Call) -> str | None:
-        return call.queue.code if call.queue_id else None
+        return call.queue.code if call.queue_id else None  # type: ignore[union-attr]  # id checked
 
     def get_queue_name(self, call: Call) -> str:
-        return call.queue.display_name if call.queue_id else ""
+        return call.queue.display_name if call.queue_id else ""  # type: ignore[union-attr]  # id checked
 
     def get_agent(self, call: Call) -> str | None:
-        return call.agent.get_username() if call.agent_id else None
+        return call.agent.get_username() if call.agent_id else None  # type: ignore[union-attr]  # id checked
 
     def get_recording_url(self, call: Call) -> str | None:
         # Recordings are stored by call_id (DESIGN.md §6 Recordings); only answered calls have one.

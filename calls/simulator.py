@@ -116,7 +116,7 @@ class Simulator:
         self.speed = max(speed, 0.01)
         self.rng = random.Random(seed)  # noqa: S311 - traffic, not secrets
         self.out = out
-        self.queue: list[tuple[float, int, Callable[[], None]]] = []
+        self.queue: list[tuple[float, int, Callable[[], object]]] = []
         self.counter = itertools.count()
         self.sim_now = 0.0
         self.event_time: float | None = None
@@ -170,7 +170,7 @@ class Simulator:
 
     # --- the event loop ------------------------------------------------------------------------
 
-    def at(self, delay: float, action: Callable[[], None]) -> None:
+    def at(self, delay: float, action: Callable[[], object]) -> None:
         """Run ``action`` ``delay`` simulated seconds after the event being handled (or now): when
         the loop lags behind, events keep their simulated spacing and it catches up."""
         base = self.event_time if self.event_time is not None else self.sim_now
@@ -378,10 +378,10 @@ class Simulator:
                 self.stats["ignored_offers"] += 1
                 # Back to ready once the offer has timed out (real seconds, whatever the speed).
                 delay = (settings.CALLS_OFFER_TIMEOUT_S + 5) * self.speed
-                self.at(delay, lambda a=agent: self._agent_state(a, "ready"))
+                self.at(delay, lambda a=agent: self._agent_state(a, "ready"))  # type: ignore[misc]  # mypy cannot infer a lambda with defaults
                 continue
             agent.busy_with = call_id
-            self.at(self.rng.uniform(2, 8), lambda a=agent, c=call_id: self._answer(a, c))
+            self.at(self.rng.uniform(2, 8), lambda a=agent, c=call_id: self._answer(a, c))  # type: ignore[misc]  # mypy cannot infer a lambda with defaults
 
     def _answer(self, agent: SimAgent, call_id: str) -> None:
         response = agent.client.post(f"/api/calls/{call_id}/answer/")

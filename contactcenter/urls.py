@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -11,7 +11,7 @@ from core.api.exceptions import api_not_found
 from core.health import healthz
 from org.apis import TokenObtainApi
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
     path("org/", include("org.api_urls")),
     path("audit/", include("audit.urls")),
@@ -57,6 +57,6 @@ admin.site.site_header = _("Customer Service Center · Administration")
 admin.site.site_title = _("Customer Service Center")
 admin.site.index_title = _("System administration")
 if settings.DEBUG:  # pragma: no cover - media in the embedded default only
-    from django.conf.urls.static import static
+    from django.conf.urls.static import static as media_urlpatterns
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    urlpatterns += media_urlpatterns(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

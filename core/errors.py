@@ -4,17 +4,23 @@ Every error has a stable snake_case ``code`` (clients branch on it) and a human 
 that is safe to show: it never carries a password, PIN or full card number.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 class DomainError(Exception):
     """A business rule refused the request. Subclasses fix the code and HTTP status."""
 
-    code = "domain_error"
-    status = 400
-    default_message = "The request was refused."
+    code: str = "domain_error"
+    status: int = 400
+    # Subclasses may use a lazy translation (gettext_lazy); it is turned into str in __init__.
+    default_message: "str | StrPromise" = "The request was refused."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, details: Any = None):
+    def __init__(
+        self, message: "str | StrPromise | None" = None, *, code: str | None = None, details: Any = None
+    ) -> None:
         self.message = str(message or self.default_message)
         if code:
             self.code = code
@@ -25,13 +31,13 @@ class DomainError(Exception):
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    default_message = "Not found."
+    default_message: "str | StrPromise" = "Not found."
 
 
 class Forbidden(DomainError):
     code = "permission_denied"
     status = 403
-    default_message = "You do not have permission to do this."
+    default_message: "str | StrPromise" = "You do not have permission to do this."
 
 
 class Conflict(DomainError):
@@ -39,7 +45,7 @@ class Conflict(DomainError):
 
     code = "conflict"
     status = 409
-    default_message = "The request conflicts with the current state."
+    default_message: "str | StrPromise" = "The request conflicts with the current state."
 
 
 class Unprocessable(DomainError):
@@ -47,4 +53,4 @@ class Unprocessable(DomainError):
 
     code = "refused"
     status = 422
-    default_message = "The request was refused by a business rule."
+    default_message: "str | StrPromise" = "The request was refused by a business rule."

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
@@ -28,7 +28,7 @@ def _server_binding_cursor_class(prepare: bool):
     """Server-side binding; every statement prepared on first use, or (``prepare=False``) never,
     not even one this connection has prepared already (the driver keeps no text of a prepared
     statement for ``connection.queries`` to show)."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]  # not in the stubs
 
     prepare_all = prepare
 
@@ -75,11 +75,16 @@ def _cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
         with wrapped as cursor:
             yield cursor
         return
-    cursor = _CURSORS.get(raw)
-    if cursor is None or cursor.closed:
-        cursor = _CURSORS[raw] = _server_binding_cursor_class(prepare=True)(raw)
+    kept = _CURSORS.get(raw)
+    if kept is None or kept.closed:
+        kept = _CURSORS[raw] = _server_binding_cursor_class(prepare=True)(raw)
     with connection.wrap_database_errors:
-        yield cursor
+        yield kept
+
+
+def _column(field: Any) -> str:
+    """The column of a concrete field (``get_field`` is typed to return relations too)."""
+    return field.column
 
 
 def _quote(name: str) -> str:
@@ -186,8 +191,8 @@ def select_one(model: type[M], where: str, params: list[Any], **kwargs) -> tuple
 @cache
 def _update_sql(model: type[models.Model], field_names: tuple[str, ...], conditions: tuple[str, ...], vendor: str):
     meta = model._meta
-    assignments = ", ".join(f"{_quote(meta.get_field(name).column)} = %s" for name in field_names)
-    columns = [meta.pk.column, *(meta.get_field(name).column for name in conditions)]
+    assignments = ", ".join(f"{_quote(_column(meta.get_field(name)))} = %s" for name in field_names)
+    columns = [meta.pk.column, *(_column(meta.get_field(name)) for name in conditions)]
     where = " AND ".join(f"{_quote(column)} = %s" for column in columns)
     return f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608 - names from the model
 
@@ -201,10 +206,13 @@ def _update(
     meta = instance._meta
     expect = expect or {}
     sql = _update_sql(type(instance), tuple(field_names), tuple(expect), connection.vendor)
-    fields = [meta.get_field(name) for name in field_names]
+    fields = cast("list[models.Field[Any, Any]]", [meta.get_field(name) for name in field_names])
     params = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
     params.append(instance.pk)
-    params.extend(meta.get_field(name).get_db_prep_value(value, connection) for name, value in expect.items())
+    params.extend(
+        cast("models.Field[Any, Any]", meta.get_field(name)).get_db_prep_value(value, connection)
+        for name, value in expect.items()
+    )
     return sql, params
 
 
@@ -218,7 +226,7 @@ def _insert_sql(model: type[models.Model], with_pk: bool, vendor: str, source: s
     columns = ", ".join(_quote(field.column) for field in fields)
     if source:
         # Parameters in a SELECT list have no column to take their type from: cast them.
-        casts = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+        casts = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)  # type: ignore[attr-defined]  # not in the stubs
         values = f"SELECT {casts} FROM {source}"  # noqa: S608
     else:
         values = f"VALUES ({', '.join(['%s'] * len(fields))})"
@@ -306,7 +314,7 @@ def insert_with_child(parent: models.Model, child: models.Model, link: str) -> N
         return
     parent_sql, parent_params = _insert(connection, parent)
     meta = child._meta
-    link_field = meta.get_field(link)
+    link_field = cast("models.Field[Any, Any]", meta.get_field(link))  # a concrete foreign key
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     columns, values, params = [], [], []
     for field in fields:
@@ -314,7 +322,7 @@ def insert_with_child(parent: models.Model, child: models.Model, link: str) -> N
         if field is link_field:
             values.append(f"parent.{_quote(parent._meta.pk.column)}")
         else:
-            values.append(f"%s::{field.cast_db_type(connection)}")  # no column to take a type from
+            values.append(f"%s::{field.cast_db_type(connection)}")  # type: ignore[attr-defined]  # no column to take a type from; not in the stubs
             params.append(field.get_db_prep_save(field.pre_save(child, True), connection))
     sql = (
         f"WITH parent AS ({parent_sql}) INSERT INTO {_quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608

@@ -1,9 +1,10 @@
 """Admin of the IVR: read-only views of calls and their events (menus are edited on the menu
 editor pages, which validate and version them)."""
 
-from core.admin import ReadOnlyAdmin
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+
+from core.admin import ReadOnlyAdmin
 
 from . import banking_port as bank
 from .models import Announcement, IvrCall, IvrEvent, MenuVersion
@@ -21,10 +22,13 @@ class AnnouncementAdmin(ReadOnlyAdmin):
     list_filter = ["position", "enabled"]
 
 
+EVENT_FIELDS = ("seq", "type", "keys", "node", "step", "created_at")
+
+
 class IvrEventInline(admin.TabularInline):
     model = IvrEvent
-    fields = ["seq", "type", "keys", "node", "step", "created_at"]
-    readonly_fields = fields
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
     extra = 0
     can_delete = False
 

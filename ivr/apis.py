@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from typing import TYPE_CHECKING, Any, cast
 
-from django.http import FileResponse, HttpResponse
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -39,12 +42,20 @@ SIMULATOR_ROLES = (Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT)
 # Data-bearing prompts: rendered for the one request and not kept on disk.
 PERSONAL_PROMPTS = frozenset({"balance", "transactions", "transfer_confirm", "transfer_done", "loss_done"})
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _wants_vxml(request) -> bool:
+
+def _user(request: Request) -> User:
+    """The signed-in user (``roles_allowed`` lets no anonymous request through)."""
+    return cast("User", request.user)
+
+
+def _wants_vxml(request: Request) -> bool:
     return request.query_params.get("reply") == "vxml"
 
 
-def _vxml_response(call: IvrCall, actions: list[dict]) -> HttpResponse:
+def _vxml_response(call: IvrCall, actions: list[dict[str, Any]]) -> HttpResponse:
     events_url = reverse("ivr-api:call-events", kwargs={"call_id": call.call_id})
     # The menu's own words for "to an agent" before the error handlers' transfer (a published
     # menu is compiled once per process: no query).
@@ -78,7 +89,7 @@ class CallStartApi(APIView):
     permission_classes = [roles_allowed(Role.SWITCH)]
 
     @extend_schema(request=CallStartSerializer, responses={201: dict, 200: dict})
-    def post(self, request):
+    def post(self, request: Request) -> HttpResponseBase:
         serializer = CallStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         response, created = services.call_start(**serializer.validated_data)
@@ -94,7 +105,7 @@ class CallEventApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(Role.SWITCH)]
 
     @extend_schema(request=CallEventSerializer, responses={200: dict})
-    def post(self, request, call_id: str):
+    def post(self, request: Request, call_id: str) -> HttpResponseBase:
         serializer = CallEventSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         response = services.call_event(call_id=call_id, **serializer.validated_data)
@@ -109,7 +120,7 @@ class CallVxmlApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(Role.SWITCH)]
 
     @extend_schema(responses={(200, "application/voicexml+xml"): str})
-    def get(self, request, call_id: str):
+    def get(self, request: Request, call_id: str) -> HttpResponse:
         call = _switch_call(call_id)
         return _vxml_response(call, services.current_step(call)["actions"])
 
@@ -121,27 +132,27 @@ class CallAudioApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(Role.SWITCH, *SIMULATOR_ROLES)]
 
     @extend_schema(responses={(200, "audio/wav"): bytes})
-    def get(self, request, call_id: str, seq: str, index: str, sub: str | None = None):
-        seq, index = int(seq), int(index)
-        sub = int(sub) if sub is not None else None
+    def get(self, request: Request, call_id: str, seq: str, index: str, sub: str | None = None) -> HttpResponseBase:
+        seq_no, index_no = int(seq), int(index)
+        sub_no = int(sub) if sub is not None else None
         calls = IvrCall.objects.filter(call_id=call_id)
         if user_role(request.user) != Role.SWITCH:
-            calls = calls.filter(is_test=True, started_by=request.user)
+            calls = calls.filter(is_test=True, started_by=_user(request))
         else:
             calls = calls.filter(is_test=False)
-        event = IvrEvent.objects.filter(call__in=calls, seq=seq).first()
+        event = IvrEvent.objects.filter(call__in=calls, seq=seq_no).first()
         actions = event.response.get("actions", []) if event else []
-        action = actions[index] if index < len(actions) else None
-        if action is not None and sub is not None:
+        action = actions[index_no] if index_no < len(actions) else None
+        if action is not None and sub_no is not None:
             hold = action.get("hold") or []
-            action = hold[sub] if sub < len(hold) else None
+            action = hold[sub_no] if sub_no < len(hold) else None
         if action is None or action.get("type") != "say" or not action.get("text"):
             raise NotFound(_("No such prompt."), code="audio_not_found")
         try:
             if action.get("prompt") in PERSONAL_PROMPTS:
                 path = tts.transient_audio(action["text"])
                 try:
-                    response = HttpResponse(path.read_bytes(), content_type="audio/wav")
+                    response: HttpResponseBase = HttpResponse(path.read_bytes(), content_type="audio/wav")
                 finally:
                     shutil.rmtree(path.parent, ignore_errors=True)
                 response["Cache-Control"] = "private, no-store"
@@ -156,7 +167,7 @@ class CallAudioApi(CallIdInPath, APIView):
 # --- Simulator (session-authenticated staff; the same services as the switch) ---------------------
 
 
-def _simulator_state(call: IvrCall) -> dict:
+def _simulator_state(call: IvrCall) -> dict[str, Any]:
     return {
         "call_id": call.call_id,
         "version": call.version.number,
@@ -183,7 +194,7 @@ class SimulatorCallStartApi(APIView):
     permission_classes = [roles_allowed(*SIMULATOR_ROLES)]
 
     @extend_schema(request=SimulatorStartSerializer, responses={201: dict})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = SimulatorStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = None
@@ -196,7 +207,7 @@ class SimulatorCallStartApi(APIView):
                 raise Forbidden(_("Only the system maintainer may preview unpublished versions."))
         call_id = f"sim-{uuid.uuid4().hex}"
         response, _created = services.call_start(
-            call_id=call_id, ani="simulator", dnis="", version=version, is_test=True, started_by=request.user
+            call_id=call_id, ani="simulator", dnis="", version=version, is_test=True, started_by=_user(request)
         )
         call = IvrCall.objects.select_related("version").get(call_id=call_id)
         return Response({**response, "state": _simulator_state(call)}, status=status.HTTP_201_CREATED)
@@ -208,10 +219,10 @@ class SimulatorCallEventApi(CallIdInPath, APIView):
     permission_classes = [roles_allowed(*SIMULATOR_ROLES)]
 
     @extend_schema(request=CallEventSerializer, responses={200: dict})
-    def post(self, request, call_id: str):
+    def post(self, request: Request, call_id: str) -> Response:
         serializer = CallEventSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        response = services.call_event(call_id=call_id, started_by=request.user, **serializer.validated_data)
+        response = services.call_event(call_id=call_id, started_by=_user(request), **serializer.validated_data)
         call = IvrCall.objects.select_related("version").get(call_id=call_id)
         return Response({**response, "state": _simulator_state(call)})
 
@@ -226,7 +237,7 @@ def _version_or_404(pk: int) -> MenuVersion:
     return version
 
 
-def _version_body(version: MenuVersion) -> dict:
+def _version_body(version: MenuVersion) -> dict[str, Any]:
     tree = selectors.menu_tree_of(version)
     problems = [problem.as_dict() for problem in validate_menu(menu_from_tree(tree))]
     return {**MenuVersionSerializer(version).data, "tree": tree, "problems": problems}
@@ -238,20 +249,20 @@ class MenuVersionListApi(generics.ListAPIView):
     permission_classes = [roles_allowed(Role.MAINTAINER)]
     serializer_class = MenuVersionSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[MenuVersion]:
         return selectors.menu_version_list()
 
     @extend_schema(request=MenuCreateSerializer, responses={201: dict})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = MenuCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "from_version" in data:
             version = services.menu_version_copy(
-                version=_version_or_404(data["from_version"]), actor=request.user, note=data["note"]
+                version=_version_or_404(data["from_version"]), actor=_user(request), note=data["note"]
             )
         else:
-            version = services.menu_version_create(tree=data["tree"], actor=request.user, note=data["note"])
+            version = services.menu_version_create(tree=data["tree"], actor=_user(request), note=data["note"])
         return Response(_version_body(version), status=status.HTTP_201_CREATED)
 
 
@@ -262,12 +273,12 @@ class MenuVersionDetailApi(APIView):
     permission_classes = [roles_allowed(Role.MAINTAINER)]
 
     @extend_schema(responses={200: dict})
-    def get(self, request, pk: int):
+    def get(self, request: Request, pk: int) -> Response:
         return Response(_version_body(_version_or_404(pk)))
 
     @extend_schema(responses={204: None})
-    def delete(self, request, pk: int):
-        services.menu_version_discard(version=_version_or_404(pk), actor=request.user)
+    def delete(self, request: Request, pk: int) -> Response:
+        services.menu_version_discard(version=_version_or_404(pk), actor=_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -277,11 +288,11 @@ class MenuTreeApi(APIView):
     permission_classes = [roles_allowed(Role.MAINTAINER)]
 
     @extend_schema(request=MenuTreeSerializer, responses={200: dict})
-    def put(self, request, pk: int):
+    def put(self, request: Request, pk: int) -> Response:
         serializer = MenuTreeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = services.menu_tree_replace(
-            version=_version_or_404(pk), tree=serializer.validated_data["tree"], actor=request.user
+            version=_version_or_404(pk), tree=serializer.validated_data["tree"], actor=_user(request)
         )
         return Response(_version_body(version))
 
@@ -293,8 +304,8 @@ class MenuPublishApi(APIView):
     permission_classes = [roles_allowed(Role.MAINTAINER)]
 
     @extend_schema(request=None, responses={200: MenuVersionSerializer})
-    def post(self, request, pk: int):
-        version = services.menu_version_publish(version=_version_or_404(pk), actor=request.user)
+    def post(self, request: Request, pk: int) -> Response:
+        version = services.menu_version_publish(version=_version_or_404(pk), actor=_user(request))
         return Response(MenuVersionSerializer(version).data)
 
 
@@ -304,8 +315,8 @@ class MenuRollbackApi(APIView):
     permission_classes = [roles_allowed(Role.MAINTAINER)]
 
     @extend_schema(request=None, responses={200: MenuVersionSerializer})
-    def post(self, request, pk: int):
-        version = services.menu_version_rollback(version=_version_or_404(pk), actor=request.user)
+    def post(self, request: Request, pk: int) -> Response:
+        version = services.menu_version_rollback(version=_version_or_404(pk), actor=_user(request))
         return Response(MenuVersionSerializer(version).data)
 
 
@@ -324,7 +335,7 @@ class StatisticsApi(APIView):
         ],
         responses={200: dict},
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         serializer = StatisticsQuerySerializer(data=request.query_params.dict())
         serializer.is_valid(raise_exception=True)
         return Response(selectors.ivr_statistics(**serializer.validated_data))

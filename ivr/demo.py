@@ -10,6 +10,7 @@ import copy
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
@@ -57,7 +58,7 @@ INFO_BUSINESS_SCOPE = (
     "本行办理人民币存款、贷款、结算，借记卡，代理收付，电话银行和短信通等业务。详情请咨询就近营业网点或按0转人工服务。"
 )
 
-DEFAULT_TREE = {
+DEFAULT_TREE: dict[str, Any] = {
     "root": "main",
     "prompts": DEFAULT_PROMPTS,
     "nodes": [
@@ -93,7 +94,7 @@ DEFAULT_TREE = {
 }
 
 
-def default_tree() -> dict:
+def default_tree() -> dict[str, Any]:
     """The default menu, its nodes titled in Chinese (``ivr.labels`` shows them in the reader's language)."""
     tree = copy.deepcopy(DEFAULT_TREE)
     for node in tree["nodes"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -29,7 +30,7 @@ class NodeForm(forms.Form):
     def __init__(self, *args, node_keys: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         targets = [("", "—")] + [(key, key) for key in node_keys]
-        self.fields["next_key"].choices = targets
+        cast(forms.ChoiceField, self.fields["next_key"]).choices = targets
         for digit in DIGIT_ORDER:
             self.fields[f"option_{digit}"] = forms.ChoiceField(label=digit, choices=targets, required=False)
 

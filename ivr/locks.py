@@ -10,8 +10,9 @@ from . import banking_port as bank
 from .models import IvrCall
 
 
-class LockedCall(NamedTuple):
-    """A call row with what was read along: from ``lock_call`` (locked) or ``read_call`` (not)."""
+class CallRows(NamedTuple):
+    """A call row and the rows read along with it, from ``lock_call`` (locked) or ``read_call`` (as
+    they are now, without a lock)."""
 
     call: IvrCall
     account: Any  # a verified call's account, read in the same statement; else None
@@ -20,7 +21,7 @@ class LockedCall(NamedTuple):
     login: tuple[Any, Any] | None = None
 
 
-def lock_call(call_id: str, *, started_by=None) -> LockedCall | None:
+def lock_call(call_id: str, *, started_by=None) -> CallRows | None:
     """The call ``call_id`` locked for the rest of the transaction (its row only, not its menu
     version or account), with, once the caller is verified, the account row, and while a password
     is asked, the account logging in and its registration (the steps that need them then read
@@ -32,13 +33,13 @@ def lock_call(call_id: str, *, started_by=None) -> LockedCall | None:
     return _call_with_account(call_id, started_by=started_by, lock=True)
 
 
-def read_call(call_id: str, *, started_by=None) -> LockedCall | None:
+def read_call(call_id: str, *, started_by=None) -> CallRows | None:
     """``lock_call``'s read without the lock: the same row and joined rows as they are now (a
     compare-and-set on the call's event counter follows, ``ivr.services``)."""
     return _call_with_account(call_id, started_by=started_by, lock=False)
 
 
-def _call_with_account(call_id: str, *, started_by, lock: bool) -> LockedCall | None:
+def _call_with_account(call_id: str, *, started_by, lock: bool) -> CallRows | None:
     where, params = '"ivr_ivrcall"."call_id" = %s', [call_id]
     if started_by is not None:
         where += ' AND "ivr_ivrcall"."is_test" AND "ivr_ivrcall"."started_by_id" = %s'
@@ -59,5 +60,5 @@ def _call_with_account(call_id: str, *, started_by, lock: bool) -> LockedCall | 
     call, extra = found
     account, registration = bank.account_of_call_row(extra)
     if call.verified:
-        return LockedCall(call, account)
-    return LockedCall(call, None, (account, registration) if call.login_account_id is not None else None)
+        return CallRows(call, account)
+    return CallRows(call, None, (account, registration) if call.login_account_id is not None else None)

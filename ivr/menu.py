@@ -295,7 +295,8 @@ def _loop_problems(menu: Menu) -> list[Problem]:
         if node.spec.interactive or node.spec.is_exit:
             continue
         # Follow the chain of non-interactive nodes; coming back to a node means an endless loop.
-        seen, current = [], node
+        seen: list[str] = []
+        current = node
         while not current.spec.interactive and not current.spec.is_exit and current.next:
             if current.key in seen:
                 problems.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -146,7 +147,7 @@ def ivr_handoff_contexts(call_ids: list[str]) -> dict[str, dict[str, Any]]:
     if len(call_ids) == 1:
         table = rows._quote(IvrCall._meta.db_table)
         found = rows.select_one(IvrCall, f"{table}.{rows._quote('call_id')} = %s", [call_ids[0]])
-        calls = [found[0]] if found else []
+        calls: Iterable[IvrCall] = [found[0]] if found else []
     else:
         calls = IvrCall.objects.filter(call_id__in=call_ids).only(
             "call_id", "verified", "path", "customer_id", "account_id"

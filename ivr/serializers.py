@@ -1,6 +1,8 @@
 """Request and response bodies of the IVR API. Input errors carry stable codes
 (``invalid_call_id``, ``seq_required``, ``invalid_seq``, ``invalid_event_type``, ``invalid_digits``)."""
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -9,6 +11,9 @@ from core.api.telephony import AniField, CallIdField
 
 from .models import MenuVersion
 from .services import DIGITS_PATTERN
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_SEQ = 1_000_000
 
@@ -112,8 +117,12 @@ class MenuTreeSerializer(InputSerializer):
 
 
 class MenuVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    published_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = MenuVersion

@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -34,7 +35,7 @@ from .errors import (
     NoPublishedMenu,
     SeqOutOfOrder,
 )
-from .locks import LockedCall, lock_call, read_call
+from .locks import CallRows, lock_call, read_call
 from .menu import KINDS, menu_from_tree, validate_or_raise
 from .models import Announcement, IvrCall, IvrEvent, MenuNode, MenuOption, MenuVersion, Prompt
 from .selectors import (
@@ -45,6 +46,9 @@ from .selectors import (
     published_version_with_announcements,
 )
 from .signals import call_transferred_to_agent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +92,7 @@ def _with_audio(call_id: str, seq: int, actions: list[dict[str, Any]]) -> list[d
     return actions
 
 
-def _run(turn: Turn, step) -> None:
+def _run(turn: Turn, step: Callable[[], object]) -> None:
     try:
         step()
     except NotVerified:
@@ -104,7 +108,7 @@ def call_start(
     dnis: str = "",
     version: MenuVersion | None = None,
     is_test: bool = False,
-    started_by=None,
+    started_by: User | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Start a call on the published menu (or ``version``, for a preview) → (response, created).
 
@@ -164,7 +168,7 @@ def _announce_transfer(call: IvrCall) -> None:
     transaction.on_commit(lambda: call_transferred_to_agent.send(sender=IvrCall, **payload))
 
 
-def _repeated_start(call: IvrCall, *, ani: str, dnis: str, is_test: bool, started_by) -> dict[str, Any]:
+def _repeated_start(call: IvrCall, *, ani: str, dnis: str, is_test: bool, started_by: User | None) -> dict[str, Any]:
     # A test call is never the switch's, nor another user's: its id is taken, nothing more is said.
     same_owner = call.is_test == is_test and (not is_test or call.started_by_id == getattr(started_by, "pk", None))
     if call.ani != ani or call.dnis != dnis or not same_owner:
@@ -173,7 +177,9 @@ def _repeated_start(call: IvrCall, *, ani: str, dnis: str, is_test: bool, starte
 
 
 @retry_on_conflict(attempts=EVENT_ATTEMPTS)
-def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_by=None) -> dict[str, Any]:
+def call_event(
+    *, call_id: str, seq: int, type: str, digits: str = "", started_by: User | None = None
+) -> dict[str, Any]:
     """Apply one event of the switch (or the simulator) and return ``{"actions": [...]}``.
 
     ``seq`` must be the last one + 1; a repeat of the last one (a switch retrying) returns the
@@ -197,7 +203,9 @@ def call_event(*, call_id: str, seq: int, type: str, digits: str = "", started_b
     return response
 
 
-def _call_event_unlocked(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any] | None:
+def _call_event_unlocked(
+    *, call_id: str, seq: int, type: str, digits: str, started_by: User | None
+) -> dict[str, Any] | None:
     """The event as a compare-and-set, or ``None`` when it must run locked."""
     found = _found(read_call(call_id, started_by=started_by))
     replayed = _replayed(found.call, seq)
@@ -211,7 +219,7 @@ def _call_event_unlocked(*, call_id: str, seq: int, type: str, digits: str, star
 
 
 @transaction.atomic
-def _call_event_locked(*, call_id: str, seq: int, type: str, digits: str, started_by) -> dict[str, Any]:
+def _call_event_locked(*, call_id: str, seq: int, type: str, digits: str, started_by: User | None) -> dict[str, Any]:
     found = _found(lock_call(call_id, started_by=started_by))
     replayed = _replayed(found.call, seq)
     if replayed is not None:
@@ -222,10 +230,10 @@ def _call_event_locked(*, call_id: str, seq: int, type: str, digits: str, starte
     return response
 
 
-def _found(locked: LockedCall | None) -> LockedCall:
-    if locked is None:
+def _found(found: CallRows | None) -> CallRows:
+    if found is None:
         raise CallNotFound()
-    return locked
+    return found
 
 
 def _replayed(call: IvrCall, seq: int) -> dict[str, Any] | None:
@@ -250,7 +258,7 @@ def _replayed(call: IvrCall, seq: int) -> dict[str, Any] | None:
 
 
 def _apply(
-    found: LockedCall, *, seq: int, type: str, digits: str, expect_seq: int | None = None
+    found: CallRows, *, seq: int, type: str, digits: str, expect_seq: int | None = None
 ) -> dict[str, Any] | None:
     """Run the event on the call and save its state with the event (the retry log) in one
     statement; with ``expect_seq`` only if the call is still there (else ``None``)."""
@@ -348,7 +356,9 @@ def _editable(version: MenuVersion) -> MenuVersion:
 
 
 @transaction.atomic
-def menu_version_create(*, tree: dict[str, Any], actor=None, note: str = "", based_on=None) -> MenuVersion:
+def menu_version_create(
+    *, tree: dict[str, Any], actor: User | None = None, note: str = "", based_on: MenuVersion | None = None
+) -> MenuVersion:
     """A new draft holding ``tree``."""
     version = MenuVersion.objects.create(number=_next_number(), note=note, created_by=actor, based_on=based_on)
     _write_tree(version, tree)
@@ -356,14 +366,14 @@ def menu_version_create(*, tree: dict[str, Any], actor=None, note: str = "", bas
     return version
 
 
-def menu_version_copy(*, version: MenuVersion, actor=None, note: str = "") -> MenuVersion:
+def menu_version_copy(*, version: MenuVersion, actor: User | None = None, note: str = "") -> MenuVersion:
     """A new draft starting as a copy of ``version`` (any status)."""
     note = note or _("Copy of version %(number)s") % {"number": version.number}
     return menu_version_create(tree=menu_tree_of(version), actor=actor, note=note, based_on=version)
 
 
 @transaction.atomic
-def menu_tree_replace(*, version: MenuVersion, tree: dict[str, Any], actor=None) -> MenuVersion:
+def menu_tree_replace(*, version: MenuVersion, tree: dict[str, Any], actor: User | None = None) -> MenuVersion:
     """Replace a draft's whole tree (JSON form); drafts may be invalid until published."""
     version = _editable(version)
     _write_tree(version, tree)
@@ -372,7 +382,7 @@ def menu_tree_replace(*, version: MenuVersion, tree: dict[str, Any], actor=None)
 
 
 @transaction.atomic
-def menu_version_publish(*, version: MenuVersion, actor=None) -> MenuVersion:
+def menu_version_publish(*, version: MenuVersion, actor: User | None = None) -> MenuVersion:
     """Publish a draft, or re-publish an archived version (rollback). The version published
     before is archived; calls already in progress keep the version they started on."""
     version = _lock_version(version)
@@ -398,14 +408,14 @@ def menu_version_publish(*, version: MenuVersion, actor=None) -> MenuVersion:
     return version
 
 
-def menu_version_rollback(*, version: MenuVersion, actor=None) -> MenuVersion:
+def menu_version_rollback(*, version: MenuVersion, actor: User | None = None) -> MenuVersion:
     if version.status != MenuVersion.Status.ARCHIVED:
         raise MenuNotEditable(_("Only an archived version can be rolled back to."), code="not_archived")
     return menu_version_publish(version=version, actor=actor)
 
 
 @transaction.atomic
-def menu_version_discard(*, version: MenuVersion, actor=None) -> None:
+def menu_version_discard(*, version: MenuVersion, actor: User | None = None) -> None:
     """Delete a draft that no call has used (previews keep theirs for the record)."""
     version = _editable(version)
     if IvrCall.objects.filter(version=version).exists():
@@ -417,7 +427,7 @@ def menu_version_discard(*, version: MenuVersion, actor=None) -> None:
 
 
 @transaction.atomic
-def prompt_set(*, version: MenuVersion, key: str, text: str, actor=None) -> Prompt:
+def prompt_set(*, version: MenuVersion, key: str, text: str, actor: User | None = None) -> Prompt:
     version = _editable(version)
     text = text.strip()
     if not text:
@@ -428,7 +438,7 @@ def prompt_set(*, version: MenuVersion, key: str, text: str, actor=None) -> Prom
 
 
 @transaction.atomic
-def menu_node_save(*, version: MenuVersion, key: str, fields: dict[str, Any], actor=None) -> MenuNode:
+def menu_node_save(*, version: MenuVersion, key: str, fields: dict[str, Any], actor: User | None = None) -> MenuNode:
     """Create or change node ``key`` of a draft: ``kind``, ``title``, ``prompt_key``, ``text``,
     ``next_key``, ``queue``; ``options`` (``{digit: target}``) replaces the node's options."""
     version = _editable(version)
@@ -453,7 +463,7 @@ def menu_node_save(*, version: MenuVersion, key: str, fields: dict[str, Any], ac
 
 
 @transaction.atomic
-def menu_node_delete(*, version: MenuVersion, key: str, actor=None) -> None:
+def menu_node_delete(*, version: MenuVersion, key: str, actor: User | None = None) -> None:
     version = _editable(version)
     MenuOption.objects.filter(node__version=version, node__key=key).delete()
     MenuNode.objects.filter(version=version, key=key).delete()
@@ -461,7 +471,7 @@ def menu_node_delete(*, version: MenuVersion, key: str, actor=None) -> None:
 
 
 @transaction.atomic
-def menu_version_set_root(*, version: MenuVersion, root_key: str, actor=None) -> MenuVersion:
+def menu_version_set_root(*, version: MenuVersion, root_key: str, actor: User | None = None) -> MenuVersion:
     version = _editable(version)
     version.root_key = root_key
     _touch(version)
@@ -482,7 +492,7 @@ def announcement_save(
     ends_at: datetime,
     enabled: bool = True,
     priority: int = 10,
-    actor=None,
+    actor: User | None = None,
 ) -> Announcement:
     if ends_at <= starts_at:
         raise MenuInvalid(_("The announcement must end after it starts."), code="invalid_window")
@@ -512,7 +522,7 @@ def announcement_save(
 
 
 @transaction.atomic
-def announcement_delete(*, announcement: Announcement, actor=None) -> None:
+def announcement_delete(*, announcement: Announcement, actor: User | None = None) -> None:
     audit_record(
         actor=actor, action="ivr.announcement_deleted", obj=announcement, details={"title": announcement.title}
     )

@@ -107,12 +107,12 @@ def menu_detail(request, pk: int):
     version = _version(pk)
     nodes = MenuNode.objects.filter(version=version).prefetch_related("options").order_by("position", "key")
     prompts = Prompt.objects.filter(version=version).order_by("key")
-    used_prompts = set()
+    used_prompts: set[str] = set()
     for node in nodes:
         spec = KINDS.get(node.kind)
         used_prompts.update(spec.prompts if spec else ())
         if node.prompt_key or (spec and spec.default_prompt):
-            used_prompts.add(node.prompt_key or spec.default_prompt)
+            used_prompts.add(node.prompt_key or (spec.default_prompt if spec else ""))
     return render(
         request,
         "ivr/menu_detail.html",

@@ -1,7 +1,12 @@
+"""The organisation in the admin: units, outlets and staff (with their role and unit). Every
+edit made here is audited (``audit.admin.AuditedAdminMixin``)."""
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
+
+from audit.admin import AuditedAdminMixin
 
 from .models import Outlet, StaffProfile, Unit
 
@@ -20,7 +25,7 @@ class OutletInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(UnitScopedAdmin):
+class UnitAdmin(AuditedAdminMixin, UnitScopedAdmin):
     list_display = ["code", "name", "name_en", "kind", "head", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name", "name_en"]
@@ -28,7 +33,7 @@ class UnitAdmin(UnitScopedAdmin):
 
 
 @admin.register(Outlet)
-class OutletAdmin(UnitScopedAdmin):
+class OutletAdmin(AuditedAdminMixin, UnitScopedAdmin):
     list_display = ["code", "name", "unit", "is_active"]
     list_filter = ["unit", "is_active"]
     search_fields = ["code", "name"]
@@ -45,7 +50,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(AuditedAdminMixin, UserAdmin):
     inlines = [StaffProfileInline]
     list_display = ["username", "first_name", "last_name", "role", "unit", "is_active", "last_login"]
     list_select_related = ["profile__unit"]

@@ -1,10 +1,15 @@
+from typing import TYPE_CHECKING, cast
+
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .auth import token_obtain
+from .models import Outlet, Unit
 from .navigation import home_url_for
 from .permissions import roles_allowed
 from .roles import CENTER_ROLES, Role
@@ -18,6 +23,9 @@ from .serializers import (
     UnitSerializer,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 STAFF_ROLES = (*CENTER_ROLES, Role.UNIT_STAFF)
 
 
@@ -29,7 +37,7 @@ class TokenObtainApi(APIView):
     error_statuses = (429,)  # account_locked (core/api/schema.py)
 
     @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         token = token_obtain(request=request._request, **serializer.validated_data)
@@ -38,8 +46,8 @@ class TokenObtainApi(APIView):
 
 class MeApi(APIView):
     @extend_schema(responses={200: MeSerializer})
-    def get(self, request):
-        user = request.user
+    def get(self, request: Request) -> Response:
+        user = cast("User", request.user)  # authenticated: the default permission class
         profile = getattr(user, "profile", None)
         data = {
             "username": user.get_username(),
@@ -57,7 +65,7 @@ class UnitListApi(generics.ListAPIView):
     permission_classes = [roles_allowed(*STAFF_ROLES)]
     serializer_class = UnitSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Unit]:
         return unit_list(user=self.request.user)
 
 
@@ -67,7 +75,7 @@ class OutletListApi(generics.ListAPIView):
     permission_classes = [roles_allowed(*STAFF_ROLES)]
     serializer_class = OutletSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Outlet]:
         return outlet_list(user=self.request.user, unit_code=self.request.query_params.get("unit"))
 
 
@@ -75,5 +83,5 @@ class OutletDetailApi(generics.RetrieveAPIView):
     permission_classes = [roles_allowed(*STAFF_ROLES)]
     serializer_class = OutletSerializer
 
-    def get_object(self):
+    def get_object(self) -> Outlet:
         return get_object_or_404(outlet_list(user=self.request.user), code=self.kwargs["code"])

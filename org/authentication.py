@@ -36,6 +36,7 @@ def token_with_user(model, key: str):
         return None
     token, extra = found
     user = rows.joined(user_model, extra)
+    assert user is not None  # INNER JOIN: the user row is always there
     profile = rows.joined(StaffProfile, extra[len(rows.names(user_model)) :])
     if profile is not None:
         StaffProfile.user.field.set_cached_value(profile, user)

@@ -52,7 +52,7 @@ def nav_items_for(user) -> list[dict]:
 
 def home_url_for(user) -> str | None:
     """The page a user lands on after login; ``None`` for accounts without a UI (the switch)."""
-    url_name = HOME_BY_ROLE.get(user_role(user))
+    url_name = HOME_BY_ROLE.get(user_role(user) or "")
     return reverse(url_name) if url_name else None
 
 

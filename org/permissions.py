@@ -52,7 +52,7 @@ def role_required(*roles: str) -> Callable:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
-        wrapped.allowed_roles = frozenset(roles)
+        wrapped.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]  # marker read off the view
         return wrapped
 
     return decorator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -9,6 +11,9 @@ from core.errors import DomainError
 
 from .models import Outlet, StaffProfile, Unit
 from .roles import Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
 
 User = get_user_model()
 
@@ -45,7 +50,7 @@ def staff_ensure(
     last_name: str = "",
     unit: Unit | None = None,
     extension: str = "",
-) -> tuple[User, bool]:
+) -> tuple[AuthUser, bool]:
     """Create a staff account with its profile if it does not exist; an existing one is left as is.
 
     The password is set only on creation, so running the demo seed again changes nothing.

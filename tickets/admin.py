@@ -3,22 +3,24 @@ services, so it has its event); the maintainer edits the holiday calendar, throu
 services as the calendar page (``calendar_day_set``, ``calendar_year_set_complete``): validated,
 audited, open deadlines recomputed."""
 
-from core.admin import ReadOnlyMixin
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyMixin
 from org.admin import UnitScopedAdmin
 
 from .errors import page_message
 from .models import CalendarDay, CalendarYear, Ticket, TicketEvent
 from .services.calendar import calendar_day_refusal, calendar_day_set, calendar_year_refusal, calendar_year_set_complete
 
+_EVENT_FIELDS = ("created_at", "action", "actor_username", "before", "after", "note")
+
 
 class TicketEventInline(ReadOnlyMixin, admin.TabularInline):
     model = TicketEvent
-    fields = ["created_at", "action", "actor_username", "before", "after", "note"]
-    readonly_fields = fields
+    fields = _EVENT_FIELDS
+    readonly_fields = _EVENT_FIELDS
     extra = 0
 
 

@@ -3,20 +3,26 @@ through the scoped selector (another unit's is 404) and calls one service."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
+
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer, Serializer
 
 from org.permissions import has_role, roles_allowed
 
 from . import policy, selectors
 from .errors import UnknownAccount, UnknownCustomer
 from .models import Ticket, TicketAttachment
-from .selectors import TicketFilter
+from .selectors import AnyUser, TicketFilter
 from .serializers import (
     AdjustmentDecisionInput,
     AdjustmentInput,
@@ -57,14 +63,19 @@ from .services.workflow import (
     ticket_withdraw,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _input(serializer_class, data) -> dict:
+    from banking.models import Account, Customer
+
+
+def _input(serializer_class: type[Serializer[Any]], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
-def _customer(user, customer_id: int | None):
+def _customer(user: AnyUser, customer_id: int | None) -> Customer | None:
     if not customer_id:
         return None
     from banking import selectors as banking
@@ -76,7 +87,7 @@ def _customer(user, customer_id: int | None):
         raise UnknownCustomer() from None
 
 
-def _account(user, account_id: int | None):
+def _account(user: AnyUser, account_id: int | None) -> Account | None:
     if not account_id:
         return None
     from banking import selectors as banking
@@ -88,13 +99,18 @@ def _account(user, account_id: int | None):
         raise UnknownAccount() from None
 
 
-def require_role(request, roles) -> None:
+def _actor(request: Request) -> User:
+    """The signed-in user acting: every view here admits staff with a role only (``roles_allowed``)."""
+    return cast("User", request.user)
+
+
+def require_role(request: Request, roles: Iterable[str]) -> None:
     """The role check of an action, made after the scoped lookup (so out of scope stays 404)."""
     if not has_role(request.user, roles):
         raise PermissionDenied()
 
 
-def _detail(user, ticket_id: int, *, status_code: int = status.HTTP_200_OK) -> Response:
+def _detail(user: AnyUser, ticket_id: int, *, status_code: int = status.HTTP_200_OK) -> Response:
     ticket = selectors.ticket_detail(user=user, ticket_id=ticket_id)
     return Response(TicketDetailSerializer(ticket, context={"now": timezone.now()}).data, status=status_code)
 
@@ -105,12 +121,12 @@ class TicketListCreateApi(GenericAPIView):
     serializer_class = TicketListSerializer
     queryset = Ticket.objects.none()  # for the schema only: reads go through the scoped selector
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         roles = policy.RECORDERS if self.request.method == "POST" else policy.READERS
         return [roles_allowed(*roles)()]
 
     @extend_schema(parameters=[TicketListQuery], responses={200: TicketListSerializer(many=True)})
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         query = _input(TicketListQuery, request.query_params)
         filters = TicketFilter(
             state=query.get("state") or (),
@@ -129,10 +145,10 @@ class TicketListCreateApi(GenericAPIView):
         return self.get_paginated_response(TicketListSerializer(page, many=True, context={"now": now}).data)
 
     @extend_schema(request=TicketCreateInput, responses={201: TicketDetailSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = _input(TicketCreateInput, request.data)
         ticket = ticket_create(
-            actor=request.user,
+            actor=_actor(request),
             kind=data["kind"],
             category=data["category"],
             description=data["description"],
@@ -149,7 +165,7 @@ class TicketDetailApi(GenericAPIView):
     permission_classes = [roles_allowed(*policy.READERS)]
     serializer_class = TicketDetailSerializer
 
-    def get(self, request, ticket_id: int):
+    def get(self, request: Request, ticket_id: int) -> Response:
         return _detail(request.user, ticket_id)
 
 
@@ -160,7 +176,7 @@ class TicketHistoryApi(GenericAPIView):
     serializer_class = EventSerializer
 
     @extend_schema(responses={200: EventSerializer(many=True)})
-    def get(self, request, ticket_id: int):
+    def get(self, request: Request, ticket_id: int) -> Response:
         page = self.paginate_queryset(selectors.ticket_history(user=request.user, ticket_id=ticket_id))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
 
@@ -173,16 +189,16 @@ class TicketActionApi(GenericAPIView):
 
     permission_classes = [roles_allowed(*policy.READERS)]
     roles: tuple[str, ...] = ()
-    input_class = EmptyInput
+    input_class: type[Serializer[Any]] = EmptyInput
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return self.input_class
 
-    def perform(self, request, ticket, data: dict) -> None:
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
         raise NotImplementedError
 
     @extend_schema(responses={200: TicketDetailSerializer})
-    def post(self, request, ticket_id: int):
+    def post(self, request: Request, ticket_id: int) -> Response:
         ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
         require_role(request, self.roles)
         data = _input(self.input_class, request.data)
@@ -193,94 +209,94 @@ class TicketActionApi(GenericAPIView):
 class DispatchApi(TicketActionApi):
     roles, input_class = policy.DISPATCHERS, DispatchInput
 
-    def perform(self, request, ticket, data):
-        ticket_dispatch(ticket=ticket, actor=request.user, unit_code=data["unit"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_dispatch(ticket=ticket, actor=_actor(request), unit_code=data["unit"])
 
 
 class AcceptApi(TicketActionApi):
     roles = policy.UNIT_HANDLERS
 
-    def perform(self, request, ticket, data):
-        ticket_accept(ticket=ticket, actor=request.user)
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_accept(ticket=ticket, actor=_actor(request))
 
 
 class ReplyApi(TicketActionApi):
     roles, input_class = policy.UNIT_HANDLERS, ReplyInput
 
-    def perform(self, request, ticket, data):
-        amount = data.get("adjustment_amount")
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        amount: Any = data.get("adjustment_amount")
         fen = None
         if amount not in (None, ""):
             from banking.money import parse_amount
 
             fen = parse_amount(amount)
         ticket_reply(
-            ticket=ticket, actor=request.user, result=data["result"], resolved=data["resolved"], adjustment_fen=fen
+            ticket=ticket, actor=_actor(request), result=data["result"], resolved=data["resolved"], adjustment_fen=fen
         )
 
 
 class ReviewApi(TicketActionApi):
     roles, input_class = policy.REVIEWERS, ReviewInput
 
-    def perform(self, request, ticket, data):
-        ticket_review(ticket=ticket, actor=request.user, accepted=data["accepted"], note=data["note"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_review(ticket=ticket, actor=_actor(request), accepted=data["accepted"], note=data["note"])
 
 
 class ExtendApi(TicketActionApi):
     roles, input_class = policy.EXTENSION_REQUESTERS, ExtendInput
 
-    def perform(self, request, ticket, data):
-        ticket_extension_request(ticket=ticket, actor=request.user, days=data["days"], reason=data["reason"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_extension_request(ticket=ticket, actor=_actor(request), days=data["days"], reason=data["reason"])
 
 
 class CallbackApi(TicketActionApi):
     roles, input_class = policy.CALLERS, CallbackInput
 
-    def perform(self, request, ticket, data):
-        ticket_callback(ticket=ticket, actor=request.user, satisfied=data["satisfied"], note=data["note"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_callback(ticket=ticket, actor=_actor(request), satisfied=data["satisfied"], note=data["note"])
 
 
 class CloseApi(TicketActionApi):
     roles, input_class = policy.CLOSERS, NoteInput
 
-    def perform(self, request, ticket, data):
-        ticket_close(ticket=ticket, actor=request.user, note=data["note"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_close(ticket=ticket, actor=_actor(request), note=data["note"])
 
 
 class WithdrawApi(TicketActionApi):
     roles, input_class = policy.DISPATCHERS, ReasonInput
 
-    def perform(self, request, ticket, data):
-        ticket_withdraw(ticket=ticket, actor=request.user, reason=data["reason"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_withdraw(ticket=ticket, actor=_actor(request), reason=data["reason"])
 
 
 class MergeApi(TicketActionApi):
     roles, input_class = policy.DISPATCHERS, MergeInput
 
-    def perform(self, request, ticket, data):
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
         into = selectors.ticket_get(user=request.user, ticket_id=data["into"])
-        ticket_merge(ticket=ticket, actor=request.user, into=into)
+        ticket_merge(ticket=ticket, actor=_actor(request), into=into)
 
 
 class PauseApi(TicketActionApi):
     roles, input_class = policy.PAUSERS, ReasonInput
 
-    def perform(self, request, ticket, data):
-        ticket_pause(ticket=ticket, actor=request.user, reason=data["reason"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_pause(ticket=ticket, actor=_actor(request), reason=data["reason"])
 
 
 class ResumeApi(TicketActionApi):
     roles = policy.PAUSERS
 
-    def perform(self, request, ticket, data):
-        ticket_resume(ticket=ticket, actor=request.user)
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_resume(ticket=ticket, actor=_actor(request))
 
 
 class ChaseApi(TicketActionApi):
     roles, input_class = policy.REVIEWERS, NoteInput
 
-    def perform(self, request, ticket, data):
-        ticket_chase(ticket=ticket, actor=request.user, note=data["note"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_chase(ticket=ticket, actor=_actor(request), note=data["note"])
 
 
 class ExtensionDecisionApi(GenericAPIView):
@@ -291,11 +307,11 @@ class ExtensionDecisionApi(GenericAPIView):
     approve = True
 
     @extend_schema(responses={200: TicketDetailSerializer})
-    def post(self, request, ticket_id: int, extension_id: int):
+    def post(self, request: Request, ticket_id: int, extension_id: int) -> Response:
         extension = selectors.extension_get(user=request.user, ticket_id=ticket_id, extension_id=extension_id)
         require_role(request, policy.EXTENSION_DECIDERS)
         data = _input(ExtensionDecisionInput, request.data)
-        ticket_extension_decide(extension=extension, actor=request.user, approve=self.approve, note=data["note"])
+        ticket_extension_decide(extension=extension, actor=_actor(request), approve=self.approve, note=data["note"])
         return _detail(request.user, ticket_id)
 
 
@@ -304,8 +320,8 @@ class CustomerLinkApi(TicketActionApi):
 
     roles, input_class = policy.CUSTOMER_LINKERS, CustomerLinkInput
 
-    def perform(self, request, ticket, data):
-        ticket_customer_link(ticket=ticket, actor=request.user, customer=_customer(request.user, data["customer"]))
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_customer_link(ticket=ticket, actor=_actor(request), customer=_customer(request.user, data["customer"]))
 
 
 class AdjustmentWaiveApi(TicketActionApi):
@@ -313,8 +329,8 @@ class AdjustmentWaiveApi(TicketActionApi):
 
     roles, input_class = policy.ADJUSTMENT_WAIVERS, ReasonInput
 
-    def perform(self, request, ticket, data):
-        ticket_adjustment_waive(ticket=ticket, actor=request.user, reason=data["reason"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_adjustment_waive(ticket=ticket, actor=_actor(request), reason=data["reason"])
 
 
 class AdjustmentDecisionApi(TicketActionApi):
@@ -323,8 +339,8 @@ class AdjustmentDecisionApi(TicketActionApi):
 
     roles, input_class = policy.ADJUSTMENT_APPROVERS, AdjustmentDecisionInput
 
-    def perform(self, request, ticket, data):
-        ticket_adjustment_decide(ticket=ticket, actor=request.user, approve=data["approve"], note=data["note"])
+    def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
+        ticket_adjustment_decide(ticket=ticket, actor=_actor(request), approve=data["approve"], note=data["note"])
 
 
 class AdjustmentApi(GenericAPIView):
@@ -336,12 +352,12 @@ class AdjustmentApi(GenericAPIView):
     serializer_class = AdjustmentInput
 
     @extend_schema(request=AdjustmentInput, responses={201: AdjustmentSerializer, 200: AdjustmentSerializer})
-    def post(self, request, ticket_id: int):
+    def post(self, request: Request, ticket_id: int) -> Response:
         ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
         require_role(request, policy.ADJUSTMENT_POSTERS)
         data = _input(AdjustmentInput, request.data)
         result = ticket_adjustment_post(
-            ticket=ticket, actor=request.user, account=_account(request.user, data.get("account"))
+            ticket=ticket, actor=_actor(request), account=_account(request.user, data.get("account"))
         )
         return Response(
             AdjustmentSerializer(result.adjustment).data,
@@ -358,16 +374,16 @@ class AttachmentListApi(GenericAPIView):
     queryset = TicketAttachment.objects.none()  # for the schema only
 
     @extend_schema(operation_id="tickets_attachments_list", responses={200: AttachmentSerializer(many=True)})
-    def get(self, request, ticket_id: int):
+    def get(self, request: Request, ticket_id: int) -> Response:
         page = self.paginate_queryset(selectors.attachment_list(user=request.user, ticket_id=ticket_id))
         return self.get_paginated_response(AttachmentSerializer(page, many=True).data)
 
     @extend_schema(request={"multipart/form-data": AttachmentInput}, responses={201: AttachmentSerializer})
-    def post(self, request, ticket_id: int):
+    def post(self, request: Request, ticket_id: int) -> Response:
         ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
         require_role(request, policy.ATTACHERS)
         data = _input(AttachmentInput, request.data)
-        attachment = ticket_attachment_add(ticket=ticket, actor=request.user, upload=data["file"])
+        attachment = ticket_attachment_add(ticket=ticket, actor=_actor(request), upload=data["file"])
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
@@ -375,12 +391,12 @@ class AttachmentDownloadApi(GenericAPIView):
     permission_classes = [roles_allowed(*policy.READERS)]
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    def get(self, request, ticket_id: int, attachment_id: int):
+    def get(self, request: Request, ticket_id: int, attachment_id: int) -> FileResponse:
         attachment = selectors.attachment_get(user=request.user, ticket_id=ticket_id, attachment_id=attachment_id)
         return attachment_response(attachment)
 
 
-def attachment_response(attachment) -> FileResponse:
+def attachment_response(attachment: TicketAttachment) -> FileResponse:
     """Always a download (never rendered inline by the browser), with the original name."""
     response = FileResponse(
         attachment.file.open("rb"),

@@ -15,6 +15,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
@@ -28,6 +29,9 @@ from .services.contacts import ticket_create
 from .services.extensions import ticket_extension_decide, ticket_extension_request
 from .services.pauses import ticket_pause
 from .services.workflow import ticket_accept, ticket_callback, ticket_dispatch, ticket_reply, ticket_review
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ CATEGORY_WEIGHTS = [
     (Category.OTHER, 10),
 ]
 
-DESCRIPTIONS = {
+DESCRIPTIONS: dict[str, list[str]] = {
     Category.ATM_MISPOST: [
         "客户在{outlet}ATM取款{amount}元，机器未出钞但账户已扣款，要求核实处理。",
         "客户称在{outlet}ATM存款{amount}元，机器吞钞后显示交易失败，账户未入账。",
@@ -88,10 +92,10 @@ REPLIES = {
 
 @dataclass
 class Actors:
-    analyst: object
-    director: object
-    agents: list
-    unit_staff: dict[str, object]
+    analyst: AuthUser
+    director: AuthUser
+    agents: list[AuthUser]
+    unit_staff: dict[str, AuthUser]
 
 
 def _actors() -> Actors | None:
@@ -102,7 +106,7 @@ def _actors() -> Actors | None:
         return sorted((user for user in users if user.profile.role == role), key=lambda user: user.username)
 
     analysts, agents, directors = by_role(Role.ANALYST), by_role(Role.AGENT), by_role(Role.DIRECTOR)
-    unit_staff: dict[str, object] = {}
+    unit_staff: dict[str, AuthUser] = {}
     for user in by_role(Role.UNIT_STAFF):
         unit_staff.setdefault(user.profile.unit.code, user)
     if not analysts or not agents or not unit_staff:
@@ -248,9 +252,10 @@ def _handled(plan: dict, actors: Actors) -> Ticket:
             extension=extension, actor=actors.analyst, approve=True, now=clock.after(timedelta(hours=3))
         )
         ticket.refresh_from_db()
-    span = max((ticket.due_at - clock.last).total_seconds(), 3600)
+    due_at = cast(datetime, ticket.due_at)  # set by the dispatch
+    span = max((due_at - clock.last).total_seconds(), 3600)
     if plan["late"]:
-        replied = ticket.due_at + timedelta(hours=rng.randint(4, 40))
+        replied = due_at + timedelta(hours=rng.randint(4, 40))
     else:
         replied = clock.last + timedelta(seconds=span * rng.uniform(0.25, 0.9))
     reply = REPLIES[plan["category"]].format(amount=plan["amount"])

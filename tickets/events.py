@@ -28,7 +28,7 @@ def snapshot(ticket: Ticket, fields: list[str]) -> dict[str, Any]:
     out = {}
     for name in fields:
         if name == "unit":
-            out[name] = ticket.unit.code if ticket.unit_id else None
+            out[name] = ticket.unit.code if ticket.unit is not None else None
         else:
             out[name] = _plain(getattr(ticket, name))
     return out

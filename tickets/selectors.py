@@ -5,11 +5,14 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Choices, Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from org.models import Unit
@@ -34,6 +37,9 @@ from .models import (
     TicketEvent,
     TicketExtension,
 )
+
+# Whoever is asking: the request's user (signed in, or not).
+AnyUser: TypeAlias = AbstractBaseUser | AnonymousUser
 
 # What lists show (pages and the API list): loading only these keeps a page of rows cheap.
 LIST_FIELDS = (
@@ -84,7 +90,7 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 
 
-def ticket_list(*, user, filters: TicketFilter | None = None, now: datetime | None = None) -> QuerySet[Ticket]:
+def ticket_list(*, user: AnyUser, filters: TicketFilter | None = None, now: datetime | None = None) -> QuerySet[Ticket]:
     """Work orders the user may see, filtered; unit and customer joined (one query per page)."""
     filters = filters or TicketFilter()
     now = now or timezone.now()
@@ -117,7 +123,7 @@ def ticket_list(*, user, filters: TicketFilter | None = None, now: datetime | No
     return queryset.order_by(*LIST_ORDERINGS.get(filters.order, LIST_ORDERINGS["received"]))
 
 
-def inbox(*, user, overdue_only: bool = False, now: datetime | None = None) -> QuerySet[Ticket]:
+def inbox(*, user: AnyUser, overdue_only: bool = False, now: datetime | None = None) -> QuerySet[Ticket]:
     """A unit's open work orders, soonest due first (index ``tickets_unit_state_due_idx``)."""
     queryset = (
         Ticket.objects.visible_to(user)
@@ -130,7 +136,7 @@ def inbox(*, user, overdue_only: bool = False, now: datetime | None = None) -> Q
     return queryset.order_by("due_at", "id")
 
 
-def inbox_counts(*, user, now: datetime | None = None) -> dict[str, int]:
+def inbox_counts(*, user: AnyUser, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     # Only open work orders are counted, and only indexed columns (state, due_at, paused_at; unit for
     # unit staff) are read: an index-only scan at any volume. Hence COUNT(state), not COUNT(id).
@@ -152,7 +158,7 @@ def inbox_counts(*, user, now: datetime | None = None) -> dict[str, int]:
     )
 
 
-def ticket_get(*, user, ticket_id: int) -> Ticket:
+def ticket_get(*, user: AnyUser, ticket_id: int) -> Ticket:
     ticket = (
         Ticket.objects.visible_to(user)
         .select_related("unit", "customer", "account", "merged_into", "created_by", "replied_by", "dispatched_by")
@@ -164,7 +170,7 @@ def ticket_get(*, user, ticket_id: int) -> Ticket:
     return ticket
 
 
-def ticket_detail(*, user, ticket_id: int) -> Ticket:
+def ticket_detail(*, user: AnyUser, ticket_id: int) -> Ticket:
     """A ticket with everything its page shows, in a fixed number of queries."""
     ticket = (
         Ticket.objects.visible_to(user)
@@ -198,31 +204,31 @@ def ticket_detail(*, user, ticket_id: int) -> Ticket:
     return ticket
 
 
-def ticket_history(*, user, ticket_id: int) -> QuerySet[TicketEvent]:
+def ticket_history(*, user: AnyUser, ticket_id: int) -> QuerySet[TicketEvent]:
     ticket_get(user=user, ticket_id=ticket_id)  # 404 outside the scope, also for an empty history
     return TicketEvent.objects.visible_to(user).filter(ticket_id=ticket_id).order_by("created_at", "id")
 
 
-def attachment_get(*, user, ticket_id: int, attachment_id: int) -> TicketAttachment:
+def attachment_get(*, user: AnyUser, ticket_id: int, attachment_id: int) -> TicketAttachment:
     attachment = TicketAttachment.objects.visible_to(user).filter(pk=attachment_id, ticket_id=ticket_id).first()
     if attachment is None:
         raise TicketNotFound("Attachment not found.")
     return attachment
 
 
-def attachment_list(*, user, ticket_id: int) -> QuerySet[TicketAttachment]:
+def attachment_list(*, user: AnyUser, ticket_id: int) -> QuerySet[TicketAttachment]:
     ticket_get(user=user, ticket_id=ticket_id)
     return TicketAttachment.objects.visible_to(user).filter(ticket_id=ticket_id).select_related("uploaded_by")
 
 
-def extension_get(*, user, ticket_id: int, extension_id: int) -> TicketExtension:
+def extension_get(*, user: AnyUser, ticket_id: int, extension_id: int) -> TicketExtension:
     extension = TicketExtension.objects.visible_to(user).filter(pk=extension_id, ticket_id=ticket_id).first()
     if extension is None:
         raise TicketNotFound("Extension request not found.")
     return extension
 
 
-def extensions_pending(*, user) -> QuerySet[TicketExtension]:
+def extensions_pending(*, user: AnyUser) -> QuerySet[TicketExtension]:
     return (
         TicketExtension.objects.visible_to(user)
         .filter(status=ExtensionStatus.PENDING)
@@ -231,7 +237,7 @@ def extensions_pending(*, user) -> QuerySet[TicketExtension]:
     )
 
 
-def callbacks_open(*, user) -> QuerySet[TicketCallback]:
+def callbacks_open(*, user: AnyUser) -> QuerySet[TicketCallback]:
     """The agents' callback list: customers to call back after a unit's reply, oldest first."""
     return (
         TicketCallback.objects.visible_to(user)
@@ -241,7 +247,7 @@ def callbacks_open(*, user) -> QuerySet[TicketCallback]:
     )
 
 
-def money_owed(*, user) -> QuerySet[Ticket]:
+def money_owed(*, user: AnyUser) -> QuerySet[Ticket]:
     """Work orders owing the customer money the unit confirmed — neither posted nor waived
     (``tickets.policy.money_owed`` as a query; a test checks the two agree), oldest first. Closed
     ones are listed too: orders closed before the rule existed must not stay forgotten."""
@@ -259,7 +265,7 @@ def money_owed(*, user) -> QuerySet[Ticket]:
     )
 
 
-def escalations_recent(*, user, days: int = 7, now: datetime | None = None) -> QuerySet[TicketEscalation]:
+def escalations_recent(*, user: AnyUser, days: int = 7, now: datetime | None = None) -> QuerySet[TicketEscalation]:
     now = now or timezone.now()
     return (
         TicketEscalation.objects.visible_to(user)
@@ -269,7 +275,7 @@ def escalations_recent(*, user, days: int = 7, now: datetime | None = None) -> Q
     )
 
 
-def tickets_for_customer(*, user, customer_id: int, limit: int = 5) -> list[Ticket]:
+def tickets_for_customer(*, user: AnyUser, customer_id: int, limit: int = 5) -> list[Ticket]:
     """Recent contacts and open work orders of a customer (the agent's screen-pop)."""
     return list(
         Ticket.objects.visible_to(user)
@@ -349,7 +355,7 @@ def ticket_statistics(date_from: date, date_to: date) -> dict[str, Any]:
     ):
         closed.setdefault((code, category), []).append(tuple(values))
 
-    def collect(key_of) -> dict[Any, dict[str, Any]]:
+    def collect(key_of: Callable[[Any], Any]) -> dict[Any, dict[str, Any]]:
         dispatched: dict[Any, int] = {}
         rows: dict[Any, list[tuple]] = {}
         for key, count in dispatched_counts.items():
@@ -385,7 +391,7 @@ def contact_choices() -> dict[str, list[dict[str, str]]]:
     ``[{"value", "label"}]`` in the user's language."""
     from .models import Category, ContactKind, State
 
-    def choices(enum) -> list[dict[str, str]]:
+    def choices(enum: type[Choices]) -> list[dict[str, str]]:
         return [{"value": value, "label": str(label)} for value, label in enum.choices]
 
     return {"kinds": choices(ContactKind), "categories": choices(Category), "states": choices(State)}

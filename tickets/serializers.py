@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -184,13 +185,13 @@ class TicketListSerializer(serializers.ModelSerializer):
         ]
 
     def get_unit(self, ticket: Ticket) -> str | None:
-        return ticket.unit.code if ticket.unit_id else None
+        return ticket.unit.code if ticket.unit is not None else None
 
     def get_customer_name(self, ticket: Ticket) -> str | None:
-        return ticket.customer.name if ticket.customer_id else None
+        return ticket.customer.name if ticket.customer is not None else None
 
     def get_customer_mobile(self, ticket: Ticket) -> str | None:
-        return _mask_mobile(ticket.customer.mobile) if ticket.customer_id else None
+        return _mask_mobile(ticket.customer.mobile) if ticket.customer is not None else None
 
     def get_caller_number(self, ticket: Ticket) -> str:
         # Lists mask it like a customer's mobile; the work order itself has it whole.
@@ -225,7 +226,7 @@ class ExtensionSerializer(serializers.ModelSerializer):
         ]
 
     def get_decided_by(self, extension: TicketExtension) -> str | None:
-        return extension.decided_by.username if extension.decided_by_id else None
+        return extension.decided_by.username if extension.decided_by is not None else None
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -242,7 +243,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class TicketDetailSerializer(TicketListSerializer):
     customer_mobile = serializers.SerializerMethodField()
-    caller_number = serializers.CharField()
+    caller_number = serializers.CharField()  # type: ignore[assignment]  # the detail shows it whole, not masked
     account_masked = serializers.SerializerMethodField()
     adjustment_confirmed = serializers.SerializerMethodField()
     adjustment_status = serializers.SerializerMethodField()
@@ -251,7 +252,7 @@ class TicketDetailSerializer(TicketListSerializer):
     adjustment = serializers.SerializerMethodField()
     extensions = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
-    merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
+    merged_into: serializers.PrimaryKeyRelatedField[Ticket] = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta(TicketListSerializer.Meta):
         fields = [
@@ -282,7 +283,7 @@ class TicketDetailSerializer(TicketListSerializer):
 
     def get_customer_mobile(self, ticket: Ticket) -> str | None:
         # The unit handling the complaint may need to call the customer: the whole number here.
-        return ticket.customer.mobile if ticket.customer_id else None
+        return ticket.customer.mobile if ticket.customer is not None else None
 
     def get_account_masked(self, ticket: Ticket) -> str | None:
         return str(ticket.account) if ticket.account_id else None
@@ -306,7 +307,7 @@ class TicketDetailSerializer(TicketListSerializer):
             return None
         return {
             "at": serializers.DateTimeField().to_representation(ticket.adjustment_waived_at),
-            "by": ticket.adjustment_waived_by.username if ticket.adjustment_waived_by_id else None,
+            "by": ticket.adjustment_waived_by.username if ticket.adjustment_waived_by is not None else None,
             "reason": ticket.adjustment_waiver_reason,
         }
 
@@ -317,10 +318,10 @@ class TicketDetailSerializer(TicketListSerializer):
         return AdjustmentSerializer(adjustment).data
 
     def get_extensions(self, ticket: Ticket) -> list[dict]:
-        return ExtensionSerializer(ticket.extensions.all(), many=True).data
+        return cast("list[dict]", ExtensionSerializer(ticket.extensions.all(), many=True).data)
 
     def get_attachments(self, ticket: Ticket) -> list[dict]:
-        return AttachmentSerializer(ticket.attachments.all(), many=True).data
+        return cast("list[dict]", AttachmentSerializer(ticket.attachments.all(), many=True).data)
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -350,7 +351,7 @@ class AdjustmentSerializer(serializers.Serializer):
     posted_by = serializers.SerializerMethodField()
 
     def get_amount(self, adjustment) -> str:
-        return _yuan(adjustment.amount_fen)
+        return cast(str, _yuan(adjustment.amount_fen))  # amount_fen is never null
 
     def get_account_masked(self, adjustment) -> str:
         return str(adjustment.account)

@@ -12,6 +12,8 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from org.models import Outlet, Unit
+
 from .. import errors
 from ..events import account_event_record
 from ..locks import retry_on_conflict
@@ -42,7 +44,7 @@ OPENING_MEMO = "开户存入"
 
 
 @transaction.atomic
-def customer_create(*, name: str, mobile: str, id_number: str, home_unit) -> Customer:
+def customer_create(*, name: str, mobile: str, id_number: str, home_unit: Unit) -> Customer:
     """A customer; the ID number is kept only as a keyed digest and its last 6 characters."""
     id_number = id_number_normalize(id_number)
     if not ID_NUMBER_PATTERN.fullmatch(id_number):
@@ -85,8 +87,8 @@ def account_open(
     customer: Customer,
     kind: str,
     number: str,
-    unit,
-    outlet=None,
+    unit: Unit,
+    outlet: Outlet | None = None,
     withdrawal_password: str,
     card_role: str | None = None,
     main_card: Account | None = None,

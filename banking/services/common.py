@@ -7,19 +7,27 @@ import hmac
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from .. import errors
 from ..models import Account
 from ..transfer_rules import BLOCKED_STATUSES, LOST_STATUSES
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django_stubs_ext import StrPromise
+
+# Who acts: a staff user, the anonymous user of an unauthenticated request, or None (the system).
+Actor: TypeAlias = "AbstractBaseUser | AnonymousUser | None"
+
 PIN_PATTERN = re.compile(r"[0-9]{6}")
 
 
-def user_or_none(actor):
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+def user_or_none(actor: Actor) -> User | None:
+    return cast("User", actor) if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def ensure_active(account: Account) -> None:
@@ -30,13 +38,13 @@ def ensure_active(account: Account) -> None:
         raise errors.AccountBlocked()
 
 
-def validate_choice(value: str, choices: Iterable[str], message: str) -> str:
+def validate_choice(value: str, choices: Iterable[str], message: str | StrPromise) -> str:
     if value not in choices:
         raise errors.InvalidInput(message)
     return value
 
 
-def validate_pin(pin: Any, message: str) -> str:
+def validate_pin(pin: Any, message: str | StrPromise) -> str:
     if not isinstance(pin, str) or not PIN_PATTERN.fullmatch(pin):
         raise errors.InvalidInput(message)
     return pin

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -15,7 +15,7 @@ from notifications.services import sms_enqueue
 from .. import errors, sms_texts
 from ..locks import lock_accounts, retry_on_conflict
 from ..models import Account, LedgerTransaction, PhoneBankingRegistration, Posting, SmsNoticeSubscription
-from .common import ensure_active, params_fingerprint, user_or_none, validate_choice
+from .common import Actor, ensure_active, params_fingerprint, user_or_none, validate_choice
 
 IDEMPOTENCY_KEY_MAX = 100
 
@@ -64,6 +64,10 @@ def answer_from_winner(idempotency_key: str | None, fingerprint: str, exc: Integ
     return replay
 
 
+@overload
+def validate_idempotency_key(key: Any, *, required: Literal[True]) -> str: ...
+@overload
+def validate_idempotency_key(key: Any, *, required: bool) -> str | None: ...
 def validate_idempotency_key(key: Any, *, required: bool) -> str | None:
     if key is None or key == "":
         if required:
@@ -97,7 +101,7 @@ def write_transaction(
     fingerprint: str,
     channel: str,
     memo: str,
-    actor,
+    actor: Actor,
     call_id: str,
     registration: PhoneBankingRegistration | None = None,
     posted_at: datetime | None = None,
@@ -248,7 +252,7 @@ def ledger_post(
     idempotency_key: str | None = None,
     channel: str,
     memo: str = "",
-    actor=None,
+    actor: Actor = None,
     call_id: str = "",
     posted_at: datetime | None = None,
 ) -> LedgerTransaction:
@@ -283,7 +287,18 @@ def ledger_post(
 
 @retry_on_conflict
 @transaction.atomic
-def _ledger_post(*, kind, lines, key, fingerprint, channel, memo, actor, call_id, posted_at) -> LedgerTransaction:
+def _ledger_post(
+    *,
+    kind: str,
+    lines: list[tuple[int, int]],
+    key: str | None,
+    fingerprint: str,
+    channel: str,
+    memo: str,
+    actor: Actor,
+    call_id: str,
+    posted_at: datetime | None,
+) -> LedgerTransaction:
     if (replay := replayed_transaction(key, fingerprint)) is not None:
         return replay
     accounts = lock_accounts(*(account_id for account_id, _amount in lines))

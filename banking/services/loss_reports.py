@@ -19,7 +19,7 @@ from ..events import account_event_record
 from ..locks import lock_accounts, retry_on_conflict
 from ..models import Account, LossReport
 from ..models import AccountEvent as Event
-from .common import ensure_active, user_or_none, validate_choice
+from .common import Actor, ensure_active, user_or_none, validate_choice
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +29,15 @@ logger = logging.getLogger(__name__)
 
 
 def _customer_sms(account: Account, text: str) -> None:
-    mobile = account.customer.mobile if account.customer_id else ""
+    customer = account.customer if account.customer_id else None
+    mobile = customer.mobile if customer is not None else ""
     if mobile:
         sms_enqueue(phone=mobile, kind=SmsOutbox.Kind.LOSS_REPORT, text=text)
 
 
 @retry_on_conflict
 @transaction.atomic
-def _withdrawal_password_failed(*, account: Account, channel: str, call_id: str, actor) -> None:
+def _withdrawal_password_failed(*, account: Account, channel: str, call_id: str, actor: Actor) -> None:
     account_event_record(
         account=account,
         kind=Event.Kind.PASSWORD_FAILED,
@@ -53,7 +54,7 @@ def loss_report_register(
     verification: str,
     channel: str,
     call_id: str = "",
-    actor=None,
+    actor: Actor = None,
     password: str | None = None,
 ) -> LossReport:
     """A verbal loss report: the account is blocked at once (``verbally_lost``) and the report is
@@ -81,7 +82,7 @@ def loss_report_register(
 
 @retry_on_conflict
 @transaction.atomic
-def _loss_report_create(*, account: Account, verification: str, channel: str, call_id: str, actor) -> LossReport:
+def _loss_report_create(*, account: Account, verification: str, channel: str, call_id: str, actor: Actor) -> LossReport:
     locked = lock_accounts(account.pk)[account.pk]
     ensure_active(locked)
     # After the lock, like a posting's time (see write_transaction).
@@ -129,7 +130,7 @@ def _loss_report_create(*, account: Account, verification: str, channel: str, ca
 
 @retry_on_conflict
 @transaction.atomic
-def loss_report_cancel(*, loss_report: LossReport, actor, channel: str, call_id: str = "") -> LossReport:
+def loss_report_cancel(*, loss_report: LossReport, actor: Actor, channel: str, call_id: str = "") -> LossReport:
     """Cancel an active verbal loss report (after an identity check); the account is active again.
     Refused with ``loss_report_not_active`` for a cancelled, expired or formalized report."""
     validate_choice(channel, LossReport.Channel.values, _("Unknown channel."))

@@ -18,7 +18,7 @@ from ..events import account_event_record
 from ..locks import lock_registration, retry_on_conflict
 from ..models import AccountEvent as Event
 from ..models import LossReport, PhoneBankingRegistration
-from .common import PIN_PATTERN
+from .common import PIN_PATTERN, Actor
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ def password_accepted_as_read(registration: PhoneBankingRegistration, password: 
 # cost two round trips. Outside any transaction it is one.
 @retry_on_conflict
 @transaction.atomic(savepoint=False)
-def _password_attempt(*, registration_id: int, password: Any, channel: str, call_id: str, known=None):
+def _password_attempt(
+    *, registration_id: int, password: Any, channel: str, call_id: str, known: tuple[str, bool] | None = None
+) -> tuple[PasswordOutcome, PhoneBankingRegistration]:
     registration = lock_registration(registration_id)
     if registration.locked:
         return PasswordOutcome.LOCKED, registration
@@ -112,7 +114,12 @@ def _password_attempt(*, registration_id: int, password: Any, channel: str, call
 
 
 def password_verify(
-    *, registration: PhoneBankingRegistration, password: str, channel: str, call_id: str = "", known=None
+    *,
+    registration: PhoneBankingRegistration,
+    password: str,
+    channel: str,
+    call_id: str = "",
+    known: tuple[str, bool] | None = None,
 ) -> bool:
     """Check the phone-banking password. True when right (the failure counter is reset), False when
     wrong; raises ``RegistrationLocked`` when the registration is locked — also with the right
@@ -143,7 +150,7 @@ def password_verify(
 @retry_on_conflict
 @transaction.atomic
 def registration_unlock(
-    *, registration: PhoneBankingRegistration, actor, call_id: str = "", reason: str = ""
+    *, registration: PhoneBankingRegistration, actor: Actor, call_id: str = "", reason: str = ""
 ) -> PhoneBankingRegistration:
     """Reset the failure counter and the lock (a team lead, after an identity check). Audited."""
     locked = lock_registration(registration.pk)

@@ -8,6 +8,7 @@ import dataclasses
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +20,7 @@ from ..locks import lock_accounts, lock_registration, retry_on_conflict
 from ..models import Account, LedgerTransaction, PhoneBankingRegistration
 from ..money import parse_amount
 from ..transfer_rules import Facts, Stage
-from .common import params_fingerprint, user_or_none, validate_choice
+from .common import Actor, params_fingerprint, user_or_none, validate_choice
 from .ledger import answer_from_winner, replayed_transaction, validate_idempotency_key, write_transaction
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def transfer_execute(
     idempotency_key: str,
     channel: str,
     call_id: str = "",
-    actor=None,
+    actor: Actor = None,
     memo: str = "",
 ) -> LedgerTransaction:
     """Move ``amount`` yuan between the registered account and one of its linked accounts (either
@@ -140,7 +141,8 @@ def transfer_execute(
         return answer_from_winner(key, fingerprint, exc)
     if txn.replayed:
         return txn
-    from_account.balance_fen, to_account.balance_fen = from_balance_fen, to_balance_fen
+    # Not a replay: the function / _transfer returned both new balances.
+    from_account.balance_fen, to_account.balance_fen = cast(int, from_balance_fen), cast(int, to_balance_fen)
     logger.info(
         "transfer %s posted: account %s -> account %s, %s fen, channel %s, call %s",
         txn.pk,
@@ -153,11 +155,11 @@ def transfer_execute(
     return txn
 
 
-def _transfer_in_python(**kwargs) -> tuple[LedgerTransaction, int | None, int | None]:
+def _transfer_in_python(**kwargs: Any) -> tuple[LedgerTransaction, int | None, int | None]:
     txn, source, target = _transfer(**kwargs)
     if txn.replayed:
         return txn, None, None
-    return txn, source.balance_fen, target.balance_fen
+    return txn, cast(Account, source).balance_fen, cast(Account, target).balance_fen  # both set unless replayed
 
 
 _SQL_TRANSFER_FUNCTION = (
@@ -189,7 +191,7 @@ def _transfer_in_database(
     fingerprint: str,
     channel: str,
     call_id: str,
-    actor,
+    actor: Actor,
     memo: str,
 ) -> tuple[LedgerTransaction, int | None, int | None]:
     """``_transfer`` on PostgreSQL: the same steps, refusals and rows, in one statement (and so one
@@ -198,7 +200,7 @@ def _transfer_in_database(
     # The application's clock is ``timezone.now`` (tests move it); the function reads the
     # database clock after taking its locks and shifts it by the same offset (normally zero).
     clock_offset = timezone.now() - datetime.now(tz=UTC)
-    params = [
+    params: list[Any] = [
         registration.pk,
         registration.account_id,
         from_id,
@@ -247,7 +249,7 @@ def _transfer(
     fingerprint: str,
     channel: str,
     call_id: str,
-    actor,
+    actor: Actor,
     memo: str,
 ) -> tuple[LedgerTransaction, Account | None, Account | None]:
     # Fast path for a resubmission, without taking any lock.
@@ -276,7 +278,8 @@ def _transfer(
         cursor.execute(_SQL_KEY_AND_DAILY_TOTAL, [key, registration.pk, since, key, registration.pk, since])
         existing_id, spent = cursor.fetchone()
     if existing_id is not None:
-        return replayed_transaction(key, fingerprint, pk=existing_id), None, None
+        # A committed row with this key: never None (the key is not empty).
+        return cast(LedgerTransaction, replayed_transaction(key, fingerprint, pk=existing_id)), None, None
     source, target = accounts[from_id], accounts[to_id]
     transfer_rules.enforce(
         Stage.ACCOUNTS,

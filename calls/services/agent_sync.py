@@ -4,6 +4,7 @@ offer (``sync_agents``, run by the event writer under the calls' row locks)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,14 +21,14 @@ logger = logging.getLogger(__name__)
 ACTIVE_STATES = (CallState.OFFERED, CallState.CONNECTED)
 
 
-def is_live(fresh: list[cdr.EventLike], now: datetime) -> bool:
+def is_live(fresh: Sequence[cdr.EventLike], now: datetime) -> bool:
     """Whether one of the events is recent (``CALLS_LIVE_WINDOW_S``): a historical load moves no agent."""
     window = timedelta(seconds=settings.CALLS_LIVE_WINDOW_S)
     return any(event.ts >= now - window for event in fresh)
 
 
 def sync_agents(
-    calls: dict[int, Call], folds: dict[int, cdr.Fold], fresh: dict[int, list[cdr.EventLike]], *, now: datetime
+    calls: dict[int, Call], folds: dict[int, cdr.Fold], fresh: Mapping[int, Sequence[cdr.EventLike]], *, now: datetime
 ) -> None:
     """Bring the agents' states in line with the rebuilt calls (the call rows are locked).
 
@@ -91,7 +92,9 @@ def sync_agents(
             status_transition(acw, state=AgentState.READY, acw_call=None, at=now, call_id=call.call_id)
 
 
-def _release(holder: AgentStatus, call: Call, folded: cdr.Fold, fresh: list[cdr.EventLike], *, now: datetime) -> None:
+def _release(
+    holder: AgentStatus, call: Call, folded: cdr.Fold, fresh: Sequence[cdr.EventLike], *, now: datetime
+) -> None:
     talked = any(leg["agent"] == holder.user_id and leg.get("ended") is not None for leg in folded.legs)
     expired = [e for e in fresh if e.type == EventType.OFFER_EXPIRED and e.agent_id == holder.user_id]
     if talked:

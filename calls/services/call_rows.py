@@ -3,6 +3,7 @@ way (``tests/test_calls_fastpath.py`` checks them against Django's own preparati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
 
@@ -50,7 +51,7 @@ def _save_preps(vendor: str) -> list[tuple[str, Any]]:
     make the same parameters of random calls)."""
     preps = []
     for field in _saved_fields():
-        prep = partial(_db_prep_save, field)
+        prep: Callable[[Any], Any] = partial(_db_prep_save, field)
         if vendor == "postgresql" and isinstance(field, _PLAIN_ON_POSTGRES):
             prep = _identity
         elif vendor == "postgresql" and isinstance(field, _INTEGERS):
@@ -61,7 +62,7 @@ def _save_preps(vendor: str) -> list[tuple[str, Any]]:
     return preps
 
 
-def _db_prep_save(field, value: Any) -> Any:
+def _db_prep_save(field: models.Field[Any, Any], value: Any) -> Any:
     return field.get_db_prep_save(value, connection)
 
 

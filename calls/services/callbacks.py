@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,9 +21,14 @@ from ..locks import lock_call
 from ..models import Call, CallState, EventSource, EventType
 from .events import NewEvent, record
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @retry_on_conflict
-def call_callback_accept(*, call_id: str, phone: str = "", actor=None) -> Callback:
+def call_callback_accept(
+    *, call_id: str, phone: str = "", actor: AbstractBaseUser | AnonymousUser | None = None
+) -> Callback:
     """The waiting caller accepted the callback offer: a callback task is opened for the call's
     queue and the call ends (reason ``callback``). Accepting twice returns the same task."""
     now = timezone.now()
@@ -28,7 +36,7 @@ def call_callback_accept(*, call_id: str, phone: str = "", actor=None) -> Callba
         existing = Call.objects.filter(call_id=call_id).first()
         if existing is None:
             raise errors.CallNotFound()
-        call = lock_call(existing.pk)
+        call = cast(Call, lock_call(existing.pk))  # just read: the row exists
         if call.is_test:  # only the switch accepts callbacks, and a test call is not its call
             raise errors.CallNotFound()
         open_callback = callback_open_for_call(call.pk)
@@ -40,9 +48,9 @@ def call_callback_accept(*, call_id: str, phone: str = "", actor=None) -> Callba
             call=call,
             phone=(phone or ani_digits(call.ani))[:32],  # a sip:/tel: ANI: the number to dial back
             customer_id=call.customer_id,
-            queue_id=call.queue_id or call.entry_queue_id,
+            queue_id=cast(int, call.queue_id or call.entry_queue_id),  # a queued call has a queue
             due_at=now,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=cast("User | None", actor if getattr(actor, "is_authenticated", False) else None),
             note=_("The caller accepted a callback after waiting in the queue."),
         )
         event = NewEvent(

@@ -4,7 +4,7 @@ recording a contact), link the caller identified to the call. Each is an event o
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -20,10 +20,15 @@ from ..models import Call, CallState, Disposition, EventSource, EventType
 from .events import NewEvent, new_id, record
 from .lookups import call_by_id, queue_code_for, queue_id_for
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AgentUser  # the agent working the call
+
+    from banking.models import Customer
+
 User = get_user_model()
 
 
-def _agent_event(call: Call, user, type_: str, *, now: datetime, **kwargs: Any) -> NewEvent:
+def _agent_event(call: Call, user: AgentUser, type_: str, *, now: datetime, **kwargs: Any) -> NewEvent:
     return NewEvent(
         event_id=new_id("ag"),
         call_id=call.call_id,
@@ -36,11 +41,11 @@ def _agent_event(call: Call, user, type_: str, *, now: datetime, **kwargs: Any) 
 
 
 @retry_on_conflict
-def call_answer(*, call_id: str, user) -> Call:
+def call_answer(*, call_id: str, user: AgentUser) -> Call:
     """The agent answers the call ringing them. Answering again is harmless."""
     now = timezone.now()
     with transaction.atomic():
-        call = lock_call(call_by_id(call_id).pk)
+        call = cast(Call, lock_call(call_by_id(call_id).pk))  # just read: the row exists
         if call.state == CallState.CONNECTED and call.agent_id == user.pk:
             return call
         if call.state != CallState.OFFERED or call.agent_id != user.pk:
@@ -49,8 +54,8 @@ def call_answer(*, call_id: str, user) -> Call:
         return call
 
 
-def _connected_call(call_id: str, user) -> Call:
-    call = lock_call(call_by_id(call_id).pk)
+def _connected_call(call_id: str, user: AgentUser) -> Call:
+    call = cast(Call, lock_call(call_by_id(call_id).pk))  # just read: the row exists
     if call.agent_id != user.pk or call.state not in (CallState.CONNECTED, CallState.ENDED, CallState.OFFERED):
         raise errors.NotYourCall()
     if call.state != CallState.CONNECTED:
@@ -58,16 +63,16 @@ def _connected_call(call_id: str, user) -> Call:
     return call
 
 
-def call_hold(*, call_id: str, user) -> Call:
+def call_hold(*, call_id: str, user: AgentUser) -> Call:
     return _set_held(call_id, user, held=True)
 
 
-def call_retrieve(*, call_id: str, user) -> Call:
+def call_retrieve(*, call_id: str, user: AgentUser) -> Call:
     return _set_held(call_id, user, held=False)
 
 
 @retry_on_conflict
-def _set_held(call_id: str, user, *, held: bool) -> Call:
+def _set_held(call_id: str, user: AgentUser, *, held: bool) -> Call:
     """Put the agent's connected call on hold or take it back; already so: nothing recorded."""
     now = timezone.now()
     with transaction.atomic():
@@ -80,7 +85,7 @@ def _set_held(call_id: str, user, *, held: bool) -> Call:
 
 
 @retry_on_conflict
-def call_hangup(*, call_id: str, user) -> Call:
+def call_hangup(*, call_id: str, user: AgentUser) -> Call:
     """The agent ends the call; they go to after-call work."""
     now = timezone.now()
     with transaction.atomic():
@@ -91,7 +96,7 @@ def call_hangup(*, call_id: str, user) -> Call:
 
 
 @retry_on_conflict
-def call_transfer(*, call_id: str, user, queue: str = "", agent: str = "") -> Call:
+def call_transfer(*, call_id: str, user: AgentUser, queue: str = "", agent: str = "") -> Call:
     """Blind transfer to a queue or to a ready agent; the transferring agent goes to after-call work."""
     now = timezone.now()
     if bool(queue) == bool(agent):
@@ -126,14 +131,16 @@ def call_transfer(*, call_id: str, user, queue: str = "", agent: str = "") -> Ca
 
 
 @retry_on_conflict
-def call_wrapup(*, call_id: str, user, disposition: str, note: str = "", ticket: dict | None = None) -> Call:
+def call_wrapup(
+    *, call_id: str, user: AgentUser, disposition: str, note: str = "", ticket: dict[str, Any] | None = None
+) -> Call:
     """The agent finishes after-call work with a disposition and a note; optionally records a
     consultation / complaint / suggestion (``tickets.services.contacts.ticket_create``) for the call."""
     now = timezone.now()
     if disposition not in Disposition.values:
         raise errors.InvalidInput(_("Unknown disposition."), code="invalid_disposition")
     with transaction.atomic():
-        call = lock_call(call_by_id(call_id).pk)
+        call = cast(Call, lock_call(call_by_id(call_id).pk))  # just read: the row exists
         if not any(leg.get("agent") == user.pk for leg in call.legs or []):
             raise errors.NotYourCall()
         if call.state != CallState.ENDED:
@@ -149,7 +156,7 @@ def call_wrapup(*, call_id: str, user, disposition: str, note: str = "", ticket:
         return call
 
 
-def _ticket_for_call(call: Call, user, ticket: dict) -> Any:
+def _ticket_for_call(call: Call, user: AgentUser, ticket: dict[str, Any]) -> Any:
     """A consultation / complaint / suggestion for the call, when the tickets app offers it."""
     try:
         from tickets.services.contacts import ticket_create
@@ -172,14 +179,14 @@ def _ticket_for_call(call: Call, user, ticket: dict) -> Any:
 
 
 @retry_on_conflict
-def call_customer_link(*, call_id: str, user, customer) -> Call:
+def call_customer_link(*, call_id: str, user: AgentUser, customer: Customer) -> Call:
     """Link "this is the caller": the agent links the customer they identified to their own call —
     connected, or ended and still in after-call work — and to the contacts already recorded for it
     (``tickets.services.contacts.tickets_customer_link_for_call``). An event on the call (the fold keeps the
     latest link, ``customer_source = "agent"``: not an IVR verification) and an audit row."""
     now = timezone.now()
     with transaction.atomic():
-        call = lock_call(call_by_id(call_id).pk)
+        call = cast(Call, lock_call(call_by_id(call_id).pk))  # just read: the row exists
         mine = call.agent_id == user.pk or any(leg.get("agent") == user.pk for leg in call.legs or [])
         if not mine:
             raise errors.NotYourCall()

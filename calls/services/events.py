@@ -16,6 +16,7 @@ import logging
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -57,7 +58,7 @@ class NewEvent:
     data: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.digest:
             self.digest = content_digest(
                 {
@@ -75,7 +76,7 @@ def event_row(event: NewEvent, *, call_pk: int | None = None) -> CallEvent:
     """The ``CallEvent`` row of ``event`` (of call ``call_pk``; the fast path sets the call in SQL)."""
     return CallEvent(
         event_id=event.event_id,
-        call_id=call_pk,
+        call_id=call_pk,  # type: ignore[misc]  # None: the fast path sets the call in SQL
         type=event.type,
         ts=event.ts,
         source=event.source,
@@ -320,7 +321,7 @@ def _push_call_changed(call_pk: int, previous_agent_id: int | None, withdrawn: s
         return
     if call.agent_id is not None:
         if call.state == CallState.OFFERED and previous_agent_id != call.agent_id:
-            realtime.push(realtime.agent_group(call.agent_id), screen_pop_payload(call, for_user=call.agent))
+            realtime.push(realtime.agent_group(call.agent_id), screen_pop_payload(call, for_user=call.agent))  # type: ignore[arg-type]  # agent_id checked
         else:
             realtime.push(realtime.agent_group(call.agent_id), call_updated_payload(call))
     if previous_agent_id is not None and withdrawn:
@@ -334,7 +335,7 @@ def _push_call_changed(call_pk: int, previous_agent_id: int | None, withdrawn: s
 
 
 @contextmanager
-def routing_deferred():
+def routing_deferred() -> Iterator[None]:
     """Within the block, requests to route are collected and sent once at its end (a CTI batch)."""
     _local.defer = getattr(_local, "defer", 0) + 1
     try:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -91,7 +92,7 @@ def call_enqueue_from_ivr(
     return call
 
 
-def on_ivr_transfer(sender=None, **kwargs: Any) -> None:
+def on_ivr_transfer(sender: object = None, **kwargs: Any) -> None:
     """Receiver of ``ivr.signals.call_transferred_to_agent`` (sent on the IVR's commit). A failure
     here must not turn the IVR's answer to the switch into an error: it is logged, and the
     switch's own CTI ``queued`` event queues the call anyway."""
@@ -110,7 +111,7 @@ def _test_call_owner_id(call_id: str) -> int | None:
 
 
 @retry_on_conflict
-def call_tester_hangup(*, call_id: str, tester) -> Call:
+def call_tester_hangup(*, call_id: str, tester: AbstractBaseUser | AnonymousUser) -> Call:
     """The IVR simulator's caller hangs up a test call after the IVR handed it to a queue, where a
     switch would report the end with a CTI ``ended`` event: waiting, ringing or connected, the
     call ends (the agent who talked goes to after-call work). Only the tester who placed the call
@@ -120,7 +121,7 @@ def call_tester_hangup(*, call_id: str, tester) -> Call:
         raise errors.CallNotFound()
     now = timezone.now()
     with transaction.atomic():
-        call = lock_call(call_by_id(call_id).pk)
+        call = cast(Call, lock_call(call_by_id(call_id).pk))  # just read: the row exists
         if not call.is_test:
             raise errors.CallNotFound()
         if call.state == CallState.ENDED:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,7 +30,7 @@ def call_offer_withdraw(
     reason: str,
     next_state: str = "",
     next_reason: str = "",
-    actor=None,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
     now: datetime | None = None,
 ) -> bool:
     """Take back the offer ringing ``agent_status``'s agent (expired, or the agent went not ready).

@@ -5,7 +5,7 @@ first field's code when it is a domain code (``received_in_future``), else ``inv
 """
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
@@ -19,6 +19,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from core.errors import DomainError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 # Sent with ``request``, ``code`` and ``view`` (the view class's name) when the API refuses a
 # request as forbidden; the audit app records it (``audit.apps``). Core knows no app.
@@ -63,7 +66,7 @@ GENERIC_FIELD_CODES = {
     "date_out_of_range",
 }
 
-EXCEPTION_CODES: dict[type, tuple[str, str]] = {
+EXCEPTION_CODES: dict[type, tuple[str, "str | StrPromise"]] = {
     exceptions.ParseError: ("malformed_json", gettext_lazy("The request body is not valid JSON.")),
     exceptions.NotAuthenticated: ("not_authenticated", "Authentication credentials were not provided."),
     exceptions.AuthenticationFailed: ("authentication_failed", "Invalid credentials."),
@@ -132,10 +135,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.APIException):
         code, message = _code_for(exc)
         headers = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+        if auth_header := getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = auth_header
+        if wait := getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(wait))
         if isinstance(exc, exceptions.PermissionDenied):
             _audit_denial(request, context, code)
         return Response(error_body(code, message), status=exc.status_code, headers=headers)

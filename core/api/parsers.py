@@ -10,6 +10,7 @@ deeper than a handful of levels.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,7 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(node, dict):
             children = node.values()
         elif isinstance(node, list):

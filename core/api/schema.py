@@ -46,7 +46,8 @@ class ErrorFieldSerializer(serializers.Serializer):
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable snake_case code, e.g. `invalid_input`, `not_found`.")
     message = serializers.CharField(help_text="Human-readable, in the caller's language.")
-    fields = serializers.DictField(
+    # A declared field named like Serializer.fields: the metaclass takes it out of the class.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=ErrorFieldSerializer()),
         required=False,
         help_text="Validation errors: field name → [{code, message}].",

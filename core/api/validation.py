@@ -214,7 +214,7 @@ def validate_with_edges(serializer: serializers.Serializer, data: Any, to_intern
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         others = {name: value for name, value in detail.items() if name not in refused}
     merged = {**others, **refused}
-    ordered = {name: merged[name] for name in serializer.fields if name in merged}
+    ordered: dict[Any, Any] = {name: merged[name] for name in serializer.fields if name in merged}
     ordered.update({name: value for name, value in merged.items() if name not in ordered})
     raise serializers.ValidationError(ordered)
 

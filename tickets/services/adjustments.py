@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +20,11 @@ from ..models import AdjustmentStatus, State, Ticket, TicketAdjustment
 from .common import clean_text, refuse, resolve_now
 from .workflow import close_notice
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from banking.models import Account
+
 ADJUSTMENT_MEMO = "工单{number}调账"  # ledger text, Chinese whatever the UI language
 
 
@@ -28,7 +34,9 @@ class AdjustmentResult:
     created: bool
 
 
-def ticket_adjustment_post(*, ticket: Ticket, actor, account=None, now: datetime | None = None) -> AdjustmentResult:
+def ticket_adjustment_post(
+    *, ticket: Ticket, actor: User, account: Account | None = None, now: datetime | None = None
+) -> AdjustmentResult:
     """Post the amount the unit confirmed to an account of the work order's customer, once per work
     order: the ticket row is locked, a second request finds the first adjustment and returns it;
     the ledger transaction carries the key ``ticket-adjustment:<id>`` as a second guard. An amount
@@ -39,7 +47,7 @@ def ticket_adjustment_post(*, ticket: Ticket, actor, account=None, now: datetime
         return _adjustment_post(ticket=ticket, actor=actor, account=account, now=resolve_now(now))
 
 
-def _adjustment_account(ticket: Ticket, account):
+def _adjustment_account(ticket: Ticket, account: Account | None) -> Account:
     account = account or ticket.account
     if account is None:
         raise errors.UnknownAccount("Choose the customer's account the adjustment goes to.")
@@ -48,7 +56,7 @@ def _adjustment_account(ticket: Ticket, account):
     return account
 
 
-def _adjustment_post(*, ticket: Ticket, actor, account, now: datetime) -> AdjustmentResult:
+def _adjustment_post(*, ticket: Ticket, actor: User, account: Account | None, now: datetime) -> AdjustmentResult:
     ticket = lock_ticket(ticket.pk)
     existing = TicketAdjustment.objects.filter(ticket=ticket).select_related("account", "transaction").first()
     if existing is not None and existing.status in (AdjustmentStatus.POSTED, AdjustmentStatus.PENDING_APPROVAL):
@@ -73,7 +81,7 @@ def _adjustment_post(*, ticket: Ticket, actor, account, now: datetime) -> Adjust
     return AdjustmentResult(adjustment, created=True)
 
 
-def _adjustment_book(*, ticket: Ticket, adjustment: TicketAdjustment, actor, now: datetime) -> None:
+def _adjustment_book(*, ticket: Ticket, adjustment: TicketAdjustment, actor: User, now: datetime) -> None:
     """Write the posting (on the locked ticket). A ledger refusal (account lost, frozen, closed)
     propagates: the transaction rolls back and the work order stays as it was, still owing."""
     from banking.services.accounts import internal_account
@@ -101,7 +109,7 @@ def _adjustment_book(*, ticket: Ticket, adjustment: TicketAdjustment, actor, now
     _close_when_settled(ticket, actor=actor, now=now)
 
 
-def _close_when_settled(ticket: Ticket, *, actor, now: datetime) -> None:
+def _close_when_settled(ticket: Ticket, *, actor: User, now: datetime) -> None:
     """A work order that only waited for its money closes once the money is posted or waived (the
     history's event just before says which)."""
     if ticket.state != State.AWAITING_ADJUSTMENT:
@@ -122,7 +130,7 @@ def _close_when_settled(ticket: Ticket, *, actor, now: datetime) -> None:
 
 @transaction.atomic
 def ticket_adjustment_decide(
-    *, ticket: Ticket, actor, approve: bool, note: str = "", now: datetime | None = None
+    *, ticket: Ticket, actor: User, approve: bool, note: str = "", now: datetime | None = None
 ) -> TicketAdjustment:
     """The director approves (it is posted at once) or rejects (note required; the analyst may ask
     again, or waive) an adjustment above the approval threshold."""
@@ -148,7 +156,7 @@ def ticket_adjustment_decide(
 
 
 @transaction.atomic
-def ticket_adjustment_waive(*, ticket: Ticket, actor, reason: str, now: datetime | None = None) -> Ticket:
+def ticket_adjustment_waive(*, ticket: Ticket, actor: User, reason: str, now: datetime | None = None) -> Ticket:
     """The analyst or director decides the confirmed amount is not to be posted (paid another way,
     confirmed in error...), with a reason. A work order awaiting its adjustment is closed."""
     now = resolve_now(now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -16,6 +17,9 @@ from ..events import ticket_event_record
 from ..locks import lock_ticket
 from ..models import Ticket, TicketAttachment
 from .common import refuse, resolve_now
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Evidence a branch sends: documents, pictures, scans, sound. Anything else is refused.
 ALLOWED_EXTENSIONS = frozenset(
@@ -82,12 +86,14 @@ def attachment_check(*, name: str, head: bytes, size: int) -> str:
 
 
 @transaction.atomic
-def ticket_attachment_add(*, ticket: Ticket, actor, upload: UploadedFile, now: datetime | None = None):
+def ticket_attachment_add(
+    *, ticket: Ticket, actor: User, upload: UploadedFile, now: datetime | None = None
+) -> TicketAttachment:
     refuse(policy.role_refusal(actor, policy.ATTACHERS))
     now = resolve_now(now)
     upload.seek(0)
     head = upload.read(8192)
-    name = attachment_check(name=upload.name, head=head, size=upload.size or 0)
+    name = attachment_check(name=upload.name or "", head=head, size=upload.size or 0)
     ticket = lock_ticket(ticket.pk)
     refuse(policy.attach_refusal(actor, ticket))
     digest = hashlib.sha256()
@@ -100,7 +106,7 @@ def ticket_attachment_add(*, ticket: Ticket, actor, upload: UploadedFile, now: d
         ticket=ticket,
         original_name=name,
         content_type=content_type,
-        size=upload.size,
+        size=upload.size or 0,  # never 0 here: attachment_check refused an empty file
         sha256=digest.hexdigest(),
         uploaded_by=actor,
         uploaded_at=now,

@@ -5,7 +5,7 @@ touches recomputed."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -22,9 +22,12 @@ from ..locks import lock_ticket
 from ..models import WORKING_STATES, CalendarDay, CalendarSource, CalendarYear, Ticket
 from .common import deadline_of, refuse, resolve_now
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def calendar_sync_from_package(*, actor=None, years: list[int] | None = None) -> int:
+def calendar_sync_from_package(*, actor: User | None = None, years: list[int] | None = None) -> int:
     """Load the ``chinese_calendar`` package's schedule for the years it knows. Years the maintainer
     has edited are left alone. Returns the number of days created or changed."""
     changed = 0
@@ -34,6 +37,7 @@ def calendar_sync_from_package(*, actor=None, years: list[int] | None = None) ->
             continue
         wanted = {day: (working, name) for day, working, name in package_days(year)}
         existing = {day.date: day for day in CalendarDay.objects.filter(date__year=year)}
+        current: CalendarDay | None
         for day, current in existing.items():
             if day not in wanted:
                 current.delete()
@@ -56,7 +60,7 @@ def calendar_sync_from_package(*, actor=None, years: list[int] | None = None) ->
     return changed
 
 
-def _maintainer_year(year: int, actor) -> CalendarYear:
+def _maintainer_year(year: int, actor: User) -> CalendarYear:
     row, _created = CalendarYear.objects.get_or_create(
         year=year, defaults={"source": CalendarSource.MAINTAINER, "complete": False}
     )
@@ -65,11 +69,11 @@ def _maintainer_year(year: int, actor) -> CalendarYear:
     return row
 
 
-def _year_known(year) -> bool:
+def _year_known(year: object) -> bool:
     return isinstance(year, int) and 2000 <= year <= 2100
 
 
-def calendar_day_refusal(*, actor, day) -> DomainError | None:
+def calendar_day_refusal(*, actor: User, day: object) -> DomainError | None:
     """Why ``actor`` may not set ``day``: the pages and the admin ask before they save."""
     if (refusal := policy.calendar_edit_refusal(actor)) is not None:
         return refusal
@@ -78,7 +82,7 @@ def calendar_day_refusal(*, actor, day) -> DomainError | None:
     return None
 
 
-def calendar_year_refusal(*, actor, year) -> DomainError | None:
+def calendar_year_refusal(*, actor: User, year: Any) -> DomainError | None:
     if (refusal := policy.calendar_edit_refusal(actor)) is not None:
         return refusal
     try:
@@ -89,7 +93,9 @@ def calendar_year_refusal(*, actor, year) -> DomainError | None:
 
 
 @transaction.atomic
-def calendar_day_set(*, actor, day: date, is_working_day: bool, name: str = "", now: datetime | None = None) -> int:
+def calendar_day_set(
+    *, actor: User, day: date, is_working_day: bool, name: str = "", now: datetime | None = None
+) -> int:
     """Make ``day`` a rest day or a working day (the maintainer, on the calendar page or in the
     admin). A setting equal to the Monday–Friday default removes the exception. Audited. Returns
     how many open deadlines moved."""
@@ -115,7 +121,7 @@ def calendar_day_set(*, actor, day: date, is_working_day: bool, name: str = "", 
 
 @transaction.atomic
 def calendar_year_set_complete(
-    *, actor, year: int, complete: bool, note: str | None = None, now: datetime | None = None
+    *, actor: User, year: int, complete: bool, note: str | None = None, now: datetime | None = None
 ) -> int:
     """Declare a year's schedule complete (deadlines then use it) or not, with the maintainer's
     ``note`` when given. Audited. Returns how many open deadlines moved."""
@@ -136,7 +142,9 @@ def calendar_year_set_complete(
     return tickets_due_recompute(actor=actor, year=int(year), now=now)
 
 
-def tickets_due_recompute(*, actor=None, affected: date | None = None, year: int | None = None, now=None) -> int:
+def tickets_due_recompute(
+    *, actor: User | None = None, affected: date | None = None, year: int | None = None, now: datetime | None = None
+) -> int:
     """Recompute the due time of working work orders the calendar change can touch: those whose
     period (receipt day to due day) contains ``affected`` or meets ``year``, and those estimated."""
     now = resolve_now(now)

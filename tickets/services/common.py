@@ -4,15 +4,18 @@ work order as it stands, refusals raised, and the service SMS to the customer.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from .. import errors
 from ..calendar import WorkingCalendar
-from ..deadlines import due_for
+from ..deadlines import Deadline, due_for
 from ..models import Ticket
+
+if TYPE_CHECKING:
+    from core.errors import DomainError
 
 TEXT_MAX = 4000
 
@@ -30,7 +33,7 @@ def clean_text(value: Any, field: str, *, required: bool = True) -> str:
     return text
 
 
-def deadline_of(ticket: Ticket, calendar: WorkingCalendar | None = None, *, extra_days: int | None = None):
+def deadline_of(ticket: Ticket, calendar: WorkingCalendar | None = None, *, extra_days: int | None = None) -> Deadline:
     extensions = list(ticket.extension_days) + ([extra_days] if extra_days else [])
     return due_for(
         category=ticket.category,
@@ -58,7 +61,7 @@ def sms_customer(ticket: Ticket, text: str) -> int | None:
     return sms_enqueue(phone=phone, kind=SmsOutbox.Kind.SERVICE, text=f"{signature}{text}").pk
 
 
-def refuse(refusal) -> None:
+def refuse(refusal: DomainError | None) -> None:
     if refusal is not None:
         raise refusal
 

@@ -4,6 +4,7 @@ customer once the caller is identified."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,11 @@ from ..locks import lock_ticket
 from ..models import TERMINAL_STATES, Category, ContactKind, Ticket
 from .common import clean_text, refuse, resolve_now
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from banking.models import Account, Customer
+
 # A client clock slightly ahead of ours is not a complaint "from the future".
 RECEIVED_CLOCK_TOLERANCE = timedelta(minutes=2)
 
@@ -23,12 +29,12 @@ RECEIVED_CLOCK_TOLERANCE = timedelta(minutes=2)
 @transaction.atomic
 def ticket_create(
     *,
-    actor,
+    actor: User,
     kind: str,
     category: str,
     description: str,
-    customer=None,
-    account=None,
+    customer: Customer | None = None,
+    account: Account | None = None,
     call_id: str = "",
     caller_number: str = "",
     received_at: datetime | None = None,
@@ -82,7 +88,9 @@ def ticket_create(
 
 
 @transaction.atomic
-def ticket_customer_link(*, ticket: Ticket, actor, customer, call_id: str = "", now: datetime | None = None) -> Ticket:
+def ticket_customer_link(
+    *, ticket: Ticket, actor: User, customer: Customer | None, call_id: str = "", now: datetime | None = None
+) -> Ticket:
     """Link the contact to its customer (an unknown caller identified, or the wrong one corrected).
     The account concerned is kept only when it is the new customer's. Refused once an adjustment is
     posted or waiting for approval (the money goes to that customer's account)."""
@@ -96,7 +104,7 @@ def ticket_customer_link(*, ticket: Ticket, actor, customer, call_id: str = "", 
     before_id = ticket.customer_id
     before = {"customer": str(ticket.customer) if before_id else None}
     ticket.customer = customer
-    if ticket.account_id is not None and ticket.account.customer_id != customer.pk:
+    if ticket.account is not None and ticket.account.customer_id != customer.pk:
         ticket.account = None
     ticket.save(update_fields=["customer", "account", "updated_at"])
     ticket_event_record(
@@ -118,10 +126,10 @@ def ticket_customer_link(*, ticket: Ticket, actor, customer, call_id: str = "", 
     return ticket
 
 
-def tickets_customer_link_for_call(*, actor, call_id: str, customer) -> list[Ticket]:
+def tickets_customer_link_for_call(*, actor: User, call_id: str, customer: Customer) -> list[Ticket]:
     """For "this is the caller" on the desktop: the contacts already recorded for the call and not
     linked to this customer yet are linked (each audited); closed or withdrawn ones are left alone."""
-    linked = []
+    linked: list[Ticket] = []
     if not call_id:
         return linked
     for ticket in Ticket.objects.filter(call_id=call_id).exclude(state__in=sorted(TERMINAL_STATES)).order_by("pk"):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.expressions import Combinable
 
 from org.roles import Role
 
@@ -19,7 +23,7 @@ from .common import resolve_now
 logger = logging.getLogger(__name__)
 
 
-def _usernames(users) -> list[str]:
+def _usernames(users: Iterable[AbstractBaseUser | None]) -> list[str]:
     return sorted({user.get_username() for user in users if user is not None})
 
 
@@ -29,7 +33,7 @@ def _escalate(ticket: Ticket, kind: str, recipients: list[str], now: datetime) -
     try:
         with transaction.atomic():
             TicketEscalation.objects.create(
-                ticket=ticket, kind=kind, due_at=ticket.due_at, recipients=recipients, created_at=now
+                ticket=ticket, kind=kind, due_at=cast(datetime, ticket.due_at), recipients=recipients, created_at=now
             )
             ticket_event_record(
                 ticket=ticket, action=f"escalation_{kind}", after={"due_at": ticket.due_at, "to": recipients}, at=now
@@ -40,7 +44,7 @@ def _escalate(ticket: Ticket, kind: str, recipients: list[str], now: datetime) -
     return True
 
 
-def _not_escalated(kind: str) -> Exists:
+def _not_escalated(kind: str) -> Combinable:
     return ~Exists(TicketEscalation.objects.filter(ticket=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at")))
 
 

@@ -4,6 +4,7 @@ by 30 days with head-office approval (the director); the customer is told by SMS
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +16,9 @@ from ..events import snapshot, ticket_event_record
 from ..locks import lock_ticket
 from ..models import ExtensionStatus, Ticket, TicketExtension
 from .common import clean_text, deadline_of, month_day, refuse, resolve_now, sms_customer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def _check_extension(ticket: Ticket, *, stage: int, days: int, calendar: WorkingCalendar) -> None:
@@ -29,7 +33,7 @@ def _check_extension(ticket: Ticket, *, stage: int, days: int, calendar: Working
 
 @transaction.atomic
 def ticket_extension_request(
-    *, ticket: Ticket, actor, days: int, reason: str, now: datetime | None = None
+    *, ticket: Ticket, actor: User, days: int, reason: str, now: datetime | None = None
 ) -> TicketExtension:
     """Ask for more time. Stage 1 reaches at most 30 days after receipt, stage 2 at most 30 more.
     A request by someone who may approve its stage is approved at once."""
@@ -70,7 +74,7 @@ def ticket_extension_request(
 
 @transaction.atomic
 def ticket_extension_decide(
-    *, extension: TicketExtension, actor, approve: bool, note: str = "", now: datetime | None = None
+    *, extension: TicketExtension, actor: User, approve: bool, note: str = "", now: datetime | None = None
 ) -> TicketExtension:
     refuse(policy.extension_decider_refusal(actor, extension.stage))
     note = clean_text(note, "note", required=not approve)
@@ -83,7 +87,7 @@ def ticket_extension_decide(
 
 
 def _extension_decide(
-    *, extension: TicketExtension, ticket: Ticket, actor, approve: bool, note: str, now: datetime
+    *, extension: TicketExtension, ticket: Ticket, actor: User, approve: bool, note: str, now: datetime
 ) -> TicketExtension:
     extension.decided_by, extension.decided_at, extension.decision_note = actor, now, note
     if not approve:

@@ -4,6 +4,7 @@ the due time moves when the pause ends."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -15,8 +16,11 @@ from ..locks import lock_ticket
 from ..models import Ticket, TicketPause
 from .common import clean_text, deadline_of, refuse, resolve_now
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def end_pause(ticket: Ticket, *, actor, now: datetime, calendar: WorkingCalendar | None = None) -> None:
+
+def end_pause(ticket: Ticket, *, actor: User, now: datetime, calendar: WorkingCalendar | None = None) -> None:
     """End the running pause: its days are not counted, so the due time moves. Caller saves."""
     pause = TicketPause.objects.filter(ticket=ticket, ended_at__isnull=True).first()
     if pause is None:
@@ -41,7 +45,7 @@ def end_pause(ticket: Ticket, *, actor, now: datetime, calendar: WorkingCalendar
 
 
 @transaction.atomic
-def ticket_pause(*, ticket: Ticket, actor, reason: str, now: datetime | None = None) -> Ticket:
+def ticket_pause(*, ticket: Ticket, actor: User, reason: str, now: datetime | None = None) -> Ticket:
     """Waiting for an outside appraisal: the clock stops until ``ticket_resume``."""
     refuse(policy.role_refusal(actor, policy.PAUSERS))
     now = resolve_now(now)
@@ -56,7 +60,7 @@ def ticket_pause(*, ticket: Ticket, actor, reason: str, now: datetime | None = N
 
 
 @transaction.atomic
-def ticket_resume(*, ticket: Ticket, actor, now: datetime | None = None) -> Ticket:
+def ticket_resume(*, ticket: Ticket, actor: User, now: datetime | None = None) -> Ticket:
     refuse(policy.role_refusal(actor, policy.PAUSERS))
     now = resolve_now(now)
     ticket = lock_ticket(ticket.pk)

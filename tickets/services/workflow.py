@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +33,9 @@ from ..models import (
 from .common import clean_text, deadline_of, month_day, refuse, resolve_now, sms_customer
 from .pauses import end_pause
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,7 +46,7 @@ def _cancel_open_callbacks(ticket: Ticket, now: datetime) -> None:
 
 
 @transaction.atomic
-def ticket_dispatch(*, ticket: Ticket, actor, unit_code: str, now: datetime | None = None) -> Ticket:
+def ticket_dispatch(*, ticket: Ticket, actor: User, unit_code: str, now: datetime | None = None) -> Ticket:
     """Send the work order to a unit (or on to another one); sets ``due_at`` and ``due_estimated``."""
     refuse(policy.role_refusal(actor, policy.DISPATCHERS))
     now = resolve_now(now)
@@ -78,7 +82,7 @@ def ticket_dispatch(*, ticket: Ticket, actor, unit_code: str, now: datetime | No
 
 
 @transaction.atomic
-def ticket_accept(*, ticket: Ticket, actor, now: datetime | None = None) -> Ticket:
+def ticket_accept(*, ticket: Ticket, actor: User, now: datetime | None = None) -> Ticket:
     """The unit takes the work order in hand."""
     refuse(policy.role_refusal(actor, policy.UNIT_HANDLERS))
     now = resolve_now(now)
@@ -96,7 +100,7 @@ def ticket_accept(*, ticket: Ticket, actor, now: datetime | None = None) -> Tick
 def ticket_reply(
     *,
     ticket: Ticket,
-    actor,
+    actor: User,
     result: str,
     resolved: bool,
     adjustment_fen: int | None = None,
@@ -133,7 +137,7 @@ def ticket_reply(
     ticket.state = target
     ticket.replied_at, ticket.replied_by = now, actor
     ticket.reply_result, ticket.reply_resolved = result, resolved
-    ticket.replied_on_time = now <= ticket.due_at
+    ticket.replied_on_time = now <= cast(datetime, ticket.due_at)  # set by the dispatch a reply follows
     ticket.reply_count += 1
     if adjustment_fen is not None:
         ticket.adjustment_confirmed_fen = adjustment_fen
@@ -149,7 +153,9 @@ def ticket_reply(
 
 
 @transaction.atomic
-def ticket_review(*, ticket: Ticket, actor, accepted: bool, note: str = "", now: datetime | None = None) -> Ticket:
+def ticket_review(
+    *, ticket: Ticket, actor: User, accepted: bool, note: str = "", now: datetime | None = None
+) -> Ticket:
     """The analyst reviews the unit's reply: accepted → awaiting callback; else returned for rework."""
     refuse(policy.role_refusal(actor, policy.REVIEWERS))
     now = resolve_now(now)
@@ -184,7 +190,9 @@ def close_notice(ticket: Ticket) -> int | None:
 
 
 @transaction.atomic
-def ticket_callback(*, ticket: Ticket, actor, satisfied: bool, note: str = "", now: datetime | None = None) -> Ticket:
+def ticket_callback(
+    *, ticket: Ticket, actor: User, satisfied: bool, note: str = "", now: datetime | None = None
+) -> Ticket:
     """The agent called the customer back: satisfied closes the work order (customer told by SMS);
     not satisfied reopens it for rework."""
     refuse(policy.role_refusal(actor, policy.CALLERS))
@@ -221,7 +229,7 @@ def ticket_callback(*, ticket: Ticket, actor, satisfied: bool, note: str = "", n
 
 
 @transaction.atomic
-def ticket_close(*, ticket: Ticket, actor, note: str = "", now: datetime | None = None) -> Ticket:
+def ticket_close(*, ticket: Ticket, actor: User, note: str = "", now: datetime | None = None) -> Ticket:
     """Close: a contact settled on the phone, or a replied work order closed without (or after an
     unsuccessful) callback. The customer is told by SMS."""
     refuse(policy.role_refusal(actor, policy.CLOSERS))
@@ -248,7 +256,7 @@ def ticket_close(*, ticket: Ticket, actor, note: str = "", now: datetime | None 
 
 
 @transaction.atomic
-def ticket_withdraw(*, ticket: Ticket, actor, reason: str, now: datetime | None = None) -> Ticket:
+def ticket_withdraw(*, ticket: Ticket, actor: User, reason: str, now: datetime | None = None) -> Ticket:
     refuse(policy.role_refusal(actor, policy.DISPATCHERS))
     now = resolve_now(now)
     reason = clean_text(reason, "reason")
@@ -268,7 +276,7 @@ def ticket_withdraw(*, ticket: Ticket, actor, reason: str, now: datetime | None 
 
 
 @transaction.atomic
-def ticket_merge(*, ticket: Ticket, actor, into: Ticket, now: datetime | None = None) -> Ticket:
+def ticket_merge(*, ticket: Ticket, actor: User, into: Ticket, now: datetime | None = None) -> Ticket:
     """A repeat complaint: ``ticket`` is withdrawn and points at ``into``, which carries on."""
     refuse(policy.role_refusal(actor, policy.DISPATCHERS))
     now = resolve_now(now)
@@ -301,7 +309,7 @@ def ticket_merge(*, ticket: Ticket, actor, into: Ticket, now: datetime | None = 
 
 
 @transaction.atomic
-def ticket_chase(*, ticket: Ticket, actor, note: str = "", now: datetime | None = None) -> Ticket:
+def ticket_chase(*, ticket: Ticket, actor: User, note: str = "", now: datetime | None = None) -> Ticket:
     """The analyst chases the unit (督办): marked on the unit's inbox and in the history."""
     refuse(policy.role_refusal(actor, policy.REVIEWERS))
     now = resolve_now(now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -39,12 +40,15 @@ from ..services.workflow import (
 )
 from .detail import ticket_or_404
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 @dataclass(frozen=True)
 class PageAction:
     form: type
     run: Callable
-    done: str
+    done: str | StrPromise
 
 
 def _decide(ticket, user, data):

@@ -76,11 +76,11 @@ def _calendar_post(request, year: int) -> HttpResponse:
             day = form.fields["date"].clean(request.POST.get("date"))
             moved = calendar_day_set(actor=request.user, day=day, is_working_day=day.weekday() < 5)
         elif op == "year":
-            form = forms.CalendarYearForm(request.POST)
-            if not form.is_valid():
+            year_form = forms.CalendarYearForm(request.POST)
+            if not year_form.is_valid():
                 raise Http404
             moved = calendar_year_set_complete(
-                actor=request.user, year=form.cleaned_data["year"], complete=form.cleaned_data["complete"]
+                actor=request.user, year=year_form.cleaned_data["year"], complete=year_form.cleaned_data["complete"]
             )
         elif op == "sync":
             calendar_sync_from_package(actor=request.user)

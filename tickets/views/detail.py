@@ -3,6 +3,8 @@ policy offers this user now (``policy.available_actions``); attachment downloads
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
@@ -14,6 +16,9 @@ from .. import errors, forms, policy, selectors
 from ..apis import attachment_response
 from ..errors import TicketNotFound
 from ..models import ADJUSTMENT_CATEGORIES, ExtensionStatus, Ticket
+
+if TYPE_CHECKING:
+    from banking.models import Customer
 
 
 def ticket_or_404(request, pk: int) -> Ticket:
@@ -33,7 +38,13 @@ def ticket_detail(request, pk: int):
     adjustment = getattr(ticket, "adjustment", None) if ticket.category in ADJUSTMENT_CATEGORIES else None
     accounts = []
     if "adjust" in actions:
-        accounts = list(ticket.customer.accounts.filter(is_internal=False).order_by("id"))
+        accounts = list(
+            cast("Customer", ticket.customer)
+            .accounts.filter(  # "adjust" needs a customer
+                is_internal=False
+            )
+            .order_by("id")
+        )
     now = timezone.now()
     return render(
         request,
@@ -50,7 +61,9 @@ def ticket_detail(request, pk: int):
             "pending_extension": next(
                 (e for e in ticket.extensions.all() if e.status == ExtensionStatus.PENDING), None
             ),
-            "dispatch_form": forms.DispatchForm(initial={"unit": ticket.unit.code if ticket.unit_id else None}),
+            "dispatch_form": forms.DispatchForm(
+                initial={"unit": ticket.unit.code if ticket.unit is not None else None}
+            ),
             "reply_form": forms.ReplyForm(),
             "review_form": forms.ReviewForm(),
             "extend_form": forms.ExtendForm(),

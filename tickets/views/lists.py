@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +42,10 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return min(self.object_list.order_by().values("pk")[: self.COUNT_CAP + 1].count(), self.COUNT_CAP + 1)
+        return min(
+            cast("QuerySet[Any]", self.object_list).order_by().values("pk")[: self.COUNT_CAP + 1].count(),
+            self.COUNT_CAP + 1,
+        )
 
     @property
     def capped(self) -> bool:
