@@ -214,7 +214,8 @@ def _create(plan: dict) -> Ticket:
         from banking.selectors import customer_by_id
 
         customer = customer_by_id(plan["customer"])
-    text = _description(random.Random(plan["call_id"]), plan["category"], plan["outlet"], plan["amount"])
+    rng = random.Random(plan["call_id"])
+    text = _description(rng, plan["category"], plan["outlet"], plan["amount"])
     return ticket_create(
         actor=plan["agent"],
         kind=ContactKind.SUGGESTION if text.startswith("客户建议") else ContactKind.COMPLAINT,
@@ -223,9 +224,21 @@ def _create(plan: dict) -> Ticket:
         customer=customer,
         account=plan.get("account"),
         call_id=plan["call_id"],
+        caller_number=_caller_number(rng, customer),
         received_at=plan["received"],
         now=plan["received"] + timedelta(minutes=3),
     )
+
+
+def _caller_number(rng: random.Random, customer) -> str:
+    """The number the demo call came from (there is no call row behind a demo work order): most
+    customers ring from their registered mobile, the others and the unidentified callers from
+    another phone — a Tianjin landline or a mobile."""
+    if customer is not None and rng.random() < 0.8:
+        return customer.mobile
+    if rng.random() < 0.5:
+        return f"022{rng.randint(2000_0000, 8999_9999)}"
+    return f"1{rng.choice('3589')}{rng.randint(0, 9)}{rng.randint(1000_0000, 9999_9999)}"
 
 
 def _handled(plan: dict, actors: Actors) -> Ticket:

@@ -125,6 +125,13 @@ class AdjustmentNotApplicable(Unprocessable):
     default_message = _("Only ATM mis-posting, refund-posting and POS prize work orders carry an adjustment.")
 
 
+class AdjustmentNeedsResolvedReply(InvalidInput):
+    """Code ``invalid_input`` (the API's contract); shown on the page in the user's language."""
+
+    default_message = _("An adjustment is confirmed only with a resolved reply and a positive amount.")
+    shows_detail = False
+
+
 class AdjustmentNotConfirmed(Conflict):
     code = "adjustment_not_confirmed"
     default_message = _("The unit has not confirmed an adjustment amount yet.")

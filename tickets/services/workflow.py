@@ -122,7 +122,7 @@ def ticket_reply(
         if isinstance(adjustment_fen, bool) or not isinstance(adjustment_fen, int):
             raise errors.InvalidInput("adjustment_fen: a whole number of fen.")
         if not resolved or adjustment_fen <= 0:
-            raise errors.InvalidInput("An adjustment is confirmed only with a resolved reply and a positive amount.")
+            raise errors.AdjustmentNeedsResolvedReply()
         if adjustment_fen > settings.TICKETS_ADJUSTMENT_MAX_FEN:
             from banking.money import fen_to_yuan
 

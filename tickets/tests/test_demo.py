@@ -30,6 +30,11 @@ def test_seed_tickets_is_realistic_and_idempotent():
     } <= set(Ticket.objects.values_list("state", flat=True))
     assert Ticket.objects.filter(state__in=OPEN_STATES).overdue().exists()
     assert Ticket.objects.filter(adjustment_confirmed_fen__isnull=False, state=State.REPLIED).exists()
+    # Every demo work order has the number it was called from: mostly the customer's own mobile.
+    tickets = list(Ticket.objects.select_related("customer"))
+    assert all(t.caller_number.isdigit() and len(t.caller_number) == 11 for t in tickets)
+    from_own_mobile = sum(1 for t in tickets if t.customer_id and t.caller_number == t.customer.mobile)
+    assert 0.5 * len(tickets) < from_own_mobile < len(tickets)
     events = TicketEvent.objects.count()
     assert seed_tickets(90) == 0
     assert TicketEvent.objects.count() == events

@@ -604,3 +604,15 @@ def test_the_list_and_inbox_show_an_unknown_callers_number_masked(client_for, st
         assert "未识别的来电" in page
     detail = client_for(staff[Role.ANALYST]).get(f"/tickets/{ticket.pk}/").content.decode()
     assert "sip:13700000077@pbx" in detail
+
+
+def test_the_page_refuses_an_amount_on_an_unresolved_reply_in_the_users_language(client_for, staff, make_ticket):
+    ticket = make_ticket(State.DISPATCHED, category=Category.ATM_MISPOST)
+    client = client_for(staff["unit_staff_b01"])
+    body = {"result": "未能核实", "resolved": "false", "adjustment_amount": "200"}
+    page = client.post(f"/tickets/{ticket.pk}/do/reply/", body, follow=True).content.decode()
+    assert "只有回复为已解决且金额为正数时，才能确认调账金额。" in page
+    assert _fresh(ticket).state == State.DISPATCHED and _fresh(ticket).adjustment_confirmed_fen is None
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.post(f"/tickets/{ticket.pk}/do/reply/", body, follow=True).content.decode()
+    assert "An adjustment is confirmed only with a resolved reply and a positive amount." in page
