@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import Forbidden
-from org.permissions import roles_allowed
+from org.permissions import roles_allowed, staff_user
 from org.roles import Role
 from org.scoping import user_role
 
@@ -36,11 +36,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-def _user(request: Request) -> User:
-    """The signed-in user (``roles_allowed`` lets no anonymous request through)."""
-    return cast("User", request.user)
-
-
 class MeApi(APIView):
     """``GET /api/agents/me/``: the agent's state, the call ringing or connected (its screen-pop)
     and the call in after-call work — what the desktop resyncs from."""
@@ -50,8 +45,8 @@ class MeApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         call_side().sweep_if_due()
-        services.agent_status_for(_user(request))
-        return Response(selectors.agent_desk(_user(request)))
+        services.agent_status_for(staff_user(request))
+        return Response(selectors.agent_desk(staff_user(request)))
 
 
 class MyStateApi(APIView):
@@ -63,8 +58,8 @@ class MyStateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = StateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.agent_state_set(agent=_user(request), actor=_user(request), **serializer.validated_data)
-        return Response(AgentStatusSerializer(selectors.agent_status_get(_user(request))).data)
+        services.agent_state_set(agent=staff_user(request), actor=staff_user(request), **serializer.validated_data)
+        return Response(AgentStatusSerializer(selectors.agent_status_get(staff_user(request))).data)
 
 
 class AgentListApi(generics.ListAPIView):
@@ -96,7 +91,7 @@ class AgentStateApi(APIView):
         serializer = StateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         agent = _agent(username)
-        services.agent_state_set(agent=agent, actor=_user(request), **serializer.validated_data)
+        services.agent_state_set(agent=agent, actor=staff_user(request), **serializer.validated_data)
         return Response(AgentStatusSerializer(selectors.agent_status_get(agent)).data)
 
 
@@ -119,7 +114,7 @@ class AgentSkillsApi(APIView):
         serializer = SkillsRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         agent = _agent(username)
-        services.agent_skills_set(agent=agent, skills=serializer.validated_data["skills"], actor=_user(request))
+        services.agent_skills_set(agent=agent, skills=serializer.validated_data["skills"], actor=staff_user(request))
         services.agent_status_for(agent)
         return Response({"skills": AgentStatusSerializer(selectors.agent_status_get(agent)).data["skills"]})
 
@@ -133,7 +128,7 @@ class CallbackListApi(generics.ListCreateAPIView):
 
     def get_queryset(self) -> QuerySet[Callback]:
         if user_role(self.request.user) == Role.AGENT:
-            return selectors.callbacks_for(_user(self.request))
+            return selectors.callbacks_for(staff_user(self.request))
         return selectors.callbacks_all()
 
     @extend_schema(request=CallbackCreateSerializer, responses={201: CallbackSerializer})
@@ -142,7 +137,7 @@ class CallbackListApi(generics.ListCreateAPIView):
             raise Forbidden()
         serializer = CallbackCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        callback = services.callback_schedule(actor=_user(request), **serializer.validated_data)
+        callback = services.callback_schedule(actor=staff_user(request), **serializer.validated_data)
         return Response(CallbackSerializer(callback).data, status=status.HTTP_201_CREATED)
 
 
@@ -156,11 +151,11 @@ class CallbackCompleteApi(APIView):
         serializer = CallbackCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         visible = (
-            selectors.callbacks_for(_user(request), include_closed=True)
+            selectors.callbacks_for(staff_user(request), include_closed=True)
             if user_role(request.user) == Role.AGENT
             else selectors.callbacks_all(status=None)
         )
         if not visible.filter(pk=pk).exists():
             raise errors.CallbackNotFound()
-        callback = services.callback_complete(callback_id=pk, actor=_user(request), **serializer.validated_data)
+        callback = services.callback_complete(callback_id=pk, actor=staff_user(request), **serializer.validated_data)
         return Response(CallbackSerializer(callback).data)

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from core.api.exceptions import GENERIC_FIELD_CODES, error_body
 from core.api.telephony import CallIdInPath
-from org.permissions import roles_allowed
+from org.permissions import roles_allowed, staff_user
 from org.roles import Role
 from org.scoping import user_role
 
@@ -34,7 +34,7 @@ from .serializers import (
 from .services import callbacks, control, cti, ivr_handoff, lookups
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User as AuthUser
+    pass
 
 User = get_user_model()
 
@@ -43,11 +43,6 @@ CALL_HANDLERS = (Role.AGENT, Role.TEAM_LEAD)
 SUPERVISORS = (Role.TEAM_LEAD, Role.DIRECTOR)
 # Codes of a refused single event and their statuses.
 EVENT_CODE_STATUS = {"event_id_conflict": 409, "unknown_queue": 422, "unknown_agent": 422, "call_not_found": 404}
-
-
-def _user(request: Request) -> AuthUser:
-    """The signed-in user (``roles_allowed`` lets no anonymous request through)."""
-    return cast("AuthUser", request.user)
 
 
 def _first_error(detail: Any) -> tuple[str, str]:
@@ -178,7 +173,7 @@ class CallActionApi(CallIdInPath, APIView):
     @extend_schema(request=EmptySerializer, responses={200: CallDetailSerializer})
     def post(self, request: Request, call_id: str) -> Response:
         EmptySerializer(data=request.data or {}).is_valid(raise_exception=True)
-        call = ACTIONS[self.action_name](call_id=call_id, user=_user(request))
+        call = ACTIONS[self.action_name](call_id=call_id, user=staff_user(request))
         return Response(CallDetailSerializer(selectors.call_get(call.call_id)).data)
 
 
@@ -192,7 +187,7 @@ class CallWrapupApi(CallIdInPath, APIView):
     def post(self, request: Request, call_id: str) -> Response:
         serializer = WrapupSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = control.call_wrapup(call_id=call_id, user=_user(request), **serializer.validated_data)
+        call = control.call_wrapup(call_id=call_id, user=staff_user(request), **serializer.validated_data)
         body = dict(CallDetailSerializer(selectors.call_get(call.call_id)).data)
         ticket = getattr(call, "wrapup_ticket", None)
         # The contact recorded with the wrap-up: the desktop shows its number with a link.
@@ -222,11 +217,11 @@ class CallCustomerLinkApi(CallIdInPath, APIView):
         serializer = CustomerLinkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            customer = customer_get(user=_user(request), customer_id=serializer.validated_data["customer"])
+            customer = customer_get(user=staff_user(request), customer_id=serializer.validated_data["customer"])
         except AccountNotFound:
             raise errors.InvalidInput(_("No such customer."), code="unknown_customer") from None
-        call = control.call_customer_link(call_id=call_id, user=_user(request), customer=customer)
-        return Response(selectors.screen_pop(selectors.call_get(call.call_id), for_user=_user(request)))
+        call = control.call_customer_link(call_id=call_id, user=staff_user(request), customer=customer)
+        return Response(selectors.screen_pop(selectors.call_get(call.call_id), for_user=staff_user(request)))
 
 
 class CallTransferApi(CallIdInPath, APIView):
@@ -238,7 +233,7 @@ class CallTransferApi(CallIdInPath, APIView):
     def post(self, request: Request, call_id: str) -> Response:
         serializer = TransferSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        call = control.call_transfer(call_id=call_id, user=_user(request), **serializer.validated_data)
+        call = control.call_transfer(call_id=call_id, user=staff_user(request), **serializer.validated_data)
         return Response(CallDetailSerializer(selectors.call_get(call.call_id)).data)
 
 
@@ -252,7 +247,9 @@ class CallCallbackApi(CallIdInPath, APIView):
     def post(self, request: Request, call_id: str) -> Response:
         serializer = CallbackAcceptSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
-        callback = callbacks.call_callback_accept(call_id=call_id, actor=_user(request), **serializer.validated_data)
+        callback = callbacks.call_callback_accept(
+            call_id=call_id, actor=staff_user(request), **serializer.validated_data
+        )
         from agents.serializers import CallbackSerializer
 
         return Response(CallbackSerializer(callback).data, status=status.HTTP_201_CREATED)
@@ -266,7 +263,7 @@ class TestCallHangupApi(CallIdInPath, APIView):
 
     @extend_schema(request=None, responses={200: CallStatusSerializer})
     def post(self, request: Request, call_id: str) -> Response:
-        call = ivr_handoff.call_tester_hangup(call_id=call_id, tester=_user(request))
+        call = ivr_handoff.call_tester_hangup(call_id=call_id, tester=staff_user(request))
         return Response(CallStatusSerializer(selectors.call_get(call.call_id)).data)
 
 
@@ -285,7 +282,7 @@ class ScreenPopApi(CallIdInPath, APIView):
             )
             if not mine:
                 raise errors.CallNotFound()
-        return Response(selectors.screen_pop(call, for_user=_user(request)))
+        return Response(selectors.screen_pop(call, for_user=staff_user(request)))
 
 
 class WallboardApi(APIView):

@@ -4,7 +4,7 @@ through the scoped selector (another unit's is 404) and calls one service."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.http import FileResponse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer, Serializer
 
-from org.permissions import has_role, roles_allowed
+from org.permissions import has_role, roles_allowed, staff_user
 
 from . import policy, selectors
 from .errors import UnknownAccount, UnknownCustomer
@@ -64,8 +64,6 @@ from .services.workflow import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
     from banking.models import Account, Customer
 
 
@@ -97,11 +95,6 @@ def _account(user: AnyUser, account_id: int | None) -> Account | None:
         return banking.account_get(user=user, account_id=account_id)
     except NotFound:
         raise UnknownAccount() from None
-
-
-def _actor(request: Request) -> User:
-    """The signed-in user acting: every view here admits staff with a role only (``roles_allowed``)."""
-    return cast("User", request.user)
 
 
 def require_role(request: Request, roles: Iterable[str]) -> None:
@@ -148,7 +141,7 @@ class TicketListCreateApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = _input(TicketCreateInput, request.data)
         ticket = ticket_create(
-            actor=_actor(request),
+            actor=staff_user(request),
             kind=data["kind"],
             category=data["category"],
             description=data["description"],
@@ -210,14 +203,14 @@ class DispatchApi(TicketActionApi):
     roles, input_class = policy.DISPATCHERS, DispatchInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_dispatch(ticket=ticket, actor=_actor(request), unit_code=data["unit"])
+        ticket_dispatch(ticket=ticket, actor=staff_user(request), unit_code=data["unit"])
 
 
 class AcceptApi(TicketActionApi):
     roles = policy.UNIT_HANDLERS
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_accept(ticket=ticket, actor=_actor(request))
+        ticket_accept(ticket=ticket, actor=staff_user(request))
 
 
 class ReplyApi(TicketActionApi):
@@ -231,7 +224,11 @@ class ReplyApi(TicketActionApi):
 
             fen = parse_amount(amount)
         ticket_reply(
-            ticket=ticket, actor=_actor(request), result=data["result"], resolved=data["resolved"], adjustment_fen=fen
+            ticket=ticket,
+            actor=staff_user(request),
+            result=data["result"],
+            resolved=data["resolved"],
+            adjustment_fen=fen,
         )
 
 
@@ -239,35 +236,35 @@ class ReviewApi(TicketActionApi):
     roles, input_class = policy.REVIEWERS, ReviewInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_review(ticket=ticket, actor=_actor(request), accepted=data["accepted"], note=data["note"])
+        ticket_review(ticket=ticket, actor=staff_user(request), accepted=data["accepted"], note=data["note"])
 
 
 class ExtendApi(TicketActionApi):
     roles, input_class = policy.EXTENSION_REQUESTERS, ExtendInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_extension_request(ticket=ticket, actor=_actor(request), days=data["days"], reason=data["reason"])
+        ticket_extension_request(ticket=ticket, actor=staff_user(request), days=data["days"], reason=data["reason"])
 
 
 class CallbackApi(TicketActionApi):
     roles, input_class = policy.CALLERS, CallbackInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_callback(ticket=ticket, actor=_actor(request), satisfied=data["satisfied"], note=data["note"])
+        ticket_callback(ticket=ticket, actor=staff_user(request), satisfied=data["satisfied"], note=data["note"])
 
 
 class CloseApi(TicketActionApi):
     roles, input_class = policy.CLOSERS, NoteInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_close(ticket=ticket, actor=_actor(request), note=data["note"])
+        ticket_close(ticket=ticket, actor=staff_user(request), note=data["note"])
 
 
 class WithdrawApi(TicketActionApi):
     roles, input_class = policy.DISPATCHERS, ReasonInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_withdraw(ticket=ticket, actor=_actor(request), reason=data["reason"])
+        ticket_withdraw(ticket=ticket, actor=staff_user(request), reason=data["reason"])
 
 
 class MergeApi(TicketActionApi):
@@ -275,28 +272,28 @@ class MergeApi(TicketActionApi):
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
         into = selectors.ticket_get(user=request.user, ticket_id=data["into"])
-        ticket_merge(ticket=ticket, actor=_actor(request), into=into)
+        ticket_merge(ticket=ticket, actor=staff_user(request), into=into)
 
 
 class PauseApi(TicketActionApi):
     roles, input_class = policy.PAUSERS, ReasonInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_pause(ticket=ticket, actor=_actor(request), reason=data["reason"])
+        ticket_pause(ticket=ticket, actor=staff_user(request), reason=data["reason"])
 
 
 class ResumeApi(TicketActionApi):
     roles = policy.PAUSERS
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_resume(ticket=ticket, actor=_actor(request))
+        ticket_resume(ticket=ticket, actor=staff_user(request))
 
 
 class ChaseApi(TicketActionApi):
     roles, input_class = policy.REVIEWERS, NoteInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_chase(ticket=ticket, actor=_actor(request), note=data["note"])
+        ticket_chase(ticket=ticket, actor=staff_user(request), note=data["note"])
 
 
 class ExtensionDecisionApi(GenericAPIView):
@@ -311,7 +308,7 @@ class ExtensionDecisionApi(GenericAPIView):
         extension = selectors.extension_get(user=request.user, ticket_id=ticket_id, extension_id=extension_id)
         require_role(request, policy.EXTENSION_DECIDERS)
         data = _input(ExtensionDecisionInput, request.data)
-        ticket_extension_decide(extension=extension, actor=_actor(request), approve=self.approve, note=data["note"])
+        ticket_extension_decide(extension=extension, actor=staff_user(request), approve=self.approve, note=data["note"])
         return _detail(request.user, ticket_id)
 
 
@@ -321,7 +318,9 @@ class CustomerLinkApi(TicketActionApi):
     roles, input_class = policy.CUSTOMER_LINKERS, CustomerLinkInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_customer_link(ticket=ticket, actor=_actor(request), customer=_customer(request.user, data["customer"]))
+        ticket_customer_link(
+            ticket=ticket, actor=staff_user(request), customer=_customer(request.user, data["customer"])
+        )
 
 
 class AdjustmentWaiveApi(TicketActionApi):
@@ -330,7 +329,7 @@ class AdjustmentWaiveApi(TicketActionApi):
     roles, input_class = policy.ADJUSTMENT_WAIVERS, ReasonInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_adjustment_waive(ticket=ticket, actor=_actor(request), reason=data["reason"])
+        ticket_adjustment_waive(ticket=ticket, actor=staff_user(request), reason=data["reason"])
 
 
 class AdjustmentDecisionApi(TicketActionApi):
@@ -340,7 +339,7 @@ class AdjustmentDecisionApi(TicketActionApi):
     roles, input_class = policy.ADJUSTMENT_APPROVERS, AdjustmentDecisionInput
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> None:
-        ticket_adjustment_decide(ticket=ticket, actor=_actor(request), approve=data["approve"], note=data["note"])
+        ticket_adjustment_decide(ticket=ticket, actor=staff_user(request), approve=data["approve"], note=data["note"])
 
 
 class AdjustmentApi(GenericAPIView):
@@ -357,7 +356,7 @@ class AdjustmentApi(GenericAPIView):
         require_role(request, policy.ADJUSTMENT_POSTERS)
         data = _input(AdjustmentInput, request.data)
         result = ticket_adjustment_post(
-            ticket=ticket, actor=_actor(request), account=_account(request.user, data.get("account"))
+            ticket=ticket, actor=staff_user(request), account=_account(request.user, data.get("account"))
         )
         return Response(
             AdjustmentSerializer(result.adjustment).data,
@@ -383,7 +382,7 @@ class AttachmentListApi(GenericAPIView):
         ticket = selectors.ticket_get(user=request.user, ticket_id=ticket_id)
         require_role(request, policy.ATTACHERS)
         data = _input(AttachmentInput, request.data)
-        attachment = ticket_attachment_add(ticket=ticket, actor=_actor(request), upload=data["file"])
+        attachment = ticket_attachment_add(ticket=ticket, actor=staff_user(request), upload=data["file"])
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
