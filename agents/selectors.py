@@ -5,6 +5,7 @@ see an agent for the first time call it first)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -86,3 +87,37 @@ def callback_subscribers() -> list[int]:
 
 def callbacks_due_count(user: User) -> int:
     return callbacks_for(user).filter(due_at__lte=timezone.now()).count()
+
+
+# --- the state log, for the reports ---------------------------------------------------------------
+
+
+def state_spans(start: datetime, end: datetime) -> dict[int, list[tuple[datetime, str, str]]]:
+    """Per agent, the states in force during ``[start, end)`` from the append-only log: the
+    state in force at ``start`` (when the agent had one; its span is clipped to ``start``)
+    followed by every change inside, each as ``(from, state, reason)`` in order. Two queries."""
+    from django.db.models import Max
+
+    from .models import AgentStateLog
+
+    last_before = (
+        AgentStateLog.objects.filter(started_at__lt=start).values("agent_id").order_by().annotate(at=Max("started_at"))
+    )
+    spans: dict[int, list[tuple[datetime, str, str]]] = {}
+    openers = {row["agent_id"]: row["at"] for row in last_before}
+    if openers:
+        rows = (
+            AgentStateLog.objects.filter(started_at__in=set(openers.values()), agent_id__in=list(openers))
+            .order_by("agent_id", "started_at", "pk")
+            .values_list("agent_id", "started_at", "state", "reason")
+        )
+        for agent_id, at, state, reason in rows:
+            if openers.get(agent_id) == at:  # the last of several rows at that instant wins
+                spans[agent_id] = [(start, state, reason)]
+    for agent_id, at, state, reason in (
+        AgentStateLog.objects.filter(started_at__gte=start, started_at__lt=end)
+        .order_by("agent_id", "started_at", "pk")
+        .values_list("agent_id", "started_at", "state", "reason")
+    ):
+        spans.setdefault(agent_id, []).append((at, state, reason))
+    return spans

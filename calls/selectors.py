@@ -17,8 +17,7 @@ from core.api.telephony import ani_digits
 from org.navigation import display_name
 from org.roles import Role
 
-from . import errors
-from .kpi import kpis_by_queue
+from . import errors, kpi_port
 from .models import Call, CallState, Queue
 from .serializers import CallDetailSerializer
 
@@ -29,6 +28,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
+
+
+def counted_calls() -> QuerySet[Call]:
+    """The calls every KPI counts: all but the IVR simulator's test calls (DESIGN.md §5)."""
+    return Call.objects.filter(is_test=False)
 
 
 def call_get(call_id: str) -> Call:
@@ -225,7 +229,7 @@ def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
     today = timezone.localdate(now)
     horizon = now - timedelta(seconds=settings.CALLS_ROUTE_MAX_AGE_S)
     # A queue's calls (docs/cti.md): waiting calls under their home queue (an overflowed call is
-    # still its first queue's), today's figures under the service queue (calls.kpi).
+    # still its first queue's), today's figures under the service queue (reports.kpi, through calls.kpi_port).
     waiting = {
         row["home_queue_id"]: row
         for row in Call.objects.filter(state=CallState.QUEUED, queued_at__gte=horizon)
@@ -233,7 +237,7 @@ def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
         .order_by()
         .annotate(n=Count("pk"), oldest=Min("queued_at"))
     }
-    today_kpis = kpis_by_queue(date_from=today, date_to=today)
+    today_kpis = kpi_port.by_queue(today, today)
     queues = []
     for queue in queue_list():
         row = waiting.get(queue.pk) or {"n": 0, "oldest": None}

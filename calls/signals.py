@@ -9,3 +9,8 @@ router, which imports them.
 from django.dispatch import Signal
 
 routing_requested = Signal()
+
+# ``calls_changed``: calls were rebuilt (an event recorded, a desk action); sent after commit with
+# ``queued``, the set of first-queue times the changed calls were and are counted under (test
+# calls left out). The reports' rollups listen (``reports/apps.py``); calls knows nothing of them.
+calls_changed = Signal()

@@ -45,8 +45,7 @@ from agents import presence
 from agents.models import AgentState, AgentStatus
 from org.roles import Role
 
-from . import dispatch
-from .kpi import call_kpis
+from . import dispatch, kpi_port
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -236,7 +235,7 @@ class Simulator:
             "missed_offers": self.stats["ignored_offers"],
             "errors": self.stats["errors"],
             "started_at": started_at.isoformat(),
-            "kpis_today": call_kpis(date_from=today, date_to=today),
+            "kpis_today": kpi_port.total(today, today),
         }
         return summary
 

@@ -214,3 +214,65 @@ def ivr_statistics(date_from: date, date_to: date) -> dict[str, Any]:
             for key in sorted(set(visits) | set(exits), key=lambda k: (-visits[k], k))
         ],
     }
+
+
+def ivr_calls_started(start: datetime, end: datetime) -> Iterable[tuple[Any, ...]]:
+    """The IVR calls (test calls excluded) started in ``[start, end)``, for the reports' rollup:
+    ``(started_at, path, node, ended, outcome, auth_failures, locked_out)``, streamed."""
+    return (
+        IvrCall.objects.filter(started_at__gte=start, started_at__lt=end, is_test=False)
+        .order_by()
+        .values_list("started_at", "path", "node", "ended", "outcome", "auth_failures", "locked_out")
+        .iterator(chunk_size=5000)
+    )
+
+
+def ivr_call_trail(call_id: str) -> dict[str, Any] | None:
+    """A call's IVR session for the call's page (``calls``), or ``None`` if it had none:
+    ``{"started_at", "ended_at", "outcome", "outcome_label", "queue", "verified", "is_test",
+    "path": [{"key", "label"}], "events": [{"seq", "at", "type", "type_label", "node",
+    "node_label", "digits", "secret", "said", "transfer", "hangup"}]}`` — nodes named as staff read
+    them (``ivr.labels``); digits as stored: a password never (``secret``), a card or account number
+    in full (a page masks it). Three queries."""
+    from .labels import node_label
+    from .models import IvrEvent
+
+    call = IvrCall.objects.filter(call_id=call_id).first()
+    if call is None:
+        return None
+    titles = dict(MenuNode.objects.filter(version_id=call.version_id).values_list("key", "title"))
+
+    def label(key: str) -> str:
+        return node_label(key, titles.get(key, "")) if key else ""
+
+    types = {code: str(name) for code, name in IvrEvent.Type.choices}
+    events = []
+    for event in IvrEvent.objects.filter(call=call).order_by("seq"):
+        actions = (event.response or {}).get("actions") or []
+        transfer = next((str(a.get("queue") or "") for a in actions if a.get("type") == "transfer"), "")
+        events.append(
+            {
+                "seq": event.seq,
+                "at": event.created_at,
+                "type": event.type,
+                "type_label": types.get(event.type, event.type),
+                "node": event.node,
+                "node_label": label(event.node),
+                "digits": "" if event.digits == IvrEvent.REDACTED else event.digits,
+                "secret": event.digits == IvrEvent.REDACTED,
+                "said": [str(a.get("prompt") or "") for a in actions if a.get("type") == "say"],
+                "transfer": transfer,
+                "hangup": not transfer and any(a.get("type") == "hangup" for a in actions),
+            }
+        )
+    return {
+        "started_at": call.started_at,
+        "ended_at": call.ended_at,
+        "outcome": call.outcome,
+        "outcome_label": str(call.get_outcome_display()),
+        "queue": call.queue,
+        "verified": call.verified,
+        "is_test": call.is_test,
+        "path": [{"key": key, "label": label(key)} for key in call.path or []],
+        "events": events,
+    }

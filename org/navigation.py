@@ -20,6 +20,11 @@ class NavItem:
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("agents:desktop", _("Agent desktop"), frozenset({Role.AGENT, Role.TEAM_LEAD})),
     NavItem("calls:wallboard", _("Wallboard"), frozenset({Role.TEAM_LEAD, Role.DIRECTOR})),
+    NavItem(
+        "calls:search",
+        _("Calls"),
+        frozenset({Role.AGENT, Role.TEAM_LEAD, Role.DIRECTOR, Role.ANALYST, Role.MAINTAINER}),
+    ),
     NavItem("tickets:inbox", _("Work-order inbox"), frozenset({Role.UNIT_STAFF})),
     NavItem("tickets:list", _("Work orders"), frozenset({Role.ANALYST, Role.DIRECTOR, Role.TEAM_LEAD})),
     NavItem("reports:dashboard", _("Dashboard"), frozenset({Role.DIRECTOR, Role.ANALYST})),

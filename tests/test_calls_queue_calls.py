@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from agents.models import AgentState
 from calls import cdr, dispatch
-from calls.kpi import call_kpis
 from calls.selectors import wallboard_snapshot
 from calls.services import control, ivr_handoff
+from reports.selectors import call_figures_raw as call_kpis
 
 pytest_plugins = ["calls.tests.fixtures"]
 pytestmark = pytest.mark.django_db

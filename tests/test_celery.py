@@ -38,6 +38,8 @@ def test_beat_at_start_schedules_each_periodic_task_once_and_each_is_a_known_tas
         "banking.loss_report_reminders_send",
         "banking.loss_reports_expire",
         "calls.sweep",
+        "reports.refresh",
+        "reports.sweep",
         "tickets.escalate",
     ]
     app.loader.import_default_modules()

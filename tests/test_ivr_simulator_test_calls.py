@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from agents.models import AgentState
 from banking.models import Account, AccountEvent, LedgerTransaction, LossReport, PhoneBankingRegistration, Posting
-from calls.kpi import call_kpis
 from calls.models import Call
 from calls.selectors import screen_pop_payload, wallboard_snapshot
 from calls.tests.helpers import status_of
@@ -23,6 +22,7 @@ from ivr.models import IvrCall
 from ivr.tests.helpers import PHONE_PIN, Caller, prompts
 from notifications.models import SmsOutbox
 from org.roles import Role
+from reports.selectors import call_figures_raw as call_kpis
 from tests.factories_banking import WITHDRAWAL_PIN
 
 pytest_plugins = ["calls.tests.fixtures", "ivr.tests.fixtures"]

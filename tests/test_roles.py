@@ -55,7 +55,7 @@ def test_pages_of_other_roles_are_forbidden_and_audited(client_for, staff, who, 
 
 
 def test_placeholder_pages_say_not_yet_available(client_for, staff):
-    response = client_for(staff[Role.DIRECTOR]).get("/reports/dashboard/")
+    response = client_for(staff[Role.RISK_OFFICER]).get("/risk/alerts/")
     assert "尚未开放" in response.content.decode()
 
 

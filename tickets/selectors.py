@@ -158,6 +158,20 @@ def inbox_counts(*, user: AnyUser, now: datetime | None = None) -> dict[str, int
     )
 
 
+def unit_overdue_counts(*, now: datetime | None = None) -> dict[str, int]:
+    """``{unit code: work orders overdue now}`` (as the inbox counts them: working, not paused,
+    past their due time), for the reports' branch league table. One query."""
+    now = now or timezone.now()
+    rows = (
+        Ticket.objects.overdue(now)
+        .filter(unit__isnull=False)
+        .values("unit__code")
+        .order_by()
+        .annotate(n=Count("pk"))
+    )
+    return {row["unit__code"]: row["n"] for row in rows}
+
+
 def ticket_get(*, user: AnyUser, ticket_id: int) -> Ticket:
     ticket = (
         Ticket.objects.visible_to(user)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -225,6 +226,17 @@ def rebuild_many(
     if involved:
         sync_agents({pk: calls[pk] for pk in involved}, folds, fresh, now=now)
     save_calls(list(calls.values()))
+    # The reports' rollups recompute the intervals a call was and is counted in (its first
+    # queue time, before and after this rebuild: a late event may move it), after commit.
+    queued = {
+        moment
+        for pk, call in calls.items()
+        if not call.is_test
+        for moment in (queued_before[pk], call.queued_at)
+        if moment is not None
+    }
+    if queued:
+        transaction.on_commit(partial(signals.calls_changed.send, sender=Call, queued=queued), robust=True)
     for pk, call in calls.items():
         _log_anomalies(call, fresh[pk], call.anomalies)
     if routing:

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from calls.kpi import call_kpis
 from calls.selectors import wallboard_snapshot
 from calls.services.cti import cti_events_ingest
 from org.roles import Role
+from reports.selectors import call_figures_raw as call_kpis
 from tests.factories import make_staff
 
 pytest_plugins = ["calls.tests.fixtures"]

@@ -359,6 +359,9 @@ CALLS_SERVICE_LEVEL_T_S = env.int("CALLS_SERVICE_LEVEL_T_S", default=20)
 CALLS_SHORT_ABANDON_S = env.int("CALLS_SHORT_ABANDON_S", default=5)
 # The wallboard flags a queue whose service level today is below this target.
 CALLS_SERVICE_LEVEL_TARGET = env.float("CALLS_SERVICE_LEVEL_TARGET", default=0.8)
+# Reports: seconds between an interval becoming dirty and its rollup's refresh (events arriving
+# meanwhile are folded into the same refresh).
+REPORTS_REFRESH_DELAY_S = env.int("REPORTS_REFRESH_DELAY_S", default=2)
 # Where an IVR transfer to an unknown queue goes.
 CALLS_DEFAULT_QUEUE = env.str("CALLS_DEFAULT_QUEUE", default="general")
 # CTI events older than this (historical loads) never change an agent's live state.
@@ -408,4 +411,7 @@ CELERY_BEAT_SCHEDULE = {
     "calls-sweep": {"task": "calls.sweep", "schedule": 1.0, "options": {"expire_seconds": 5}},
     # Reminders before a work order's due time and escalations after it.
     "tickets-escalate": {"task": "tickets.escalate", "schedule": 900.0},
+    # Rollups: agent states and the IVR change with time; the sweep repairs a lost dirty mark.
+    "reports-refresh": {"task": "reports.refresh", "schedule": 60.0, "options": {"expire_seconds": 50}},
+    "reports-sweep": {"task": "reports.sweep", "schedule": 600.0},
 }

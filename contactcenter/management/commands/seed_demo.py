@@ -2,9 +2,12 @@
 deterministic and idempotent (a second run changes nothing): units, outlets and staff; the four
 documented customers and a few thousand generated ones with card history; the default IVR menu."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from banking import demo as banking_demo
 from calls.demo import seed_call_history, seed_queues
@@ -13,6 +16,7 @@ from org import demo
 from org.models import Unit
 from org.roles import Role
 from org.services import outlet_ensure, staff_ensure, unit_upsert
+from reports import rollups
 from tickets.demo import seed_tickets
 
 
@@ -51,6 +55,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             tickets = seed_tickets(history_days)
         self.stdout.write(f"Work orders: {tickets} created ({history_days} days of history).")
+        today = timezone.localdate()
+        done = rollups.rebuild(today - timedelta(days=history_days), today)
+        self.stdout.write(f"Reports: rollups built for {done['days']} days ({done['call_intervals']} call rows).")
         self.stdout.write(self.style.SUCCESS(f"Demo center ready ({created} new organisation rows)."))
         if not quiet:
             self.print_logins()
