@@ -93,7 +93,7 @@ class AgentConsumer(_RelayConsumer):
 
 
 class WallboardConsumer(_RelayConsumer):
-    roles = (Role.TEAM_LEAD, Role.DIRECTOR)
+    roles = (Role.TEAM_LEAD, Role.DIRECTOR, Role.ANALYST)  # the analyst's dashboard is live too
     is_wallboard = True
 
     def group_for(self, user) -> str:

@@ -16,11 +16,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Figures:
-    # (date_from, date_to) → {service queue id: the figures of ``reports.kpi.call_kpis_from``},
-    # from the calls themselves (live, not the rollups).
-    by_queue: Callable[[date, date], dict[int, dict[str, Any]]]
-    # (date_from, date_to) → the same figures for all queues together.
-    total: Callable[[date, date], dict[str, Any]]
+    # (date_from, date_to) → ({service queue id: the figures of ``reports.kpi.call_kpis_from``},
+    # the same figures for all calls together — a call still waiting has no service queue yet),
+    # from the calls themselves (live, not the rollups), in one query.
+    by_queue_and_total: Callable[[date, date], tuple[dict[int, dict[str, Any]], dict[str, Any]]]
 
 
 _figures: list[Figures] = []
@@ -30,9 +29,5 @@ def register(figures: Figures) -> None:
     _figures[:] = [figures]
 
 
-def by_queue(date_from: date, date_to: date) -> dict[int, dict[str, Any]]:
-    return _figures[0].by_queue(date_from, date_to) if _figures else {}
-
-
-def total(date_from: date, date_to: date) -> dict[str, Any]:
-    return _figures[0].total(date_from, date_to) if _figures else {}
+def by_queue_and_total(date_from: date, date_to: date) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+    return _figures[0].by_queue_and_total(date_from, date_to) if _figures else ({}, {})

@@ -221,8 +221,9 @@ def _tickets(user: AuthUser, customer_id: int) -> list[dict[str, Any]] | None:
 def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
     """``{"type": "wallboard", "at", "queues": [{"code", "name", "waiting", "longest_wait_s",
     "service_level_today", "abandoned_today", ...}], "agents": [{"username", "name", "state",
-    "reason", "since", "connected" (a desktop is open), ...}]}`` — the websocket message and
-    ``GET /api/calls/wallboard/``."""
+    "reason", "since", "connected" (a desktop is open), ...}], "today": {"offered", "answered",
+    "abandoned", "service_level", "asa_s"}}`` (today's figures of all calls, waiting ones
+    included) — the websocket message and ``GET /api/calls/wallboard/``."""
     from agents.models import AgentState, AgentStatus
 
     now = now or timezone.now()
@@ -237,7 +238,7 @@ def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
         .order_by()
         .annotate(n=Count("pk"), oldest=Min("queued_at"))
     }
-    today_kpis = kpi_port.by_queue(today, today)
+    today_kpis, today_total = kpi_port.by_queue_and_total(today, today)
     queues = []
     for queue in queue_list():
         row = waiting.get(queue.pk) or {"n": 0, "oldest": None}
@@ -296,4 +297,8 @@ def wallboard_snapshot(now: datetime | None = None) -> dict[str, Any]:
                 "connected": user.pk in seated,
             }
         )
-    return {"type": "wallboard", "at": now.isoformat(), "queues": queues, "agents": agents}
+    today_figures = {
+        key: today_total.get(key, 0 if key in ("offered", "answered", "abandoned") else None)
+        for key in ("offered", "answered", "abandoned", "service_level", "asa_s")
+    }
+    return {"type": "wallboard", "at": now.isoformat(), "queues": queues, "agents": agents, "today": today_figures}

@@ -235,7 +235,7 @@ class Simulator:
             "missed_offers": self.stats["ignored_offers"],
             "errors": self.stats["errors"],
             "started_at": started_at.isoformat(),
-            "kpis_today": kpi_port.total(today, today),
+            "kpis_today": kpi_port.by_queue_and_total(today, today)[1],
         }
         return summary
 

@@ -28,6 +28,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("tickets:inbox", _("Work-order inbox"), frozenset({Role.UNIT_STAFF})),
     NavItem("tickets:list", _("Work orders"), frozenset({Role.ANALYST, Role.DIRECTOR, Role.TEAM_LEAD})),
     NavItem("reports:dashboard", _("Dashboard"), frozenset({Role.DIRECTOR, Role.ANALYST})),
+    NavItem("reports:index", _("Reports"), frozenset({Role.TEAM_LEAD, Role.ANALYST, Role.DIRECTOR})),
     NavItem("banking:risk-alerts", _("Risk alerts"), frozenset({Role.RISK_OFFICER, Role.DIRECTOR})),
     NavItem("ivr:simulator", _("IVR simulator"), frozenset({Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT})),
     NavItem("ivr:menu-list", _("IVR menus"), frozenset({Role.MAINTAINER})),

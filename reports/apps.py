@@ -15,4 +15,4 @@ class ReportsConfig(AppConfig):
         from . import rollups, selectors
 
         calls_changed.connect(rollups.on_calls_changed, dispatch_uid="reports.on_calls_changed")
-        kpi_port.register(kpi_port.Figures(by_queue=selectors.live_figures_by_queue, total=selectors.live_figures))
+        kpi_port.register(kpi_port.Figures(by_queue_and_total=selectors.live_figures_today))

@@ -13,8 +13,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class CallInterval(models.Model):
-    start = models.DateTimeField(_("interval start"))
+class CallSums(models.Model):
+    """The sums of ``reports.kpi.CALL_SUMS`` (and ``CALL_MAXIMA``) of a set of calls."""
+
     queue_id = models.IntegerField(_("queue"), default=0)
     agent_id = models.IntegerField(_("agent"), default=0)
     offered = models.IntegerField(_("offered"), default=0)
@@ -34,6 +35,15 @@ class CallInterval(models.Model):
     max_wait_ms = models.BigIntegerField(_("longest wait (ms)"), default=0)
 
     class Meta:
+        abstract = True
+
+
+class CallInterval(CallSums):
+    """The calls first queued in a 30-minute interval, per service queue and agent."""
+
+    start = models.DateTimeField(_("interval start"))
+
+    class Meta:
         verbose_name = _("call interval")
         verbose_name_plural = _("call intervals")
         constraints = [
@@ -42,6 +52,21 @@ class CallInterval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start:%Y-%m-%d %H:%M} q{self.queue_id} a{self.agent_id}"
+
+
+class CallDay(CallSums):
+    """A local day's intervals added up (months and years read 48 times fewer rows); rebuilt
+    from ``CallInterval`` whenever one of its intervals is."""
+
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("call day")
+        verbose_name_plural = _("call days")
+        constraints = [models.UniqueConstraint(fields=["day", "queue_id", "agent_id"], name="reports_call_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} q{self.queue_id} a{self.agent_id}"
 
 
 class AgentStateInterval(models.Model):

@@ -18,7 +18,8 @@ event; a mark lost with a killed process is repaired by the periodic sweep (``sw
 change with time rather than with events (an agent stays ready; an IVR call ends later): each
 refresh recomputes from their watermark (``RollupMark``) to now; intervals before it are final.
 
-Concurrent recomputes of one interval serialize on a PostgreSQL advisory lock per interval.
+A day's row (``CallDay``) is recomputed from its intervals with them. Concurrent recomputes of one
+day's rows serialize on a PostgreSQL advisory lock per day.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Max, Sum, Value, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -41,7 +42,7 @@ from core.dates import local_day_bounds
 from ivr import selectors as ivr_selectors
 
 from .kpi import CALL_MAXIMA, CALL_SUMS, NOT_READY_STATE, call_sums, unprefixed
-from .models import AgentStateInterval, CallInterval, DirtyInterval, IvrInterval, IvrNodeInterval, RollupMark
+from .models import AgentStateInterval, CallDay, CallInterval, DirtyInterval, IvrInterval, IvrNodeInterval, RollupMark
 
 logger = logging.getLogger(__name__)
 
@@ -81,12 +82,13 @@ def _runs(starts: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     return runs
 
 
-def _lock(starts: Iterable[datetime]) -> None:
-    """Hold the advisory locks of these intervals to the end of the transaction (in order: no
-    deadlock between two refreshes)."""
+def _lock(days: Iterable[date]) -> None:
+    """Hold the advisory locks of these local days to the end of the transaction (in order: no
+    deadlock between two refreshes). Every recompute of a day's intervals or of the day's row
+    holds its day's lock."""
     if connection.vendor != "postgresql":
         return  # SQLite has one writer at a time anyway
-    keys = sorted({int(start.timestamp()) // 1800 for start in starts})
+    keys = sorted({day.toordinal() for day in days})
     if keys:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -132,12 +134,50 @@ def _replace_calls(start: datetime, end: datetime) -> int:
     return len(rows)
 
 
-def refresh_call_intervals(starts: Iterable[datetime]) -> int:
-    """Recompute the call rollup of these intervals (in the caller's transaction, or one here)."""
-    starts = {interval_of(start) for start in starts}
+def _replace_days(days: Iterable[date]) -> int:
+    """Recompute the day rows of these local days from their intervals."""
+    rows = []
+    for day in sorted(set(days)):
+        start, end = local_day_bounds(day, day)
+        sums = {key: Sum(key) for key in CALL_SUMS} | {key: Max(key) for key in CALL_MAXIMA}
+        grouped = (
+            CallInterval.objects.filter(start__gte=start, start__lt=end)
+            .values("queue_id", "agent_id")
+            .order_by()
+            .annotate(**{f"s_{key}": expression for key, expression in sums.items()})
+        )
+        for row in grouped:
+            rows.append(
+                CallDay(
+                    day=day,
+                    queue_id=row["queue_id"],
+                    agent_id=row["agent_id"],
+                    **{key: int(row[f"s_{key}"] or 0) for key in CALL_SUMS + CALL_MAXIMA},
+                )
+            )
+        CallDay.objects.filter(day=day).delete()
+    CallDay.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def refresh_days(days: Iterable[date]) -> int:
+    """Recompute the day rows of these local days from their interval rows."""
+    days = set(days)
     with transaction.atomic():
-        _lock(starts)
-        return sum(_replace_calls(start, end) for start, end in _runs(starts))
+        _lock(days)
+        return _replace_days(days)
+
+
+def refresh_call_intervals(starts: Iterable[datetime]) -> int:
+    """Recompute the call rollup of these intervals and of their days (in the caller's
+    transaction, or one here)."""
+    starts = {interval_of(start) for start in starts}
+    days = {timezone.localdate(start) for start in starts}
+    with transaction.atomic():
+        _lock(days)
+        done = sum(_replace_calls(start, end) for start, end in _runs(starts))
+        _replace_days(days)
+        return done
 
 
 def mark_dirty(queued: Iterable[datetime]) -> list[datetime]:
@@ -334,8 +374,9 @@ def rebuild(date_from: date, date_to: date, *, now: datetime | None = None) -> d
     while day <= date_to:
         start, end = local_day_bounds(day, day)
         with transaction.atomic():
-            _lock(intervals(start, end))
+            _lock([day])
             done["call_intervals"] += _replace_calls(start, end)
+            _replace_days([day])
             done["agent_intervals"] += _replace_agent_states(start, end, now=now)
             done["ivr_intervals"] += _replace_ivr(start, end)
         done["days"] += 1

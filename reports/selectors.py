@@ -1,6 +1,7 @@
 """Reads of the reports: every KPI the pages, the dashboard, the exports and the API show.
 
-Call figures come from the rollups (``reports.models.CallInterval``), never from scanning the
+Call figures come from the rollups (``reports.models.CallDay``, ``CallInterval`` by interval and
+hour), never from scanning the
 calls, except today's live figures for the wallboard (``live_*``: the calls queued today, which
 the rollup follows a few seconds behind). ``call_figures_raw`` computes the same figures from the
 calls with the same definitions (``reports.kpi``); the tests compare the two, the benchmark times
@@ -40,7 +41,7 @@ from .kpi import (
     ratio,
     unprefixed,
 )
-from .models import AgentStateInterval, CallInterval, IvrInterval, IvrNodeInterval
+from .models import AgentStateInterval, CallDay, CallInterval, IvrInterval, IvrNodeInterval
 
 User = get_user_model()
 
@@ -98,9 +99,15 @@ def _label(group_by: str, moment: datetime | date) -> tuple[str, str]:
 # --- call figures ---------------------------------------------------------------------------------
 
 
-def _rollup_rows(date_from: date, date_to: date, queue_id: int | None, agent_id: int | None) -> QuerySet:
-    start, end = local_day_bounds(date_from, date_to)
-    rows = CallInterval.objects.filter(start__gte=start, start__lt=end)
+def _rollup_rows(
+    date_from: date, date_to: date, queue_id: int | None, agent_id: int | None, *, by_interval: bool = False
+) -> QuerySet:
+    """The rollup rows of the period: the day rows, or the 30-minute ones (``by_interval``)."""
+    if by_interval:
+        start, end = local_day_bounds(date_from, date_to)
+        rows: QuerySet = CallInterval.objects.filter(start__gte=start, start__lt=end)
+    else:
+        rows = CallDay.objects.filter(day__gte=date_from, day__lte=date_to)
     if queue_id is not None:
         rows = rows.filter(queue_id=queue_id)
     if agent_id is not None:
@@ -122,7 +129,7 @@ def _strip(row: dict[str, Any]) -> dict[str, Any]:
 def _grouped(rows: QuerySet, group_by: str, *, raw: bool) -> list[tuple[Any, dict[str, Any]]]:
     """``[(group value, sums)]`` of rollup rows (``raw=False``) or calls (``raw=True``)."""
     tz = timezone.get_default_timezone()
-    moment = "queued_at" if raw else "start"
+    moment = "queued_at"
     sums, strip = (call_sums(), unprefixed) if raw else (_rollup_sums(), _strip)
     if group_by == "queue":
         field = "service_queue_id" if raw else "queue_id"
@@ -148,8 +155,12 @@ def _grouped(rows: QuerySet, group_by: str, *, raw: bool) -> list[tuple[Any, dic
         return [(at, add_sums(parts)) for at, parts in merged.items()]
     if group_by == "interval":
         return [(row.pop("start"), strip(row)) for row in rows.values("start").order_by().annotate(**sums)]
+    if group_by == "day" and not raw:
+        return [(row.pop("day"), strip(row)) for row in rows.values("day").order_by().annotate(**sums)]
     if group_by in PERIODS:
-        grouped = rows.annotate(period=Trunc(moment, group_by, tzinfo=tz)).values("period").order_by().annotate(**sums)
+        # The day rows are local dates already; the calls' times are truncated in local time.
+        period = Trunc("day", group_by) if not raw else Trunc(moment, group_by, tzinfo=tz)
+        grouped = rows.annotate(period=period).values("period").order_by().annotate(**sums)
         return [(row.pop("period"), strip(row)) for row in grouped]
     raise ValueError(group_by)
 
@@ -189,7 +200,7 @@ def call_figures(
     """The call KPIs (``reports.kpi.call_kpis_from``) of the calls first queued in the period,
     of one queue (code) and/or agent (username), from the rollups: one dict, or with
     ``group_by`` (``GROUPS``) a list of ``{"key", "label", **figures}``."""
-    rows = _rollup_rows(date_from, date_to, _queue_id(queue), _agent_id(agent))
+    rows = _rollup_rows(date_from, date_to, _queue_id(queue), _agent_id(agent), by_interval=group_by == "interval")
     return _figures(rows, group_by, raw=False)
 
 
@@ -217,16 +228,21 @@ def call_figures_raw(
     return _figures(calls, group_by, raw=True)
 
 
+def live_figures_today(date_from: date, date_to: date) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+    """From the calls (the wallboard's "today": live, one query): the figures per service queue
+    id, and of all calls together (a call still waiting has no service queue yet)."""
+    grouped = _grouped(_raw_calls(date_from, date_to, None, None), "queue", raw=True)
+    by_queue = {pk: call_kpis_from(sums) for pk, sums in grouped if pk}
+    return by_queue, call_kpis_from(add_sums(sums for _pk, sums in grouped))
+
+
 def live_figures_by_queue(date_from: date, date_to: date) -> dict[int, dict[str, Any]]:
-    """Per service queue id, the figures from the calls (the wallboard's "today": live, one
-    query)."""
-    calls = _raw_calls(date_from, date_to, None, None).filter(service_queue__isnull=False)
-    return {pk: call_kpis_from(sums) for pk, sums in _grouped(calls, "queue", raw=True)}
+    return live_figures_today(date_from, date_to)[0]
 
 
 def live_figures(date_from: date, date_to: date) -> dict[str, Any]:
     """All queues' figures from the calls (the simulator's summary)."""
-    return call_figures_raw(date_from, date_to)
+    return live_figures_today(date_from, date_to)[1]
 
 
 # --- views of the call figures --------------------------------------------------------------------
@@ -235,7 +251,7 @@ def live_figures(date_from: date, date_to: date) -> dict[str, Any]:
 def heatmap(date_from: date, date_to: date, *, queue: str | None = None) -> dict[str, Any]:
     """Calls offered per ISO weekday (1 = Monday) × local hour of their queue time, from the
     rollups: ``{"weekdays": [1..7], "hours": [0..23], "cells": [[weekday, hour, offered], …]}``."""
-    rows = _rollup_rows(date_from, date_to, _queue_id(queue), None)
+    rows = _rollup_rows(date_from, date_to, _queue_id(queue), None, by_interval=True)
     tz = timezone.get_default_timezone()
     cells = (
         rows.annotate(weekday=ExtractIsoWeekDay("start", tzinfo=tz), hour=ExtractHour("start", tzinfo=tz))
@@ -411,19 +427,16 @@ def ticket_figures(date_from: date, date_to: date, *, now: datetime | None = Non
 def today_live(now: datetime | None = None) -> dict[str, Any]:
     """The wallboard's snapshot with today's totals and the agents counted by state."""
     snapshot = wallboard_snapshot(now)
-    today = timezone.localdate(now)
-    figures = call_kpis_from({})
-    totals = live_figures(today, today)
-    figures.update(totals)
+    today = snapshot["today"]
     states = Counter(agent["state"] for agent in snapshot["agents"])
     return {
         "queues": snapshot["queues"],
         "agents_by_state": {state: states.get(state, 0) for state, _label in AgentState.choices},
-        "offered": figures["offered"],
-        "answered": figures["answered"],
-        "abandoned": figures["abandoned"],
-        "service_level": figures["service_level"],
-        "asa_s": figures["asa_s"],
+        "offered": today["offered"],
+        "answered": today["answered"],
+        "abandoned": today["abandoned"],
+        "service_level": today["service_level"],
+        "asa_s": today["asa_s"],
         "waiting": sum(queue["waiting"] for queue in snapshot["queues"]),
     }
 

@@ -1,0 +1,845 @@
+"""The team leads' and the analyst's report tables (agents, queues, intervals, the IVR's nodes,
+work orders by unit and category), their CSV and XLSX exports, and the monthly report
+(月度运营报告): a workbook with a summary, charts and the detail tables, and a print-ready page
+of the same.
+
+Every figure comes from ``reports.selectors``; a page only arranges it. Every count of calls
+links to the call search (``calls:search``) with the parameters that select exactly the calls it
+counts. Who: team leads the agent, queue and interval tables; the analyst and the director
+everything; other roles 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from audit.services import audit_record
+from calls.selectors import queue_list
+from org.models import Unit
+from org.navigation import display_name
+from org.permissions import role_required
+from org.roles import Role
+from org.scoping import user_role
+from tickets.models import Category
+
+from .. import exports
+from .. import selectors as rs
+from ..exports import COUNT, DECIMAL, DURATION, RATE, TEXT, Column, Comparison, MonthlyReport, Table
+from ..forms import PRESETS, MonthForm, ReportFilterForm, month_end, preset_range, previous_month
+from ..kpi import occupancy_from
+
+TEAM = (Role.TEAM_LEAD, Role.ANALYST, Role.DIRECTOR)
+ANALYSTS = (Role.ANALYST, Role.DIRECTOR)
+
+
+# --- columns --------------------------------------------------------------------------------
+
+
+def _call_columns(*keys: str) -> list[Column]:
+    t, s = settings.CALLS_SERVICE_LEVEL_T_S, settings.CALLS_SHORT_ABANDON_S
+    every = {
+        "offered": Column("offered", pgettext_lazy("report", "Offered"), COUNT, drill=""),
+        "answered": Column("answered", pgettext_lazy("report", "Answered"), COUNT, drill="answered"),
+        "answered_in_t": Column("answered_in_t", _("Answered within %(t)s s") % {"t": t}, COUNT, drill="answered_in_t"),
+        "abandoned": Column("abandoned", pgettext_lazy("report", "Abandoned"), COUNT, drill="abandoned"),
+        "short_abandoned": Column(
+            "short_abandoned", _("Short abandons (under %(s)s s)") % {"s": s}, COUNT, drill="short_abandoned"
+        ),
+        "service_level": Column("service_level", pgettext_lazy("report", "Service level"), RATE),
+        "abandon_rate": Column("abandon_rate", pgettext_lazy("report", "Abandon rate"), RATE),
+        "asa_s": Column("asa_s", pgettext_lazy("report", "ASA"), DURATION),
+        "aht_s": Column("aht_s", pgettext_lazy("report", "AHT"), DURATION),
+        "avg_talk_s": Column("avg_talk_s", pgettext_lazy("report", "Average talk"), DURATION),
+        "avg_hold_s": Column("avg_hold_s", pgettext_lazy("report", "Average hold"), DURATION),
+        "avg_acw_s": Column("avg_acw_s", pgettext_lazy("report", "Average after-call work"), DURATION),
+        "avg_abandon_wait_s": Column(
+            "avg_abandon_wait_s", pgettext_lazy("report", "Average wait of abandons"), DURATION
+        ),
+        "max_wait_s": Column("max_wait_s", pgettext_lazy("report", "Longest wait"), DURATION),
+        "handle_s": Column("handle_s", pgettext_lazy("report", "Handle time"), DURATION),
+        "held": Column("held", pgettext_lazy("report", "Calls held"), COUNT),
+        "transferred": Column("transferred", pgettext_lazy("report", "Transferred"), COUNT),
+        "callback_offered": Column("callback_offered", pgettext_lazy("report", "Callbacks offered"), COUNT),
+    }
+    return [every[key] for key in keys]
+
+
+QUEUE_KEYS = (
+    "offered",
+    "answered",
+    "answered_in_t",
+    "abandoned",
+    "short_abandoned",
+    "service_level",
+    "abandon_rate",
+    "asa_s",
+    "aht_s",
+    "avg_talk_s",
+    "avg_hold_s",
+    "avg_acw_s",
+    "avg_abandon_wait_s",
+    "max_wait_s",
+    "transferred",
+    "callback_offered",
+)
+INTERVAL_KEYS = (
+    "offered",
+    "answered",
+    "answered_in_t",
+    "abandoned",
+    "short_abandoned",
+    "service_level",
+    "abandon_rate",
+    "asa_s",
+    "aht_s",
+    "max_wait_s",
+)
+MONTHLY_CALL_KEYS = ("offered", "answered", "abandoned", "service_level", "abandon_rate", "asa_s", "aht_s")
+
+
+def _agent_columns(reasons: Sequence[str], *, short: bool = False) -> list[Column]:
+    """The agent table's columns; one column per not-ready reason that has time in the period."""
+    columns = [
+        Column("name", pgettext_lazy("report", "Agent"), TEXT),
+        Column("agent", pgettext_lazy("report", "Username"), TEXT),
+        *_call_columns("answered", "aht_s", "avg_talk_s", "avg_hold_s", "avg_acw_s"),
+    ]
+    if not short:
+        columns += _call_columns("handle_s", "held", "transferred")
+    columns += [
+        Column("logged_in_s", pgettext_lazy("report", "Logged in"), DURATION),
+        Column("ready_s", pgettext_lazy("report", "Ready"), DURATION),
+        Column("handling_s", pgettext_lazy("report", "Busy"), DURATION),
+        Column("not_ready_s", pgettext_lazy("report", "Not ready"), DURATION),
+    ]
+    if not short:
+        reason_labels = rs.REASON_LABELS
+        columns += [
+            Column(
+                f"reason:{reason}",
+                _("Not ready: %(reason)s") % {"reason": reason_labels.get(reason, reason or "—")},
+                DURATION,
+            )
+            for reason in reasons
+        ]
+    columns.append(Column("occupancy", pgettext_lazy("report", "Occupancy"), RATE))
+    return columns
+
+
+def _ticket_columns(first: Column, *, overdue: bool) -> list[Column]:
+    columns = [
+        first,
+        Column("dispatched", pgettext_lazy("report", "Dispatched"), COUNT),
+        Column("closed", pgettext_lazy("work orders", "Closed"), COUNT),
+        Column("on_time_rate", pgettext_lazy("report", "On-time rate"), RATE),
+        Column("median_resolution_hours", pgettext_lazy("report", "Median time to resolve (h)"), DECIMAL),
+        Column("satisfaction_rate", pgettext_lazy("report", "Satisfaction rate"), RATE),
+    ]
+    if overdue:
+        columns.append(Column("overdue_now", pgettext_lazy("report", "Overdue now"), COUNT))
+    return columns
+
+
+# --- links ----------------------------------------------------------------------------------
+
+
+def _base(name: str, fallback: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return fallback
+
+
+def _url(base: str, params: Mapping[str, Any]) -> str:
+    query = urlencode({key: value for key, value in params.items() if value not in (None, "")})
+    return f"{base}?{query}" if query else base
+
+
+def _link_calls(rows: Sequence[dict[str, Any]], columns: Sequence[Column], params_of: Callable[[dict], dict | None]):
+    """Notes on each row the call search's parameters of its calls (``_drill``); the page links
+    each count column to them with the column's ``outcome`` (``Column.drill``)."""
+    for row in rows:
+        row["_drill"] = params_of(row)
+
+
+def _call_links(row: Mapping[str, Any], columns: Sequence[Column], base: str) -> dict[str, str]:
+    params = row.get("_drill")
+    if params is None:
+        return {}
+    prefix = _url(base, params)
+    joint = "&" if "?" in prefix else "?"
+    return {
+        column.key: f"{prefix}{joint}outcome={column.drill}" if column.drill else prefix
+        for column in columns
+        if column.drill is not None
+    }
+
+
+# --- the filters ----------------------------------------------------------------------------
+
+
+def _queue_choices() -> list[tuple[str, str]]:
+    return [(queue.code, queue.display_name) for queue in queue_list(active_only=False)]
+
+
+def _agent_choices() -> list[tuple[str, str]]:
+    users = (
+        get_user_model()
+        .objects.filter(profile__role__in=[Role.AGENT, Role.TEAM_LEAD])
+        .order_by("username")
+        .only("username", "first_name", "last_name")
+    )
+    return [(user.username, f"{display_name(user)} ({user.username})") for user in users]
+
+
+def _unit_choices() -> list[tuple[str, str]]:
+    return [
+        (unit.code, f"{unit.code} {unit.name}") for unit in Unit.objects.filter(is_active=True).order_by("kind", "code")
+    ]
+
+
+@dataclass
+class Filters:
+    date_from: date
+    date_to: date
+    period: str = ""
+    queue: str = ""
+    agent: str = ""
+    unit: str = ""
+    by: str = "interval"
+    caption: str = ""
+    query: dict[str, str] = field(default_factory=dict)  # the filters as query parameters
+
+    def query_dates(self) -> tuple[str, str]:
+        return self.date_from.isoformat(), self.date_to.isoformat()
+
+
+def _filter_form(request: HttpRequest, fields: Sequence[str], default_period: str) -> ReportFilterForm:
+    choices: dict[str, Any] = {}
+    if "queue" in fields:
+        choices["queues"] = _queue_choices()
+    if "agent" in fields:
+        choices["agents"] = _agent_choices()
+    if "unit" in fields:
+        choices["units"] = _unit_choices()
+    return ReportFilterForm(request.GET, fields=fields, default_period=default_period, **choices)
+
+
+def _filters(form: ReportFilterForm) -> Filters:
+    data = form.cleaned_data
+    names = {name: dict(form.fields[name].choices) for name in ("queue", "agent", "unit") if name in form.fields}  # type: ignore[attr-defined]
+    parts = [f"{data['date_from']:%Y-%m-%d} – {data['date_to']:%Y-%m-%d}"]
+    for name in ("queue", "agent", "unit"):
+        if name in names:
+            value = names[name].get(data.get(name) or "", "")
+            parts.append(_("%(label)s: %(value)s") % {"label": form.fields[name].label, "value": value})
+    filters = Filters(
+        date_from=data["date_from"],
+        date_to=data["date_to"],
+        period=data.get("period") or "",
+        queue=data.get("queue") or "",
+        agent=data.get("agent") or "",
+        unit=data.get("unit") or "",
+        by=data.get("by") or "interval",
+        caption=" · ".join(parts),
+    )
+    # The date inputs show the dates a preset named (a bound form shows what was sent).
+    date_from, date_to = filters.query_dates()
+    form.data = {**dict(form.data.items()), "date_from": date_from, "date_to": date_to}
+    filters.query = {
+        "date_from": filters.date_from.isoformat(),
+        "date_to": filters.date_to.isoformat(),
+        **{name: getattr(filters, name) for name in ("queue", "agent", "unit", "by") if name in form.fields},
+    }
+    return filters
+
+
+# --- the reports ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str  # url name and file name
+    title: Any
+    description: Any
+    roles: tuple[str, ...]
+    fields: tuple[str, ...]
+    default_period: str
+    build: Callable[[Filters], list[Table]]
+
+
+def _total_row(figures: dict[str, Any], key: str = "label") -> dict[str, Any]:
+    return {**figures, key: _("Total")}
+
+
+def build_queues(filters: Filters) -> list[Table]:
+    agent = filters.agent or None
+    rows = rs.call_figures(
+        filters.date_from, filters.date_to, queue=filters.queue or None, agent=agent, group_by="queue"
+    )
+    total = _total_row(rs.call_figures(filters.date_from, filters.date_to, queue=filters.queue or None, agent=agent))
+    columns = [Column("label", pgettext_lazy("report", "Queue"), TEXT), *_call_columns(*QUEUE_KEYS)]
+    common = {
+        "date_from": filters.date_from.isoformat(),
+        "date_to": filters.date_to.isoformat(),
+        "agent": filters.agent,
+    }
+    _link_calls(rows, columns, lambda row: {**common, "queue": row["key"]} if row["key"] else None)
+    _link_calls([total], columns, lambda row: {**common, "queue": filters.queue})
+    return [Table(pgettext_lazy("report", "Queues"), columns, rows, total, caption=filters.caption)]
+
+
+def _period_params(key: str, by: str, filters: Filters) -> dict[str, Any]:
+    if by == "interval":
+        return {"date_from": key[:10], "date_to": key[:10], "interval": key[:16]}
+    if by == "day":
+        return {"date_from": key, "date_to": key}
+    if by == "week":
+        start = date.fromisoformat(key)
+        end = start + timedelta(days=6)
+    else:  # month
+        start = date.fromisoformat(f"{key}-01")
+        end = month_end(start)
+    return {"date_from": max(start, filters.date_from).isoformat(), "date_to": min(end, filters.date_to).isoformat()}
+
+
+BY_LABELS = {
+    "interval": pgettext_lazy("report", "Interval"),
+    "day": pgettext_lazy("report", "Day"),
+    "week": pgettext_lazy("report", "Week of"),
+    "month": pgettext_lazy("report", "Month"),
+}
+
+
+def build_intervals(filters: Filters) -> list[Table]:
+    by = filters.by
+    queue, agent = filters.queue or None, filters.agent or None
+    rows = rs.call_figures(filters.date_from, filters.date_to, queue=queue, agent=agent, group_by=by)
+    total = _total_row(rs.call_figures(filters.date_from, filters.date_to, queue=queue, agent=agent))
+    columns = [Column("label", BY_LABELS[by], TEXT), *_call_columns(*INTERVAL_KEYS)]
+    common = {"queue": filters.queue, "agent": filters.agent}
+    _link_calls(rows, columns, lambda row: {**common, **_period_params(row["key"], by, filters)})
+    _link_calls(
+        [total],
+        columns,
+        lambda row: {**common, "date_from": filters.date_from.isoformat(), "date_to": filters.date_to.isoformat()},
+    )
+    title = (
+        pgettext_lazy("report", "Intervals (30 minutes)")
+        if by == "interval"
+        else pgettext_lazy("report", "Calls by period")
+    )
+    return [Table(title, columns, rows, total, caption=filters.caption)]
+
+
+def _agent_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Flattens the not-ready reasons into ``reason:<code>`` keys; returns the reasons seen."""
+    reasons: set[str] = set()
+    for row in rows:
+        for reason, seconds in (row.get("not_ready_by_reason") or {}).items():
+            if seconds:
+                reasons.add(reason)
+                row[f"reason:{reason}"] = seconds
+    order = list(rs.REASON_LABELS)
+    return rows, sorted(reasons, key=lambda reason: (order.index(reason) if reason in order else len(order), reason))
+
+
+def _agent_total(rows: Sequence[dict[str, Any]], figures: dict[str, Any], reasons: Sequence[str]) -> dict[str, Any]:
+    total: dict[str, Any] = {**figures, "name": _("Total"), "agent": ""}
+    for key in ("logged_in_s", "ready_s", "handling_s", "not_ready_s", *(f"reason:{r}" for r in reasons)):
+        total[key] = round(sum(row.get(key) or 0 for row in rows), 1)
+    total["occupancy"] = occupancy_from(int(total["handling_s"] * 1000), int(total["ready_s"] * 1000))
+    return total
+
+
+def build_agents(filters: Filters, *, short: bool = False) -> list[Table]:
+    rows, reasons = _agent_rows(rs.agent_table(filters.date_from, filters.date_to, queue=filters.queue or None))
+    if filters.agent:
+        rows = [row for row in rows if row["agent"] == filters.agent]
+    figures = rs.call_figures(
+        filters.date_from, filters.date_to, queue=filters.queue or None, agent=filters.agent or None
+    )
+    total = _agent_total(rows, figures, reasons)
+    columns = _agent_columns(reasons, short=short)
+    common = {
+        "date_from": filters.date_from.isoformat(),
+        "date_to": filters.date_to.isoformat(),
+        "queue": filters.queue,
+    }
+    _link_calls(rows, columns, lambda row: {**common, "agent": row["agent"]} if row["agent"] else None)
+    _link_calls([total], columns, lambda row: {**common, "agent": filters.agent})
+    return [Table(pgettext_lazy("report", "Agents"), columns, rows, total, caption=filters.caption)]
+
+
+def build_ivr(filters: Filters) -> list[Table]:
+    figures = rs.ivr_figures(filters.date_from, filters.date_to)
+    summary_columns = [
+        Column("calls", pgettext_lazy("report", "IVR calls"), COUNT),
+        Column("self_served", pgettext_lazy("report", "Ended in the IVR"), COUNT),
+        Column("to_agent", pgettext_lazy("report", "Asked for an agent"), COUNT),
+        Column("in_progress", pgettext_lazy("report", "Still in progress"), COUNT),
+        Column("containment", pgettext_lazy("report", "Containment"), RATE),
+        Column("auth_failures", pgettext_lazy("report", "Authentication failures"), COUNT),
+        Column("lockouts", pgettext_lazy("report", "Lockouts"), COUNT),
+    ]
+    node_columns = [
+        Column("label", pgettext_lazy("report", "Node"), TEXT),
+        Column("node", pgettext_lazy("report", "Node key"), TEXT),
+        Column("visits", pgettext_lazy("report", "Visits"), COUNT),
+        Column("exits", pgettext_lazy("report", "Calls ended here"), COUNT),
+    ]
+    return [
+        Table(pgettext_lazy("report", "IVR node usage"), node_columns, figures["nodes"], caption=filters.caption),
+        Table(pgettext_lazy("report", "IVR calls"), summary_columns, [figures], caption=filters.caption),
+    ]
+
+
+def build_tickets(filters: Filters) -> list[Table]:
+    figures = rs.ticket_figures(filters.date_from, filters.date_to)
+    base = _base("tickets:list", "/tickets/")
+    by_unit = [row for row in figures["by_unit"] if not filters.unit or row["unit"] == filters.unit]
+    for row in by_unit:
+        row["label"] = f"{row['unit']} {row['name']}"
+        row["_links"] = {
+            "label": _url(base, {"unit": row["unit"]}),
+            "overdue_now": _url(base, {"unit": row["unit"], "overdue": "on", "order": "due"}),
+        }
+    if filters.unit:
+        total = by_unit[0] if by_unit else None
+        total = {**total, "label": _("Total")} if total else None
+        by_category = [row for row in figures["by_unit_category"] if row["unit"] == filters.unit]
+    else:
+        total = {**figures["total"], "label": _("Total")}
+        by_category = figures["by_category"]
+    categories = dict(Category.choices)
+    for row in by_category:
+        row["label"] = str(categories.get(row["category"], row["category"]))
+        row["_links"] = {"label": _url(base, {"unit": filters.unit, "category": row["category"]})}
+    if total:
+        total["_links"] = {"overdue_now": _url(base, {"unit": filters.unit, "overdue": "on", "order": "due"})}
+    return [
+        Table(
+            pgettext_lazy("report", "Work orders by unit"),
+            _ticket_columns(Column("label", pgettext_lazy("report", "Unit"), TEXT), overdue=True),
+            by_unit,
+            total,
+            caption=filters.caption,
+        ),
+        Table(
+            pgettext_lazy("report", "Work orders by category"),
+            _ticket_columns(Column("label", pgettext_lazy("report", "Category"), TEXT), overdue=False),
+            sorted(by_category, key=lambda row: row["label"]) if filters.unit else by_category,
+            caption=filters.caption,
+        ),
+    ]
+
+
+REPORTS: dict[str, Report] = {
+    report.name: report
+    for report in (
+        Report(
+            "agents",
+            pgettext_lazy("report", "Agents"),
+            gettext_lazy("Calls each agent took, handle times, time ready and not ready by reason, occupancy."),
+            TEAM,
+            ("queue", "agent"),
+            "today",
+            build_agents,
+        ),
+        Report(
+            "queues",
+            pgettext_lazy("report", "Queues"),
+            gettext_lazy("Offered, answered and abandoned calls, service level and waits per queue."),
+            TEAM,
+            ("queue", "agent"),
+            "today",
+            build_queues,
+        ),
+        Report(
+            "intervals",
+            pgettext_lazy("report", "Intervals"),
+            gettext_lazy("The same figures per 30 minutes, day, week or month."),
+            TEAM,
+            ("by", "queue", "agent"),
+            "today",
+            build_intervals,
+        ),
+        Report(
+            "ivr",
+            pgettext_lazy("report", "IVR nodes"),
+            gettext_lazy("How callers move through the voice menu and where they leave it."),
+            ANALYSTS,
+            (),
+            "this_month",
+            build_ivr,
+        ),
+        Report(
+            "tickets",
+            pgettext_lazy("report", "Work orders"),
+            gettext_lazy("Work orders dispatched and closed per unit and category, on time, satisfaction, overdue."),
+            ANALYSTS,
+            ("unit",),
+            "this_month",
+            build_tickets,
+        ),
+    )
+}
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def _cells(table: Table) -> dict[str, Any]:
+    """The table as the template shows it: formatted text, a link, numeric alignment."""
+    columns = table.columns
+    base = _base("calls:search", "/calls/")
+
+    def line(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+        links = {**(row.get("_links") or {}), **_call_links(row, columns, base)}
+        return [
+            {
+                "text": exports.display(column.kind, row.get(column.key)),
+                "url": links.get(column.key) if row.get(column.key) else None,
+                "num": column.kind != TEXT,
+            }
+            for column in columns
+        ]
+
+    return {
+        "title": table.title,
+        "headers": [{"text": column.label, "num": column.kind != TEXT} for column in columns],
+        "rows": [line(row) for row in table.rows],
+        "total": line(table.total) if table.total else None,
+    }
+
+
+def _tabs(request: HttpRequest, current: str) -> list[dict[str, Any]]:
+    role = user_role(request.user)
+    tabs = [
+        {"url": reverse(f"reports:{report.name}"), "label": report.title, "active": name == current}
+        for name, report in REPORTS.items()
+        if role in report.roles
+    ]
+    if role in ANALYSTS:
+        tabs.append(
+            {
+                "url": reverse("reports:monthly"),
+                "label": pgettext_lazy("report", "Monthly report"),
+                "active": current == "monthly",
+            }
+        )
+    return tabs
+
+
+def _presets(request: HttpRequest, form: ReportFilterForm, filters: Filters | None) -> list[dict[str, Any]]:
+    """The period presets as links keeping the other filters; the one whose dates are shown is
+    marked, however they were chosen."""
+    params = request.GET.copy()
+    for name in ("period", "date_from", "date_to", "format"):
+        params.pop(name, None)
+    presets = []
+    for value, text in PRESETS:
+        params["period"] = value
+        active = filters is not None and preset_range(value, form.today) == (filters.date_from, filters.date_to)
+        presets.append({"url": f"?{params.urlencode()}", "label": text, "active": active})
+    return presets
+
+
+def _export(request: HttpRequest, report: Report, tables: list[Table], filters: Filters, fmt: str) -> HttpResponseBase:
+    audit_record(
+        actor=request.user,
+        action="reports.export",
+        object_type="report",
+        object_id=report.name,
+        details={"format": fmt, "query": urlencode(filters.query)[:500]},
+        request=request,
+    )
+    filename = f"{report.name}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}"
+    if fmt == "csv":
+        return exports.csv_response(tables[0], filename)
+    return exports.xlsx_response(exports.tables_workbook(tables, title=str(report.title)), filename)
+
+
+def _report_view(report: Report) -> Callable[[HttpRequest], HttpResponseBase]:
+    @role_required(*report.roles)
+    def view(request: HttpRequest) -> HttpResponseBase:
+        form = _filter_form(request, report.fields, report.default_period)
+        tables: list[Table] = []
+        filters = None
+        if form.is_valid():
+            filters = _filters(form)
+            tables = report.build(filters)
+            fmt = request.GET.get("format", "")
+            if fmt in ("csv", "xlsx"):
+                return _export(request, report, tables, filters, fmt)
+        query = urlencode(filters.query) if filters else ""
+        return render(
+            request,
+            "reports/table.html",
+            {
+                "report": report,
+                "form": form,
+                "filters": filters,
+                "tables": [_cells(table) for table in tables],
+                "calls_note": report.name in ("agents", "queues", "intervals"),
+                "tabs": _tabs(request, report.name),
+                "presets": _presets(request, form, filters),
+                "csv_url": f"?{query}&format=csv" if filters else "",
+                "xlsx_url": f"?{query}&format=xlsx" if filters else "",
+                "thresholds": {"t": settings.CALLS_SERVICE_LEVEL_T_S, "s": settings.CALLS_SHORT_ABANDON_S},
+            },
+            status=200 if form.is_valid() else 400,
+        )
+
+    view.__name__ = f"report_{report.name}"
+    return view
+
+
+@role_required(*TEAM)
+def index(request: HttpRequest) -> HttpResponse:
+    role = user_role(request.user)
+    reports = [
+        {"url": reverse(f"reports:{report.name}"), "title": report.title, "description": report.description}
+        for report in REPORTS.values()
+        if role in report.roles
+    ]
+    if role in ANALYSTS:
+        reports.append(
+            {
+                "url": reverse("reports:monthly"),
+                "title": pgettext_lazy("report", "Monthly report"),
+                "description": gettext_lazy(
+                    "The month's operations report for the director: the KPIs against the previous month, "
+                    "charts and the detail tables, as a workbook or a page to print."
+                ),
+            }
+        )
+    return render(request, "reports/index.html", {"reports": reports, "tabs": _tabs(request, "")})
+
+
+# --- the monthly report ---------------------------------------------------------------------
+
+
+def _month_filters(first: date, today: date) -> Filters:
+    last = min(month_end(first), today)
+    return Filters(date_from=first, date_to=last, caption=f"{first:%Y-%m-%d} – {last:%Y-%m-%d}")
+
+
+def _team_occupancy(rows: Sequence[dict[str, Any]]) -> float | None:
+    return occupancy_from(
+        int(sum(row.get("handling_s") or 0 for row in rows) * 1000),
+        int(sum(row.get("ready_s") or 0 for row in rows) * 1000),
+    )
+
+
+def _day_chart(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Geometry of the print page's chart (an inline SVG, no script): offered and answered bars
+    per day on the left scale, the service level as a line on the right (0–100%)."""
+    width, height, left, right, top, bottom = 760, 260, 44, 44, 12, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(rows), 1)
+    peak = max([row.get("offered") or 0 for row in rows] + [1])
+    step = 10 ** max(len(str(peak)) - 1, 0)
+    top_value = ((peak + step - 1) // step) * step
+    slot = plot_w / n
+    bar = max(slot * 0.38, 1)
+    bars, points, labels = [], [], []
+    for index, row in enumerate(rows):
+        x = left + index * slot
+        for offset, key in ((0.1, "offered"), (0.1 + 0.38, "answered")):
+            value = row.get(key) or 0
+            h = plot_h * value / top_value
+            bars.append(
+                {
+                    "x": round(x + slot * offset, 1),
+                    "y": round(top + plot_h - h, 1),
+                    "w": round(bar, 1),
+                    "h": round(h, 1),
+                    "cls": key,
+                    "title": f"{row['label']} {value}",
+                }
+            )
+        if row.get("service_level") is not None:
+            points.append(f"{x + slot / 2:.1f},{top + plot_h * (1 - float(row['service_level'])):.1f}")
+        if n <= 16 or index % 2 == 0:
+            labels.append({"x": round(x + slot / 2, 1), "text": str(row["label"])[-2:]})
+    ticks = [
+        {"y": round(top + plot_h * (1 - f), 1), "left": f"{int(top_value * f):,}", "right": f"{int(f * 100)}%"}
+        for f in (0, 0.25, 0.5, 0.75, 1)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "bottom": top + plot_h,
+        "bars": bars,
+        "line": " ".join(points),
+        "labels": labels,
+        "ticks": ticks,
+        "label_y": height - 8,
+    }
+
+
+def _days_table(first: date, last: date, caption: str) -> Table:
+    days = (last - first).days + 1
+    rows = rs.trend_days(days=days, today=last)
+    columns = [Column("label", pgettext_lazy("report", "Day"), TEXT), *_call_columns(*MONTHLY_CALL_KEYS)]
+    _link_calls(rows, columns, lambda row: {"date_from": row["key"], "date_to": row["key"]})
+    return Table(pgettext_lazy("report", "Per day"), columns, rows, caption=caption)
+
+
+def monthly_report(first: date, *, today: date | None = None) -> MonthlyReport:
+    """The figures of the month that starts on ``first`` and of the month before it."""
+    today = today or timezone.localdate()
+    current = _month_filters(first, today)
+    before_first = previous_month(first)
+    before = _month_filters(before_first, today)
+    calls_now = rs.call_figures(current.date_from, current.date_to)
+    calls_before = rs.call_figures(before.date_from, before.date_to)
+    ivr_now = rs.ivr_figures(current.date_from, current.date_to)
+    ivr_before = rs.ivr_figures(before.date_from, before.date_to)
+    tickets_now = rs.ticket_figures(current.date_from, current.date_to)
+    tickets_before = rs.ticket_figures(before.date_from, before.date_to)
+    agents_now = rs.agent_table(current.date_from, current.date_to)
+    agents_before = rs.agent_table(before.date_from, before.date_to)
+
+    def calls(text: Any, kind: str, key: str, better: int = 0) -> Comparison:
+        return Comparison(text, kind, calls_now.get(key), calls_before.get(key), better)
+
+    def tickets(text: Any, kind: str, key: str, better: int = 0) -> Comparison:
+        return Comparison(text, kind, tickets_now["total"].get(key), tickets_before["total"].get(key), better)
+
+    t = settings.CALLS_SERVICE_LEVEL_T_S
+    summary = [
+        calls(pgettext_lazy("report", "Offered"), COUNT, "offered"),
+        calls(pgettext_lazy("report", "Answered"), COUNT, "answered"),
+        calls(pgettext_lazy("report", "Abandoned"), COUNT, "abandoned", -1),
+        calls(_("Service level (answered within %(t)s s)") % {"t": t}, RATE, "service_level", 1),
+        calls(pgettext_lazy("report", "Abandon rate"), RATE, "abandon_rate", -1),
+        calls(pgettext_lazy("report", "ASA"), DURATION, "asa_s", -1),
+        calls(pgettext_lazy("report", "AHT"), DURATION, "aht_s"),
+        calls(pgettext_lazy("report", "Transferred"), COUNT, "transferred"),
+        calls(pgettext_lazy("report", "Callbacks offered"), COUNT, "callback_offered"),
+        Comparison(
+            pgettext_lazy("report", "Occupancy"), RATE, _team_occupancy(agents_now), _team_occupancy(agents_before)
+        ),
+        Comparison(pgettext_lazy("report", "IVR calls"), COUNT, ivr_now["calls"], ivr_before["calls"]),
+        Comparison(pgettext_lazy("report", "Containment"), RATE, ivr_now["containment"], ivr_before["containment"], 1),
+        tickets(pgettext_lazy("report", "Work orders dispatched"), COUNT, "dispatched"),
+        tickets(pgettext_lazy("report", "Work orders closed"), COUNT, "closed"),
+        tickets(pgettext_lazy("report", "On-time rate"), RATE, "on_time_rate", 1),
+        tickets(pgettext_lazy("report", "Median time to resolve (h)"), DECIMAL, "median_resolution_hours", -1),
+        tickets(pgettext_lazy("report", "Satisfaction rate"), RATE, "satisfaction_rate", 1),
+    ]
+
+    queues = rs.call_figures(current.date_from, current.date_to, group_by="queue")
+    queue_columns = [Column("label", pgettext_lazy("report", "Queue"), TEXT), *_call_columns(*MONTHLY_CALL_KEYS)]
+    month_params = {"date_from": current.date_from.isoformat(), "date_to": current.date_to.isoformat()}
+    _link_calls(queues, queue_columns, lambda row: {**month_params, "queue": row["key"]} if row["key"] else None)
+    rows, reasons = _agent_rows(agents_now)
+    agent_columns = _agent_columns(reasons, short=True)
+    _link_calls(rows, agent_columns, lambda row: {**month_params, "agent": row["agent"]} if row["agent"] else None)
+    units = tickets_now["by_unit"]
+    for row in units:
+        row["label"] = f"{row['unit']} {row['name']}"
+    caption = current.caption
+    return MonthlyReport(
+        title=_("Monthly operations report"),
+        month_label=f"{first:%Y-%m}",
+        previous_label=f"{before_first:%Y-%m}",
+        caption=caption,
+        summary=summary,
+        days=_days_table(current.date_from, current.date_to, caption),
+        details=[
+            Table(pgettext_lazy("report", "Per queue"), queue_columns, queues, _total_row(calls_now), caption=caption),
+            Table(
+                pgettext_lazy("report", "Per agent"),
+                agent_columns,
+                rows,
+                _agent_total(rows, calls_now, reasons),
+                caption=caption,
+            ),
+            Table(
+                pgettext_lazy("report", "Work orders by unit"),
+                _ticket_columns(Column("label", pgettext_lazy("report", "Unit"), TEXT), overdue=False),
+                units,
+                {**tickets_now["total"], "label": _("Total")},
+                caption=caption,
+            ),
+        ],
+    )
+
+
+def _month_form(request: HttpRequest) -> MonthForm:
+    return MonthForm(request.GET)
+
+
+@role_required(*ANALYSTS)
+def monthly(request: HttpRequest) -> HttpResponse:
+    form = _month_form(request)
+    context: dict[str, Any] = {"form": form, "tabs": _tabs(request, "monthly")}
+    if form.is_valid():
+        first = form.cleaned_data["month"]
+        report = monthly_report(first)
+        context.update(
+            {
+                "monthly": report,
+                "summary": [
+                    {
+                        "label": line.label,
+                        "current": exports.display(line.kind, line.current),
+                        "previous": exports.display(line.kind, line.previous),
+                        "change": line.change_text(),
+                        "trend": line.judgement(),
+                    }
+                    for line in report.summary
+                ],
+                "chart": _day_chart(report.days.rows),
+                "sections": [_cells(report.days), *(_cells(table) for table in report.details)],
+                "xlsx_url": f"{reverse('reports:monthly-xlsx')}?month={first:%Y-%m}",
+                "month": f"{first:%Y-%m}",
+                "generated": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+            }
+        )
+    return render(request, "reports/monthly.html", context, status=200 if form.is_valid() else 400)
+
+
+@role_required(*ANALYSTS)
+def monthly_xlsx(request: HttpRequest) -> HttpResponse:
+    form = _month_form(request)
+    if not form.is_valid():
+        return render(request, "reports/monthly.html", {"form": form, "tabs": _tabs(request, "monthly")}, status=400)
+    first = form.cleaned_data["month"]
+    report = monthly_report(first)
+    audit_record(
+        actor=request.user,
+        action="reports.export",
+        object_type="report",
+        object_id="monthly",
+        details={"format": "xlsx", "month": f"{first:%Y-%m}"},
+        request=request,
+    )
+    return exports.xlsx_response(exports.monthly_workbook(report), f"monthly-report-{first:%Y%m}")
+
+
+urlpatterns = [
+    path("", index, name="index"),
+    *(path(f"{name}/", _report_view(report), name=name) for name, report in REPORTS.items()),
+    path("monthly/", monthly, name="monthly"),
+    path("monthly.xlsx", monthly_xlsx, name="monthly-xlsx"),
+]
