@@ -6,7 +6,8 @@
 - ``seed_call_history(history_days)``: a CDR history shaped like the founding figures — 28,121
   calls in the first three months, 309 a day, 26,443 (94 %) of them inbound — built the way live
   calls are: each call's events are folded into its record (``calls.cdr.fold``), then both are
-  stored in bulk.
+  stored in bulk. Each call goes to an agent the roster puts on duty (``agents.demo.on_duty``),
+  and ``seed_agent_history`` then writes the agents' state log around the calls they took.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from agents.demo import CallSpan, on_duty, seed_state_history
 from calls.models import Call, CallEvent, Queue
 from ivr.demo import HistoryCall, history_path, seed_ivr_history
 
@@ -142,12 +144,33 @@ def _day_calls(day: date, rng: random.Random) -> int:
     return max(int(rng.gauss(CALLS_PER_DAY * WEEKDAY[day.weekday()], 18)), 0)
 
 
+class _Desk:
+    """Who takes a history call: an agent the roster puts on duty (``agents.demo.on_duty``),
+    skilled for the queue and free if one is, so the agents' state log fits around the calls."""
+
+    def __init__(self, agent_ids: list[int], agents_by_queue: dict[str, list[int]]):
+        self.agent_ids = agent_ids
+        self.skilled = {code: set(ids) for code, ids in agents_by_queue.items()}
+        self.busy_until: dict[int, datetime] = {}
+
+    def pick(self, rng: random.Random, moment: datetime, queue: str | None = None) -> int:
+        duty = on_duty(moment, self.agent_ids) or self.agent_ids
+        skilled = [a for a in duty if queue is None or a in self.skilled.get(queue, ())] or duty
+        free = [a for a in skilled if a not in self.busy_until or self.busy_until[a] <= moment]
+        free = free or [a for a in duty if a not in self.busy_until or self.busy_until[a] <= moment]
+        if not free:  # everyone on duty is on a call: the one free soonest
+            return min(duty, key=lambda a: (self.busy_until[a], a))
+        return rng.choice(free)
+
+    def hold(self, agent: int, until: datetime) -> None:
+        self.busy_until[agent] = max(until, self.busy_until.get(agent, until))
+
+
 def _call_events(
     call_id: str,
     start: datetime,
     rng: random.Random,
-    agents_by_queue: dict[str, list[int]],
-    all_agents: list[int],
+    desk: _Desk,
     customers: list[tuple[int, str]],
     ivr_calls: list[HistoryCall],
 ) -> list[_Event]:
@@ -158,17 +181,19 @@ def _call_events(
         return _Event(f"hist-{call_id}-{next(n)}", type_, ts, **kwargs)
 
     if rng.random() > INBOUND_SHARE:  # an agent calling a customer back
-        agent = rng.choice(all_agents)
+        agent = desk.pick(rng, start)
         phone = rng.choice(customers)[1] if customers else f"139{rng.randrange(10**8):08d}"
         answered = start + timedelta(seconds=rng.uniform(5, 25))
         ended = answered + timedelta(seconds=_lognormal(rng, 120))
         if rng.random() < 0.25:  # not reached
             return [ev("offered", start, data={"ani": phone, "direction": "outbound"}), ev("ended", answered)]
+        wrapup = ended + timedelta(seconds=_lognormal(rng, 25))
+        desk.hold(agent, wrapup)
         return [
             ev("offered", start, data={"ani": phone, "direction": "outbound"}),
             ev("answered", answered, agent_id=agent),
             ev("ended", ended),
-            ev("wrapup", ended + timedelta(seconds=_lognormal(rng, 25)), data={"disposition": "callback", "note": ""}),
+            ev("wrapup", wrapup, data={"disposition": "callback", "note": ""}),
         ]
 
     customer = rng.choice(customers) if customers and rng.random() < 0.3 else None
@@ -206,9 +231,9 @@ def _call_events(
     patience = rng.expovariate(1 / 75)
     if patience < wait:
         return [*events, ev("ended", queued + timedelta(seconds=patience))]
-    agent = rng.choice(agents_by_queue.get(queue) or all_agents)
     answered = queued + timedelta(seconds=wait)
     ringing = max(queued, answered - timedelta(seconds=rng.uniform(2, 7)))
+    agent = desk.pick(rng, ringing, queue)
     events += [ev("ringing", ringing, agent_id=agent), ev("answered", answered, agent_id=agent)]
     talk = _lognormal(rng, 170 if queue != "complaint" else 260)
     hold = 0.0
@@ -218,10 +243,9 @@ def _call_events(
         events += [ev("held", hold_at), ev("retrieved", hold_at + timedelta(seconds=hold))]
     ended = answered + timedelta(seconds=talk + hold)
     disposition = "complaint" if queue == "complaint" and rng.random() < 0.6 else _pick(rng, DISPOSITIONS)
-    events += [
-        ev("ended", ended),
-        ev("wrapup", ended + timedelta(seconds=_lognormal(rng, 30)), data={"disposition": disposition, "note": ""}),
-    ]
+    wrapup = ended + timedelta(seconds=_lognormal(rng, 30))
+    desk.hold(agent, wrapup)
+    events += [ev("ended", ended), ev("wrapup", wrapup, data={"disposition": disposition, "note": ""})]
     return events
 
 
@@ -268,6 +292,7 @@ def seed_call_history(history_days: int) -> int:
     today = timezone.localdate()
     hour_weights = [w / sum(HOURLY) for w in HOURLY]
     created = 0
+    desk = _Desk(agent_ids, agents_by_queue)
     for offset in range(history_days, 0, -1):
         day = today - timedelta(days=offset)
         prefix = f"H{day:%Y%m%d}-"
@@ -285,7 +310,7 @@ def seed_call_history(history_days: int) -> int:
         calls, all_events, ivr_calls = [], [], []
         for number, start in enumerate(starts, start=1):
             call_id = f"{prefix}{number:04d}"
-            events = _call_events(call_id, start, rng, agents_by_queue, agent_ids, customers, ivr_calls)
+            events = _call_events(call_id, start, rng, desk, customers, ivr_calls)
             calls.append((call_id, events, fold(events)))
         with transaction.atomic():
             seed_ivr_history(ivr_calls)
@@ -307,7 +332,36 @@ def seed_call_history(history_days: int) -> int:
                 )
             CallEvent.objects.bulk_create(all_events, batch_size=2000)
         created += len(calls)
+    window_end = timezone.make_aware(datetime.combine(today, time.min), tz)
+    with transaction.atomic():
+        seed_agent_history(window_end - timedelta(days=history_days), window_end, agent_ids)
     return created
+
+
+def seed_agent_history(start: datetime, end: datetime, agent_ids: list[int]) -> int:
+    """The agents' state log around the history calls they took in ``[start, end)``
+    (``agents.demo.seed_state_history``: the calls come in as spans); returns the rows created."""
+    rows = (
+        Call.objects.filter(
+            call_id__startswith="H",
+            agent_id__isnull=False,
+            answered_at__gte=start,
+            answered_at__lt=end + timedelta(hours=2),  # a call queued before midnight, answered after
+            ended_at__isnull=False,
+        )
+        .order_by("agent_id", "answered_at")
+        .values_list(
+            "agent_id", "call_id", "direction", "started_at", "offered_at", "answered_at", "ended_at", "wrapup_at"
+        )
+    )
+    spans = []
+    for agent_id, call_id, direction, started, offered, answered, ended, wrapup in rows:
+        if answered is None or ended is None:  # filtered out above; for the type checker
+            continue
+        # Inbound: the ring; outbound: the agent dials from the call's start.
+        ringing = (offered if direction != "outbound" else started) or answered
+        spans.append(CallSpan(agent_id, call_id, ringing, answered, ended, wrapup))
+    return seed_state_history(spans, start=start, end=end, agent_ids=agent_ids)
 
 
 def _call_row(call_id: str, folded) -> Call:

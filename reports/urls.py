@@ -1,5 +1,5 @@
-from .views import dashboard, tables
+from .views import dashboard, me, tables
 
 app_name = "reports"
 
-urlpatterns = dashboard.urlpatterns + tables.urlpatterns
+urlpatterns = dashboard.urlpatterns + tables.urlpatterns + me.urlpatterns

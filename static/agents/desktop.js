@@ -473,6 +473,8 @@
         model.pop = null;
         renderAll();
         resync();
+        // The reports' fragment of my figures today (#my-today) reloads on this event.
+        document.body.dispatchEvent(new CustomEvent("desk-wrapup"));
       });
     });
     return form;
