@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, IntegerField, Max, QuerySet, Sum, Value, When
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, Trunc
+from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from agents import errors as agent_errors
@@ -252,14 +252,12 @@ def heatmap(date_from: date, date_to: date, *, queue: str | None = None) -> dict
     """Calls offered per ISO weekday (1 = Monday) × local hour of their queue time, from the
     rollups: ``{"weekdays": [1..7], "hours": [0..23], "cells": [[weekday, hour, offered], …]}``."""
     rows = _rollup_rows(date_from, date_to, _queue_id(queue), None, by_interval=True)
-    tz = timezone.get_default_timezone()
-    cells = (
-        rows.annotate(weekday=ExtractIsoWeekDay("start", tzinfo=tz), hour=ExtractHour("start", tzinfo=tz))
-        .values("weekday", "hour")
-        .order_by()
-        .annotate(n=Sum("offered"))
-    )
-    counts = {(row["weekday"], row["hour"]): row["n"] or 0 for row in cells}
+    # Per interval first (48 rows a day), then weekday and hour here: extracting them in local
+    # time from every (interval, queue, agent) row cost the database twice as much.
+    counts: Counter[tuple[int, int]] = Counter()
+    for start, offered in rows.values("start").order_by().annotate(n=Sum("offered")).values_list("start", "n"):
+        local = timezone.localtime(start)
+        counts[(local.isoweekday(), local.hour)] += offered or 0
     return {
         "weekdays": list(range(1, 8)),
         "hours": list(range(24)),
