@@ -121,3 +121,77 @@ def state_spans(start: datetime, end: datetime) -> dict[int, list[tuple[datetime
     ):
         spans.setdefault(agent_id, []).append((at, state, reason))
     return spans
+
+
+# --- callbacks, for the reports -------------------------------------------------------------------
+
+
+def callback_statistics(date_from: Any, date_to: Any) -> dict[str, Any]:
+    """Callbacks created in ``[date_from, date_to]`` (Asia/Shanghai local dates, inclusive), those
+    of the simulator's test calls excluded, by where they stand now: ``open`` (still to make),
+    ``reached`` (done), ``not_reached`` (failed after the last try), ``cancelled``; ``attempts``:
+    the calls made on them (every try counts); ``reach_rate`` = reached ÷ (reached + not reached),
+    ``None`` when no callback got a final answer. ``by_agent``: per agent, the callbacks they
+    closed (``completed_by``) and the open ones assigned to them, ``{"agent", "name", "reached",
+    "not_reached", "cancelled", "open", "attempts", "reach_rate"}``; open callbacks assigned to no
+    one (a queue's) have ``agent`` ``""``. One query."""
+    from django.db.models import Count, Sum
+
+    from core.dates import local_day_bounds
+    from org.navigation import display_name
+
+    start, end = local_day_bounds(date_from, date_to)
+    keys = {
+        CallbackStatus.OPEN: "open",
+        CallbackStatus.DONE: "reached",
+        CallbackStatus.FAILED: "not_reached",
+        CallbackStatus.CANCELLED: "cancelled",
+    }
+    rows = (
+        Callback.objects.filter(created_at__gte=start, created_at__lt=end)
+        .filter(Q(call__isnull=True) | Q(call__is_test=False))
+        .values("status", "completed_by_id", "assigned_to_id")
+        .order_by()
+        .annotate(n=Count("pk"), attempts=Sum("attempts"))
+    )
+
+    def empty() -> dict[str, Any]:
+        return {"open": 0, "reached": 0, "not_reached": 0, "cancelled": 0, "attempts": 0}
+
+    total = empty()
+    per: dict[int | None, dict[str, Any]] = {}
+    for row in rows:
+        key = keys.get(row["status"])
+        if key is None:
+            continue
+        agent_id = row["assigned_to_id"] if row["status"] == CallbackStatus.OPEN else row["completed_by_id"]
+        entry = per.setdefault(agent_id, empty())
+        for target in (total, entry):
+            target[key] += row["n"]
+            target["attempts"] += row["attempts"] or 0
+
+    def with_rate(figures: dict[str, Any]) -> dict[str, Any]:
+        answered = figures["reached"] + figures["not_reached"]
+        figures["reach_rate"] = round(figures["reached"] / answered, 4) if answered else None
+        return figures
+
+    users = {user.pk: user for user in User.objects.filter(pk__in=[pk for pk in per if pk is not None])}
+    by_agent = []
+    for agent_id, figures in per.items():
+        user = users.get(agent_id) if agent_id is not None else None
+        by_agent.append(
+            {
+                "agent": user.get_username() if user else "",
+                "name": display_name(user) if user else "",
+                **with_rate(figures),
+            }
+        )
+    by_agent.sort(key=lambda row: (row["agent"] == "", row["agent"]))
+    created = total["open"] + total["reached"] + total["not_reached"] + total["cancelled"]
+    return {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "created": created,
+        **with_rate(total),
+        "by_agent": by_agent,
+    }

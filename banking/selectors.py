@@ -3,6 +3,7 @@ with ``visible_to(user)``: an object outside the user's units does not exist for
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from org.scoping import UnitScopedQuerySet
 
 from .errors import AccountNotFound
+from .masking import mask_mobile
 from .models import Account, Customer, LinkedAccount, LossReport, PhoneBankingRegistration, Posting
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -149,6 +151,17 @@ def account_labels() -> dict[str, Any]:
     }
 
 
+def customer_labels(*, user: AbstractBaseUser | AnonymousUser, customer_ids: Iterable[int | None]) -> dict[int, dict]:
+    """``{customer id: {"name", "mobile"}}`` for the customers among ``customer_ids`` the user may see,
+    as the agent desktop shows them (the name, the mobile masked ``138****0001``): one query for a
+    page of rows that name customers by id (the call list). Ids outside the scope are left out."""
+    ids = sorted({int(pk) for pk in customer_ids if pk})
+    if not ids:
+        return {}
+    rows = Customer.objects.visible_to(user).filter(pk__in=ids).values_list("pk", "name", "mobile")
+    return {pk: {"name": name, "mobile": mask_mobile(mobile)} for pk, name, mobile in rows}
+
+
 # --- for other apps' demo data (``tickets.demo``): reads without a user's scope ---------------------
 
 
@@ -168,3 +181,105 @@ def first_active_account(customer_id: int) -> Account | None:
         .order_by("id")
         .first()
     )
+
+
+# --- for the reports: verbal loss reports and the IVR's transfers ----------------------------------
+
+
+def loss_report_statistics(
+    date_from: date, date_to: date, *, now: datetime | None = None, exclude_call_ids: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Verbal loss reports made in ``[date_from, date_to]`` (Asia/Shanghai local dates,
+    inclusive) and where they stand now: ``in_force`` (active and still valid), ``cancelled``,
+    ``expired`` (marked expired, or active past its validity and not yet marked), ``formalized``
+    (reported formally at an outlet since). Per channel (``ivr``, ``agent``, ``counter``: every
+    channel listed, also with nothing) and in total. Reports made on ``exclude_call_ids`` (test
+    calls; the simulator's own are never written) are left out. One query."""
+    from django.db.models import Count
+
+    from core.dates import local_day_bounds
+
+    now = now or timezone.now()
+    start, end = local_day_bounds(date_from, date_to)
+    reports = LossReport.objects.filter(created_at__gte=start, created_at__lt=end)
+    excluded = [call_id for call_id in set(exclude_call_ids) if call_id]
+    if excluded:
+        reports = reports.exclude(call_id__in=excluded)
+    rows = (
+        reports.annotate(still_valid=Q(valid_until__gt=now))
+        .values("channel", "status", "still_valid")
+        .order_by()
+        .annotate(n=Count("pk"))
+    )
+
+    def empty() -> dict[str, int]:
+        return {"reported": 0, "in_force": 0, "cancelled": 0, "expired": 0, "formalized": 0}
+
+    channels = {code: empty() for code in LossReport.Channel.values}
+    total = empty()
+    for row in rows:
+        status = row["status"]
+        if status == LossReport.Status.ACTIVE:
+            key = "in_force" if row["still_valid"] else "expired"
+        else:
+            key = {"cancelled": "cancelled", "expired": "expired", "formalized": "formalized"}.get(status, "")
+        entry = channels.setdefault(row["channel"], empty())
+        for target in (entry, total):
+            target["reported"] += row["n"]
+            if key:
+                target[key] += row["n"]
+    labels = dict(LossReport.Channel.choices)
+    return {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        **total,
+        "by_channel": [
+            {"channel": code, "label": labels.get(code, code), **figures} for code, figures in channels.items()
+        ],
+    }
+
+
+def ivr_transfer_statistics(date_from: date, date_to: date) -> dict[str, Any]:
+    """Transfers customers made in the IVR and banking executed in ``[date_from, date_to]``
+    (Asia/Shanghai local dates, inclusive): ledger transactions of kind ``transfer`` and channel
+    ``ivr`` — ``executed`` (count) and ``amount_fen`` (their total, integer fen). A refused transfer
+    writes nothing here (the IVR records it: ``ivr.selectors.ivr_transfer_refusals``); a test
+    call's is rolled back. One query."""
+    from django.db.models import Count, Sum
+
+    from core.dates import local_day_bounds
+
+    from .models import LedgerTransaction
+
+    start, end = local_day_bounds(date_from, date_to)
+    totals = LedgerTransaction.objects.filter(
+        kind=LedgerTransaction.Kind.TRANSFER,
+        channel=LedgerTransaction.Channel.IVR,
+        created_at__gte=start,
+        created_at__lt=end,
+    ).aggregate(executed=Count("pk"), amount_fen=Sum("amount_fen"))
+    return {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "executed": totals["executed"] or 0,
+        "amount_fen": int(totals["amount_fen"] or 0),
+    }
+
+
+def transfer_refusal_labels() -> dict[str, Any]:
+    """``{refusal code: label}`` (translatable) of every code a transfer can be refused with:
+    banking's transfer rules (``transfer_rules.REFUSALS``), no phone-banking registration and an
+    amount that is not one. The label is the refusal's own message (one wording everywhere)."""
+    from . import errors
+    from .transfer_rules import REFUSALS
+
+    labels: dict[str, Any] = {
+        errors.NotRegistered.code: errors.NotRegistered.default_message,
+        errors.InvalidAmount.code: errors.InvalidAmount.default_message,
+    }
+    for factory in REFUSALS.values():
+        error = factory()
+        labels.setdefault(error.code, type(error).default_message)
+    # The two limits refuse with one code (the limit is only in the error's details).
+    labels[errors.LimitExceeded.code] = _("The amount exceeds the per-transfer or the daily limit.")
+    return labels

@@ -200,8 +200,18 @@ def outcome_labels() -> dict[str, str]:
     }
 
 
-def call_rows(calls: list[Call]) -> list[dict[str, Any]]:
-    """The list's rows, computed once in Python."""
+def call_rows(calls: list[Call], *, user: AbstractBaseUser | AnonymousUser | None = None) -> list[dict[str, Any]]:
+    """The list's rows, computed once in Python. With ``user``: each row's customer by name and
+    masked mobile (``banking.selectors.customer_labels``) and the work orders recorded for the call
+    (``tickets.selectors.tickets_for_calls``), as ``user`` may see them — one query each per page."""
+    customers: dict[int, dict[str, Any]] = {}
+    tickets: dict[str, list[dict[str, Any]]] = {}
+    if user is not None and calls:
+        from banking.selectors import customer_labels
+        from tickets.selectors import tickets_for_calls
+
+        customers = customer_labels(user=user, customer_ids=[call.customer_id for call in calls])
+        tickets = tickets_for_calls(user=user, call_ids=[call.call_id for call in calls])
     labels = outcome_labels()
     dispositions = {code: str(label) for code, label in Disposition.choices}
     rows = []
@@ -219,6 +229,8 @@ def call_rows(calls: list[Call]) -> list[dict[str, Any]]:
                 "at": local_time(call.queued_at or call.started_at),
                 "ani": call.ani,
                 "customer_id": call.customer_id,
+                "customer": customers.get(call.customer_id) if call.customer_id else None,
+                "tickets": tickets.get(call.call_id, []),
                 "queue": queue.display_name if queue else "",
                 "agent": display_name(call.agent) if call.agent_id else "",  # type: ignore[arg-type]
                 "wait": duration(call.wait_ms),

@@ -182,7 +182,7 @@ def call_search(request):
     if form.is_valid():
         calls = search.call_search(user=request.user, filters=form.call_filter())
         page = Paginator(calls, PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = search.call_rows(list(page.object_list))
+        rows = search.call_rows(list(page.object_list), user=request.user)
     today = _iso(timezone.localdate())
     if form.is_valid():
         dates = {"date_from": _iso(form.cleaned_data["date_from"]), "date_to": _iso(form.cleaned_data["date_to"])}
@@ -203,6 +203,7 @@ def call_search(request):
         "weekdays": _weekday_choices(),
         "hours": list(range(24)),
         "sees_all": sees_all,
+        "can_open_tickets": user_role(request.user) in TICKET_READERS,
         "thresholds": {"t": settings.CALLS_SERVICE_LEVEL_T_S, "s": settings.CALLS_SHORT_ABANDON_S},
     }
     return render(request, "calls/search.html", context)
@@ -281,37 +282,20 @@ TICKET_READERS = frozenset({Role.DIRECTOR, Role.ANALYST, Role.TEAM_LEAD, Role.AG
 
 
 def _customer(user, call) -> dict[str, Any] | None:
-    """The linked customer as the desktop shows them (name, masked mobile), or ``None``."""
+    """The linked customer as the desktop shows them (name, masked mobile), or ``None``; a customer
+    outside the user's scope by number only."""
     if not call.customer_id:
         return None
-    from banking import selectors as bank
-    from banking.errors import AccountNotFound
-    from banking.masking import mask_mobile
+    from banking.selectors import customer_labels
 
-    try:
-        customer = bank.customer_get(user=user, customer_id=call.customer_id)
-    except AccountNotFound:
+    label = customer_labels(user=user, customer_ids=[call.customer_id]).get(call.customer_id)
+    if label is None:
         return {"id": call.customer_id, "name": "", "mobile": ""}
-    return {"id": customer.pk, "name": customer.name, "mobile": mask_mobile(customer.mobile)}
+    return {"id": call.customer_id, **label}
 
 
 def _tickets_of_call(user, call) -> list[dict[str, Any]]:
-    """The contact and work order recorded for the call (``Ticket.call_id``)."""
-    from tickets.selectors import TicketFilter, ticket_list
+    """The contacts and work orders recorded for the call (``Ticket.call_id``)."""
+    from tickets.selectors import tickets_for_calls
 
-    # No selector finds work orders by call yet: the list's search matches the call id among others.
-    found = ticket_list(user=user, filters=TicketFilter(q=call.call_id))
-    return [
-        {
-            "pk": ticket.pk,
-            "number": ticket.number,
-            "kind": ticket.get_kind_display(),
-            "category": ticket.get_category_display(),
-            "state": ticket.state,
-            "state_label": ticket.get_state_display(),
-            "unit": f"{ticket.unit.code} {ticket.unit.name}" if ticket.unit else "",
-            "url": reverse("tickets:detail", args=[ticket.pk]),
-        }
-        for ticket in found
-        if ticket.call_id == call.call_id
-    ]
+    return tickets_for_calls(user=user, call_ids=[call.call_id]).get(call.call_id, [])

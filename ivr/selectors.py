@@ -276,3 +276,68 @@ def ivr_call_trail(call_id: str) -> dict[str, Any] | None:
         "path": [{"key": key, "label": label(key)} for key in call.path or []],
         "events": events,
     }
+
+
+# --- transfers in the IVR, for the reports --------------------------------------------------------
+
+# The longest an IVR call lasts, for bounding a period's events by their call's (indexed) start.
+_LONGEST_IVR_CALL = timedelta(days=1)
+
+
+def ivr_transfer_refusals(date_from: date, date_to: date) -> dict[str, Any]:
+    """Transfers the IVR refused in ``[date_from, date_to]`` (Asia/Shanghai local dates,
+    inclusive; the time of the event in which the caller heard the refusal), test calls excluded.
+    Banking writes nothing for a refused transfer: the refusal is what the IVR said, the
+    ``transfer_refused`` prompt of an event's response with its ``reason`` — banking's refusal
+    code (``banking.selectors.transfer_refusal_labels``) or the IVR's own ``not_registered`` /
+    ``invalid_amount``. ``refused``: how many; ``calls``: in how many calls; ``by_reason``:
+    ``{code: count}``; ``done``: transfers the IVR announced as done (the ledger's
+    ``banking.selectors.ivr_transfer_statistics`` is the count of record)."""
+    from .models import IvrEvent
+
+    start, end = _local_day_bounds(date_from, date_to)
+    events = (
+        IvrEvent.objects.filter(
+            call__started_at__gte=start - _LONGEST_IVR_CALL,
+            call__started_at__lt=end,
+            call__is_test=False,
+            call__verified=True,  # a transfer is reached only after a login
+            created_at__gte=start,
+            created_at__lt=end,
+        )
+        .order_by()
+        .values_list("call_id", "response")
+    )
+    by_reason: Counter[str] = Counter()
+    refused_calls: set[int] = set()
+    done = 0
+    for call_pk, response in events.iterator(chunk_size=2000):
+        for action in (response or {}).get("actions") or []:
+            if action.get("type") != "say":
+                continue
+            prompt = action.get("prompt")
+            if prompt == "transfer_refused":
+                by_reason[str((action.get("data") or {}).get("reason") or "")] += 1
+                refused_calls.add(call_pk)
+            elif prompt == "transfer_done":
+                done += 1
+    return {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "refused": sum(by_reason.values()),
+        "calls": len(refused_calls),
+        "by_reason": dict(sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))),
+        "done": done,
+    }
+
+
+def ivr_test_call_ids(date_from: date, date_to: date) -> list[str]:
+    """The ids of the simulator's test calls started in ``[date_from, date_to]`` (and the day
+    before, for calls that run past midnight), so that what staff recorded on them is left out
+    of the figures."""
+    start, end = _local_day_bounds(date_from, date_to)
+    return list(
+        IvrCall.objects.filter(started_at__gte=start - _LONGEST_IVR_CALL, started_at__lt=end, is_test=True)
+        .order_by()
+        .values_list("call_id", flat=True)
+    )

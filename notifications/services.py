@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
+from django.db import transaction
 from django.utils import timezone
 
 from core.pii import FULL_NUMBER_SQL_PATTERN, contains_full_number
@@ -28,13 +30,23 @@ def sms_enqueue(
         raise ValueError(f"unknown SMS kind {kind!r}")
     if contains_full_number(text):
         raise ValueError(FULL_NUMBER_MESSAGE)
-    return SmsOutbox.objects.create(
+    row = SmsOutbox.objects.create(
         phone=phone,
         kind=kind,
         text=text,
         related_posting_id=related_posting_id,
         created_at=created_at or timezone.now(),
     )
+    # Sent as soon as the row is committed; should the task never come (the process died right
+    # after the commit), beat's sweep finds the row (``notifications.delivery.sweep``).
+    transaction.on_commit(partial(_schedule, row.pk), robust=True)
+    return row
+
+
+def _schedule(pk: int) -> None:
+    from .delivery import schedule
+
+    schedule([pk])
 
 
 def sms_enqueue_function_sql() -> str:

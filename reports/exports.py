@@ -14,6 +14,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -25,7 +26,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Kinds of column: how a value is shown and exported.
 TEXT, COUNT, RATE, DURATION, DECIMAL = "text", "count", "rate", "duration", "decimal"
-NUMERIC = frozenset({COUNT, RATE, DURATION, DECIMAL})
+# Money: the value is integer fen, shown and exported as yuan with 2 decimals (never a float).
+MONEY = "money"
+NUMERIC = frozenset({COUNT, RATE, DURATION, DECIMAL, MONEY})
 DASH = "—"
 
 
@@ -65,6 +68,13 @@ def duration_text(seconds: float | None, *, hours: bool = False) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h or hours else f"{m}:{s:02d}"
 
 
+def yuan_text(fen: int, *, grouped: bool = True) -> str:
+    """Integer fen as yuan: ``123456`` → ``"1,234.56"`` (``"1234.56"`` ungrouped)."""
+    sign = "-" if int(fen) < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{whole:,}.{cents:02d}" if grouped else f"{sign}{whole}.{cents:02d}"
+
+
 def display(kind: str, value: Any) -> str:
     """A value as the page shows it."""
     if value is None or value == "":
@@ -77,6 +87,8 @@ def display(kind: str, value: Any) -> str:
         return duration_text(float(value))
     if kind == DECIMAL:
         return f"{float(value):,.1f}"
+    if kind == MONEY:
+        return yuan_text(value)
     return str(value)
 
 
@@ -95,11 +107,13 @@ def csv_value(kind: str, value: Any) -> str | int:
         return duration_text(float(value), hours=True)  # m:ss would read as h:mm
     if kind == DECIMAL:
         return f"{float(value):.1f}"
+    if kind == MONEY:
+        return yuan_text(value, grouped=False)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-NUMBER_FORMATS = {COUNT: "#,##0", RATE: "0.0%", DURATION: "[h]:mm:ss", DECIMAL: "#,##0.0"}
+NUMBER_FORMATS = {COUNT: "#,##0", RATE: "0.0%", DURATION: "[h]:mm:ss", DECIMAL: "#,##0.0", MONEY: "#,##0.00"}
 
 
 def xlsx_value(kind: str, value: Any) -> Any:
@@ -113,6 +127,8 @@ def xlsx_value(kind: str, value: Any) -> Any:
         return float(value) / 86400  # Excel's times are fractions of a day
     if kind == DECIMAL:
         return float(value)
+    if kind == MONEY:
+        return Decimal(int(value)) / 100  # exact: openpyxl writes a Decimal as the number it is
     return str(value)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from agents.models import AgentState
 from calls.models import Call
@@ -276,7 +276,64 @@ def test_the_search_pages_in_a_fixed_number_of_queries(lead, day):
             assert lead.get("/calls/", params).status_code == 200
         return len(captured)
 
-    assert queries(date_from=D, date_to=D, outcome="answered_late") == queries(date_from=D, date_to=D)
+    # One query each for the customers' names and the calls' work orders, whatever the rows: a page
+    # of one call with a customer costs what a page of eleven does (9).
+    assert queries(date_from=D, date_to=D, queue="card") == queries(date_from=D, date_to=D) == 9
+    # No row names a customer: no look-up of names (8).
+    assert queries(date_from=D, date_to=D, outcome="answered_late") == 8
+
+
+def _row_of(html: str, call_id: str) -> str:
+    return re.search(rf'<tr [^>]*data-call="{call_id}">(.*?)</tr>', html, re.S).group(1)
+
+
+def test_the_list_names_the_customer_and_links_the_calls_work_orders(client_for, day, staff):
+    from tests.factories_banking import CustomerFactory
+    from tickets.services.contacts import ticket_create
+    from tickets.services.workflow import ticket_dispatch
+
+    customer = CustomerFactory(name="王芳", mobile="13912345678")
+    Call.objects.filter(call_id="card").update(customer_id=customer.pk)
+    contact = ticket_create(
+        actor=staff[Role.AGENT], kind="consultation", category="fees", description="咨询", call_id="card"
+    )
+    complaint = ticket_create(
+        actor=staff[Role.AGENT], kind="complaint", category="fees", description="投诉", call_id="card"
+    )
+    ticket_dispatch(ticket=complaint, actor=staff[Role.ANALYST], unit_code="B01")
+    ticket_create(actor=staff[Role.AGENT], kind="complaint", category="fees", description="另一通", call_id="late")
+    html = client_for(staff[Role.TEAM_LEAD]).get("/calls/", {"date_from": D, "date_to": D}).content.decode()
+    card = _row_of(html, "card")
+    assert "王芳" in card and "139****5678" in card and "13912345678" not in html
+    assert f'href="/tickets/{contact.pk}/">{contact.number}</a>' in card
+    assert f'href="/tickets/{complaint.pk}/">{complaint.number}</a>' in card
+    assert card.index(contact.number) < card.index(complaint.number)  # oldest first
+    assert "已派发" in card  # the state, in the user's language
+    assert complaint.number not in _row_of(html, "late") and "—" in _row_of(html, "in-t")
+    # A customer id the bank does not know is shown by its number, as before.
+    Call.objects.filter(call_id="in-t").update(customer_id=987654)
+    html = client_for(staff[Role.TEAM_LEAD]).get("/calls/", {"date_from": D, "date_to": D}).content.decode()
+    assert "#987654" in _row_of(html, "in-t")
+    # The maintainer sees the calls but does not open work orders: their numbers, unlinked.
+    html = client_for(staff[Role.MAINTAINER]).get("/calls/", {"date_from": D, "date_to": D}).content.decode()
+    card = _row_of(html, "card")
+    assert contact.number in card and f'href="/tickets/{contact.pk}/"' not in card
+
+
+def test_the_list_in_english_names_the_work_order_state_in_english(client_for, day, staff):
+    from tickets.services.contacts import ticket_create
+
+    ticket = ticket_create(
+        actor=staff[Role.AGENT], kind="consultation", category="fees", description="咨询", call_id="late"
+    )
+    client = client_for(staff[Role.DIRECTOR])
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get("/calls/", {"date_from": D, "date_to": D}).content.decode()
+    assert "Work order" in html
+    row = _row_of(html, "late")
+    with translation.override("en"):
+        state = str(ticket.get_state_display())
+    assert ticket.number in row and state in row and state.isascii()
 
 
 def test_an_agent_sees_only_the_calls_they_handled(client_for, day, queues):
@@ -417,8 +474,8 @@ def test_a_calls_page_merges_its_ivr_and_cti_events(client_for, committed, calle
     with CaptureQueriesContext(connection) as captured:
         client.get(f"/calls/{call.pk}/")
     # The session and user (3), the call, queues, the IVR call, its menu's names and events, the
-    # legs' agents, the call's events, the customer and accounts, the work orders: a fixed 13.
-    assert len(captured) == 13
+    # legs' agents, the call's events, the customer's name and mobile, the work orders: a fixed 12.
+    assert len(captured) == 12
 
 
 def test_a_calls_page_in_english(client_for, day):

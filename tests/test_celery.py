@@ -38,6 +38,7 @@ def test_beat_at_start_schedules_each_periodic_task_once_and_each_is_a_known_tas
         "banking.loss_report_reminders_send",
         "banking.loss_reports_expire",
         "calls.sweep",
+        "notifications.sweep",
         "reports.refresh",
         "reports.sweep",
         "tickets.escalate",
@@ -55,8 +56,13 @@ def _database_url_of_test_db() -> str:
     return f"postgres://{user}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
 
 
-def _start(*args) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), REDIS_URL=settings.REDIS_URL)
+def _start(*args, **extra_env: str) -> subprocess.Popen:
+    # Tasks earlier tests queued with no worker running (rollup refreshes, SMS deliveries for rows
+    # long gone) would come first: the queue starts empty.
+    from contactcenter.celery import app
+
+    app.control.purge()
+    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), REDIS_URL=settings.REDIS_URL, **extra_env)
     env["DJANGO_SETTINGS_MODULE"] = "contactcenter.settings.local"
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "contactcenter", *args],
@@ -111,4 +117,42 @@ def test_beat_schedules_a_periodic_task_that_the_worker_runs():
         assert cache.get(f"worker-probe:{token}") == "consumed", _stop(beat)
     finally:
         _stop(beat)
+        _stop(worker)
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_a_postings_notice(tmp_path):
+    """End to end in full mode: a transfer on a card with 短信通 writes its notice in the posting's
+    transaction (the database function), beat's sweep hands it to the delivery task, a worker on
+    Redis sends it through the file gateway, once."""
+    from banking.services.transfers import transfer_execute
+    from notifications import delivery
+    from notifications.models import SmsOutbox
+    from tests.factories_banking import phone_banking
+
+    pb = phone_banking(card_fen=5_000_000, sms_notice=True)
+    transfer_execute(
+        registration=pb.registration,
+        from_account=pb.card,
+        to_account=pb.linked[0],
+        amount="100.00",
+        idempotency_key="worker-notice",
+        channel="ivr",
+    )
+    sms = SmsOutbox.objects.get()
+    worker = _start(
+        "worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "WARNING", SMS_FILE_DIR=str(tmp_path)
+    )
+    try:
+        assert delivery.sweep()["scheduled"] == 1
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and SmsOutbox.objects.get(pk=sms.pk).status != "sent":
+            time.sleep(0.3)
+        sms.refresh_from_db()
+        assert sms.status == "sent", _stop(worker)
+        assert [path.name for path in tmp_path.iterdir()] == [f"{sms.pk}.json"]
+        assert "转出人民币100.00元" in (tmp_path / f"{sms.pk}.json").read_text(encoding="utf-8")
+    finally:
         _stop(worker)

@@ -9,7 +9,7 @@ import json
 import re
 from datetime import datetime, timedelta
 from html import unescape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
@@ -22,15 +22,18 @@ from calls.demo import seed_call_history
 from calls.search import call_search
 from calls.services.cti import cti_events_ingest
 from calls.views import CallSearchForm
+from org.models import Unit
 from org.roles import Role
 from reports import rollups
 from reports import selectors as rs
 from tests.factories import make_staff
+from tickets.forms import ListFilterForm
 from tickets.models import CalendarYear, Category
-from tickets.selectors import TicketFilter, ticket_list
+from tickets.selectors import ticket_list
 from tickets.services.calendar import calendar_sync_from_package
 from tickets.services.contacts import ticket_create
-from tickets.services.workflow import ticket_callback, ticket_dispatch, ticket_reply
+from tickets.services.workflow import ticket_callback, ticket_close, ticket_dispatch, ticket_reply
+from tickets.views.lists import filters_from
 
 pytest_plugins = ["calls.tests.fixtures"]
 pytestmark = pytest.mark.django_db
@@ -70,15 +73,12 @@ def _calls_behind(url: str, user) -> int:
 
 
 def _tickets_behind(url: str, user) -> int:
+    """How many work orders the list shows for a dashboard link (parsed as the list parses it)."""
     parts = urlsplit(url)
     assert parts.path == reverse("tickets:list")
-    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-    filters = TicketFilter(
-        unit=query.get("unit", ""),
-        state=(query["state"],) if query.get("state") else (),
-        overdue=True if query.get("overdue") == "on" else None,
-    )
-    return ticket_list(user=user, filters=filters).count()
+    form = ListFilterForm(QueryDict(parts.query), units=Unit.objects.filter(is_active=True))
+    assert form.is_valid(), form.errors
+    return ticket_list(user=user, filters=filters_from(form)).count()
 
 
 def _today_call(call_id: str, *, wait_s: int, answered: bool, agent_id: int | None, ended: bool = True) -> list[dict]:
@@ -253,10 +253,65 @@ def test_the_league_table_links_each_unit_to_its_work_orders(client_for, center)
     assert "overdue=on" in overdue_url and overdue_text == "1"
     assert _tickets_behind(overdue_url, director) == 1
     closed_url, closed_text = links[2]
-    assert "state=closed" in closed_url and closed_text == "1"
+    assert "closed_from=" in closed_url and closed_text == "1"
     assert _tickets_behind(closed_url, director) == 1
     figures = rs.ticket_figures(timezone.localdate() - timedelta(days=29), timezone.localdate())
     assert figures["total"]["overdue_now"] == 1 and figures["total"]["closed"] == 2
+
+
+def _league_links(html: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """``{unit or "total": {figure: (url, text)}}`` of the league table's linked figures."""
+    names = ("unit", "dispatched", "closed", "on_time", "satisfaction", "overdue_now")
+    table = {}
+    rows = re.findall(r'<tr data-unit="(\w+)">(.*?)</tr>', html, re.S)
+    league = html[html.index('data-unit="') :]
+    rows.append(("total", re.search(r"<tfoot>\s*<tr>(.*?)</tr>", league, re.S).group(1)))
+    for unit, row in rows:
+        table[unit] = dict(zip(names, re.findall(r'<a href="([^"]+)">([^<]*)</a>', row), strict=False))
+    return table
+
+
+def test_every_dispatched_and_closed_figure_of_the_league_lists_exactly_its_work_orders(client_for, center, staff):
+    """The figures count by the day of first dispatch and of closure: a work order received before
+    the period but dispatched in it counts, one dispatched before it does not, a contact settled on
+    the phone is no closed work order; the list behind each link shows exactly those."""
+    now = timezone.now()
+    old = ticket_create(
+        actor=staff[Role.AGENT],
+        kind="complaint",
+        category=Category.FEES,
+        description="早先受理",
+        received_at=now - timedelta(days=45),
+        now=now - timedelta(days=45),
+    )
+    ticket_dispatch(ticket=old, actor=staff[Role.ANALYST], unit_code="B01", now=now - timedelta(days=2))
+    settled = ticket_create(
+        actor=staff[Role.AGENT], kind="consultation", category=Category.FEES, description="当场答复"
+    )
+    ticket_close(ticket=settled, actor=staff[Role.AGENT])
+    director = center["director"]
+    html = unescape(client_for(director).get(URL).content.decode())
+    table = _league_links(html)
+    assert set(table) >= {"B01", "B02"}
+    figures = rs.ticket_figures(timezone.localdate() - timedelta(days=29), timezone.localdate())
+    by_unit = {row["unit"]: row for row in figures["by_unit"]}
+    assert by_unit["B01"]["dispatched"] == 3 and figures["total"]["closed"] == 2
+    checked = 0
+    for unit, links in table.items():
+        expected = figures["total"] if unit == "total" else by_unit[unit]
+        for figure in ("dispatched", "closed"):
+            url, text = links[figure]
+            assert f"{figure}_from=" in url and int(text) == expected[figure]
+            assert _tickets_behind(url, director) == expected[figure], (unit, figure, url)
+            checked += 1
+        # The rates are of the work orders closed in the period: they link to the same rows.
+        assert links["on_time"][0] == links["satisfaction"][0] == links["closed"][0]
+    assert checked >= 4
+    # The received-date list the links used to open was not the figure.
+    received = _tickets_behind(
+        f"{reverse('tickets:list')}?unit=B01&date_from={timezone.localdate() - timedelta(days=29)}", director
+    )
+    assert received != by_unit["B01"]["dispatched"]
 
 
 def test_the_period_changes_the_heatmap_funnel_and_league_but_not_the_trends(client_for, center):

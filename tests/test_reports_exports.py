@@ -167,9 +167,13 @@ def test_the_monthly_workbook(client_for, two_months):
             translation.gettext("Summary"),
             *(translation.pgettext("report", name) for name in ("Per day", "Per queue", "Per agent")),
             translation.pgettext("report", "Work orders by unit"),
+            *(
+                translation.pgettext("report", name)
+                for name in ("Callbacks per agent", "Verbal loss reports", "IVR transfers refused by reason")
+            ),
         ]
     assert book.sheetnames == names
-    summary, days, queues, agents, units = book.worksheets
+    summary, days, queues, agents, units, *_service = book.worksheets
     assert "2026-11" in summary["A1"].value
     assert [cell.value for cell in summary[4]] == [
         translation.gettext("Indicator"),

@@ -250,6 +250,90 @@ def test_the_work_order_report_per_unit_and_category(client_for, staff):
     assert any(row[1] == "1" for row in rows[1:])  # the category table of B02 only
 
 
+def _ticket_figure_cells(html: str) -> list[tuple[str, str, str, str]]:
+    """``(row label, figure, url, text)`` of the dispatched (2nd) and closed (3rd) cells of every
+    row, total included, of the page's work-order tables."""
+    import html as html_lib
+    import re
+
+    cells = []
+    for row in re.findall(r"<tr>(.*?)</tr>", html, re.S):
+        tds = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        if len(tds) < 3:
+            continue
+        label = re.sub(r"<[^>]+>", "", tds[0]).strip()
+        for figure, cell in (("dispatched", tds[1]), ("closed", tds[2])):
+            link = re.search(r'<a href="([^"]+)">([^<]*)</a>', cell)
+            text = re.sub(r"<[^>]+>", "", cell).strip()
+            cells.append((label, figure, html_lib.unescape(link.group(1)) if link else "", text))
+    return cells
+
+
+def _tickets_behind(url: str, user) -> int:
+    """How many work orders the list shows for a link (parsed as the list parses it)."""
+    from django.http import QueryDict
+
+    from org.models import Unit
+    from tickets.forms import ListFilterForm
+    from tickets.selectors import ticket_list
+    from tickets.views.lists import filters_from
+
+    parts = urlsplit(url)
+    assert parts.path == "/tickets/"
+    form = ListFilterForm(QueryDict(parts.query), units=Unit.objects.filter(is_active=True))
+    assert form.is_valid(), form.errors
+    return ticket_list(user=user, filters=filters_from(form)).count()
+
+
+def test_every_dispatched_and_closed_figure_lists_exactly_its_work_orders(client_for, staff):
+    """Dispatched counts by the day of first dispatch, closed by the day of closure (contacts
+    settled on the phone are no closed work orders): each figure's link lists exactly those rows,
+    per unit, per category, per category of one unit and in total."""
+    from tickets.models import Category
+    from tickets.services.contacts import ticket_create
+    from tickets.services.workflow import ticket_close, ticket_dispatch, ticket_reply
+
+    def work_order(unit: str, category: str, *, received: datetime, dispatched: datetime, closed=None):
+        ticket = ticket_create(
+            actor=staff[Role.AGENT], kind="complaint", category=category, description="x", received_at=received,
+            now=received,
+        )  # fmt: skip
+        ticket_dispatch(ticket=ticket, actor=staff[Role.ANALYST], unit_code=unit, now=dispatched)
+        if closed is not None:
+            member = staff["unit_staff_b01"] if unit == "B01" else staff["unit_staff_b02"]
+            ticket_reply(ticket=ticket, actor=member, result="已处理", resolved=True, now=closed - timedelta(hours=1))
+            ticket_close(ticket=ticket, actor=staff[Role.AGENT], now=closed)
+        return ticket
+
+    before = DAY - timedelta(days=10)
+    work_order("B01", Category.FEES, received=at(before, 9), dispatched=at(DAY, 10))  # received before, counts
+    work_order("B01", Category.FEES, received=at(DAY, 9), dispatched=at(DAY, 9, 30), closed=at(DAY, 16))
+    work_order("B01", Category.SERVICE_ATTITUDE, received=at(before, 9), dispatched=at(before, 10), closed=at(DAY, 11))
+    work_order("B02", Category.FEES, received=at(DAY, 8), dispatched=at(DAY, 8, 30))
+    work_order("B02", Category.FEES, received=at(before, 8), dispatched=at(before, 9))  # neither
+    settled = ticket_create(
+        actor=staff[Role.AGENT], kind="consultation", category=Category.FEES, description="当场答复",
+        received_at=at(DAY, 9), now=at(DAY, 9),
+    )  # fmt: skip
+    ticket_close(ticket=settled, actor=staff[Role.AGENT], now=at(DAY, 9, 5))
+    analyst = staff[Role.ANALYST]
+    client = client_for(analyst)
+    for params in ({}, {"unit": "B01"}):
+        cells = _ticket_figure_cells(get(client, "/reports/tickets/", **params).content.decode())
+        linked = [cell for cell in cells if cell[2]]
+        assert len(linked) >= 6, cells
+        for label, figure, url, text in linked:
+            assert f"{figure}_from={DAY.isoformat()}" in url and f"{figure}_to={DAY.isoformat()}" in url
+            assert _tickets_behind(url, analyst) == int(text), (params, label, figure, url)
+        totals = {figure: text for label, figure, _url, text in cells if label in {"合计", "Total"}}
+        if not params:
+            assert totals == {"dispatched": "3", "closed": "2"}  # the contact settled on the phone is not one
+        else:
+            assert totals == {"dispatched": "2", "closed": "2"}
+            fees = [cell for cell in linked if cell[2].find("category=fees") >= 0]
+            assert fees and all("unit=B01" in url for _label, _figure, url, _text in fees)
+
+
 # --- filters --------------------------------------------------------------------------------
 
 
@@ -409,7 +493,7 @@ def test_the_monthly_page_compares_the_month_with_the_one_before(client_for, cen
     assert summary["Offered"] == ["14", "7", "+100.0%"]
     assert summary["Service level (answered within 20 s)"] == ["76.9%", "100.0%", "−23.1 pp"]
     # The sections of the printed report, one per page, and the chart.
-    assert html.count('class="rp-print-section') == 5
+    assert html.count('class="rp-print-section') == 8  # with callbacks, loss reports, IVR refusals
     assert "<svg" in html and "polyline" in html
     assert "reports-print.css" in html and 'media="print"' in html
     assert "/reports/monthly.xlsx?month=2026-11" in html

@@ -130,6 +130,10 @@ class TicketListCreateApi(GenericAPIView):
             q=query.get("q") or "",
             date_from=query.get("date_from"),
             date_to=query.get("date_to"),
+            dispatched_from=query.get("dispatched_from"),
+            dispatched_to=query.get("dispatched_to"),
+            closed_from=query.get("closed_from"),
+            closed_to=query.get("closed_to"),
             customer=query.get("customer"),
             order=query.get("ordering") or "received",
         )

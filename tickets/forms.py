@@ -149,6 +149,17 @@ class ListFilterForm(forms.Form):
         label=_("Received from"), required=False, widget=DateInput(), validators=[validate_in_range]
     )
     date_to = forms.DateField(label=_("to"), required=False, widget=DateInput(), validators=[validate_in_range])
+    # First dispatched and closed (work orders dispatched to a unit) on these local dates, as the
+    # reports count "dispatched" and "closed": their figures link here.
+    dispatched_from = forms.DateField(
+        label=_("Dispatched from"), required=False, widget=DateInput(), validators=[validate_in_range]
+    )
+    dispatched_to = forms.DateField(label=_("to"), required=False, widget=DateInput(), validators=[validate_in_range])
+    closed_from = forms.DateField(
+        label=_("Closed from"), required=False, widget=DateInput(), validators=[validate_in_range]
+    )
+    closed_to = forms.DateField(label=_("to"), required=False, widget=DateInput(), validators=[validate_in_range])
+    customer = forms.IntegerField(label=_("Customer number"), required=False, min_value=1, max_value=2**62)
     order = forms.ChoiceField(
         label=_("Sort"), required=False, choices=[("received", _("Newest first")), ("due", _("Due first"))]
     )

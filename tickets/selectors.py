@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeAlias
@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Choices, Count, Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from org.models import Unit
@@ -83,6 +84,12 @@ class TicketFilter:
     date_from: date | None = None
     date_to: date | None = None
     customer: int | None = None
+    # First dispatched / closed on these local dates (inclusive), as ``ticket_statistics`` counts
+    # "dispatched" and "closed": the reports' drill-downs list exactly the rows behind a figure.
+    dispatched_from: date | None = None
+    dispatched_to: date | None = None
+    closed_from: date | None = None
+    closed_to: date | None = None
     order: str = "received"
 
 
@@ -113,6 +120,17 @@ def ticket_list(*, user: AnyUser, filters: TicketFilter | None = None, now: date
         queryset = queryset.filter(received_at__gte=_local_midnight(filters.date_from))
     if filters.date_to:
         queryset = queryset.filter(received_at__lt=_local_midnight(filters.date_to + timedelta(days=1)))
+    if filters.dispatched_from:
+        queryset = queryset.filter(first_dispatched_at__gte=_local_midnight(filters.dispatched_from))
+    if filters.dispatched_to:
+        queryset = queryset.filter(first_dispatched_at__lt=_local_midnight(filters.dispatched_to + timedelta(days=1)))
+    if filters.closed_from or filters.closed_to:
+        # "Closed" counts work orders (dispatched to a unit), not contacts settled on the phone.
+        queryset = queryset.filter(unit__isnull=False)
+    if filters.closed_from:
+        queryset = queryset.filter(closed_at__gte=_local_midnight(filters.closed_from))
+    if filters.closed_to:
+        queryset = queryset.filter(closed_at__lt=_local_midnight(filters.closed_to + timedelta(days=1)))
     term = filters.q.strip()
     if term:
         match = Q(description__icontains=term) | Q(customer__name=term) | Q(call_id=term)
@@ -163,11 +181,7 @@ def unit_overdue_counts(*, now: datetime | None = None) -> dict[str, int]:
     past their due time), for the reports' branch league table. One query."""
     now = now or timezone.now()
     rows = (
-        Ticket.objects.overdue(now)
-        .filter(unit__isnull=False)
-        .values("unit__code")
-        .order_by()
-        .annotate(n=Count("pk"))
+        Ticket.objects.overdue(now).filter(unit__isnull=False).values("unit__code").order_by().annotate(n=Count("pk"))
     )
     return {row["unit__code"]: row["n"] for row in rows}
 
@@ -297,6 +311,43 @@ def tickets_for_customer(*, user: AnyUser, customer_id: int, limit: int = 5) -> 
         .select_related("unit")
         .order_by("-received_at", "-id")[:limit]
     )
+
+
+def tickets_for_calls(*, user: AnyUser, call_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """``{call id: [{"pk", "number", "state", "state_label", "kind", "category", "unit", "url"}]}``:
+    the contacts and work orders recorded for each call (``Ticket.call_id``, indexed) that the user
+    may see, oldest first, labels in the user's language. One query for a page of calls; calls with
+    none are left out."""
+    from .models import ContactKind
+
+    ids = sorted({str(call_id) for call_id in call_ids if call_id})
+    if not ids:
+        return {}
+    states = {code: str(label) for code, label in State.choices}
+    kinds = {code: str(label) for code, label in ContactKind.choices}
+    categories = {code: str(label) for code, label in Category.choices}
+    base = reverse("tickets:detail", args=[0])[: -len("0/")]
+    found: dict[str, list[dict[str, Any]]] = {}
+    rows = (
+        Ticket.objects.visible_to(user)
+        .filter(call_id__in=ids)
+        .order_by("received_at", "id")
+        .values_list("pk", "call_id", "state", "kind", "category", "unit__code", "unit__name")
+    )
+    for pk, call_id, state, kind, category, unit_code, unit_name in rows:
+        found.setdefault(call_id, []).append(
+            {
+                "pk": pk,
+                "number": f"{pk:06d}",  # as ``Ticket.number``
+                "state": state,
+                "state_label": states.get(state, state),
+                "kind": kinds.get(kind, kind),
+                "category": categories.get(category, category),
+                "unit": f"{unit_code} {unit_name}" if unit_code else "",
+                "url": f"{base}{pk}/",
+            }
+        )
+    return found
 
 
 # --- the calendar ------------------------------------------------------------------------------------

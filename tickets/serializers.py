@@ -137,6 +137,10 @@ class TicketListQuery(QuerySerializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=100)
     date_from = serializers.DateField(required=False, allow_null=True)
     date_to = serializers.DateField(required=False, allow_null=True)
+    dispatched_from = serializers.DateField(required=False, allow_null=True)
+    dispatched_to = serializers.DateField(required=False, allow_null=True)
+    closed_from = serializers.DateField(required=False, allow_null=True)
+    closed_to = serializers.DateField(required=False, allow_null=True)
     customer = serializers.IntegerField(required=False, min_value=1)
     ordering = serializers.ChoiceField(choices=["received", "due"], required=False, default="received")
 

@@ -326,6 +326,25 @@ BANKING_PASSWORD_MAX_ATTEMPTS = env.int("BANKING_PASSWORD_MAX_ATTEMPTS", default
 BANKING_LOSS_REPORT_VALID_DAYS = env.int("BANKING_LOSS_REPORT_VALID_DAYS", default=5)
 BANKING_LOSS_REPORT_REMIND_HOURS = env.int("BANKING_LOSS_REPORT_REMIND_HOURS", default=24)
 BANKING_SMS_SIGNATURE = env.str("BANKING_SMS_SIGNATURE", default="【农合银行】")
+
+# SMS delivery (notifications.delivery, docs/notifications.md): the gateway ("file" writes
+# SMS_FILE_DIR, "http" posts to SMS_HTTP_URL, "smpp" binds to an SMSC), retries and the sweep.
+SMS_GATEWAY = env.str("SMS_GATEWAY", default="file")
+SMS_FILE_DIR = env.str("SMS_FILE_DIR", default=str(VAR_DIR / "sms"))
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_SECRET = env.str("SMS_HTTP_SECRET", default="")
+SMS_HTTP_TIMEOUT_S = env.float("SMS_HTTP_TIMEOUT_S", default=5.0)
+SMS_SMPP_HOST = env.str("SMS_SMPP_HOST", default="127.0.0.1")
+SMS_SMPP_PORT = env.int("SMS_SMPP_PORT", default=2775)
+SMS_SMPP_SYSTEM_ID = env.str("SMS_SMPP_SYSTEM_ID", default="")
+SMS_SMPP_PASSWORD = env.str("SMS_SMPP_PASSWORD", default="")
+SMS_SOURCE_ADDR = env.str("SMS_SOURCE_ADDR", default="95580")
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
+SMS_RETRY_BASE_S = env.int("SMS_RETRY_BASE_S", default=30)
+SMS_RETRY_MAX_S = env.int("SMS_RETRY_MAX_S", default=3600)
+# A row still "sending" this long after its claim is reconciled with the gateway.
+SMS_SENDING_STALE_S = env.int("SMS_SENDING_STALE_S", default=120)
+SMS_BATCH = env.int("SMS_BATCH", default=20)
 # Key of the ID-number digest; empty falls back to SECRET_KEY (set it so SECRET_KEY can rotate).
 BANKING_ID_DIGEST_KEY = env.str("BANKING_ID_DIGEST_KEY", default="")
 
@@ -414,4 +433,7 @@ CELERY_BEAT_SCHEDULE = {
     # Rollups: agent states and the IVR change with time; the sweep repairs a lost dirty mark.
     "reports-refresh": {"task": "reports.refresh", "schedule": 60.0, "options": {"expire_seconds": 50}},
     "reports-sweep": {"task": "reports.sweep", "schedule": 600.0},
+    # SMS rows no task got (the database function's, a process that died after its commit) and
+    # rows left "sending" by a crash.
+    "notifications-sweep": {"task": "notifications.sweep", "schedule": 15.0, "options": {"expire_seconds": 14}},
 }

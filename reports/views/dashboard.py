@@ -164,9 +164,14 @@ def _league(date_from: date, date_to: date, links: Links) -> dict[str, Any]:
     closed work order last), each figure linked to the work-order list behind it."""
     figures = rs.ticket_figures(date_from, date_to)
     period = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
+    # "Dispatched" and "closed" count by the day of first dispatch and of closure
+    # (``ticket_statistics``): the list's filters of those days list exactly the rows counted.
+    dispatched_in = {"dispatched_from": date_from.isoformat(), "dispatched_to": date_to.isoformat()}
+    closed_in = {"closed_from": date_from.isoformat(), "closed_to": date_to.isoformat()}
 
     def row(unit: str, name: str, values: dict[str, Any]) -> dict[str, Any]:
-        closed = links.tickets_for(unit=unit, state="closed", **period)
+        # On-time and satisfaction rates are of the work orders closed in the period.
+        closed = links.tickets_for(unit=unit, **closed_in)
         return {
             "unit": unit,
             "name": name,
@@ -179,7 +184,7 @@ def _league(date_from: date, date_to: date, links: Links) -> dict[str, Any]:
             "overdue_now": values["overdue_now"],
             "links": {
                 "unit": links.tickets_for(unit=unit, **period),
-                "dispatched": links.tickets_for(unit=unit, **period),
+                "dispatched": links.tickets_for(unit=unit, **dispatched_in),
                 "closed": closed,
                 "on_time": closed,
                 "satisfaction": closed,

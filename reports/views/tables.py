@@ -38,7 +38,8 @@ from tickets.models import Category
 
 from .. import exports
 from .. import selectors as rs
-from ..exports import COUNT, DECIMAL, DURATION, RATE, TEXT, Column, Comparison, MonthlyReport, Table
+from .. import service_figures as sf
+from ..exports import COUNT, DECIMAL, DURATION, MONEY, RATE, TEXT, Column, Comparison, MonthlyReport, Table
 from ..forms import PRESETS, MonthForm, ReportFilterForm, month_end, preset_range, previous_month
 from ..kpi import occupancy_from
 
@@ -223,6 +224,7 @@ class Filters:
     by: str = "interval"
     caption: str = ""
     query: dict[str, str] = field(default_factory=dict)  # the filters as query parameters
+    role: str = ""  # the viewer's role (a report may show a team lead less)
 
     def query_dates(self) -> tuple[str, str]:
         return self.date_from.isoformat(), self.date_to.isoformat()
@@ -411,11 +413,28 @@ def build_ivr(filters: Filters) -> list[Table]:
 def build_tickets(filters: Filters) -> list[Table]:
     figures = rs.ticket_figures(filters.date_from, filters.date_to)
     base = _base("tickets:list", "/tickets/")
+    # "Dispatched" and "closed" count by the day of first dispatch and of closure
+    # (``ticket_statistics``); the list's filters of those days list exactly the rows counted, and
+    # the rates (of the work orders closed) link to the closed ones.
+    dispatched_in = {"dispatched_from": filters.date_from.isoformat(), "dispatched_to": filters.date_to.isoformat()}
+    closed_in = {"closed_from": filters.date_from.isoformat(), "closed_to": filters.date_to.isoformat()}
+
+    def figure_links(**params: str) -> dict[str, str]:
+        closed = _url(base, {**params, **closed_in})
+        return {
+            "dispatched": _url(base, {**params, **dispatched_in}),
+            "closed": closed,
+            "on_time_rate": closed,
+            "median_resolution_hours": closed,
+            "satisfaction_rate": closed,
+        }
+
     by_unit = [row for row in figures["by_unit"] if not filters.unit or row["unit"] == filters.unit]
     for row in by_unit:
         row["label"] = f"{row['unit']} {row['name']}"
         row["_links"] = {
             "label": _url(base, {"unit": row["unit"]}),
+            **figure_links(unit=row["unit"]),
             "overdue_now": _url(base, {"unit": row["unit"], "overdue": "on", "order": "due"}),
         }
     if filters.unit:
@@ -428,9 +447,15 @@ def build_tickets(filters: Filters) -> list[Table]:
     categories = dict(Category.choices)
     for row in by_category:
         row["label"] = str(categories.get(row["category"], row["category"]))
-        row["_links"] = {"label": _url(base, {"unit": filters.unit, "category": row["category"]})}
+        row["_links"] = {
+            "label": _url(base, {"unit": filters.unit, "category": row["category"]}),
+            **figure_links(unit=filters.unit, category=row["category"]),
+        }
     if total:
-        total["_links"] = {"overdue_now": _url(base, {"unit": filters.unit, "overdue": "on", "order": "due"})}
+        total["_links"] = {
+            **figure_links(unit=filters.unit),
+            "overdue_now": _url(base, {"unit": filters.unit, "overdue": "on", "order": "due"}),
+        }
     return [
         Table(
             pgettext_lazy("report", "Work orders by unit"),
@@ -445,6 +470,95 @@ def build_tickets(filters: Filters) -> list[Table]:
             sorted(by_category, key=lambda row: row["label"]) if filters.unit else by_category,
             caption=filters.caption,
         ),
+    ]
+
+
+# --- self-service and callbacks -------------------------------------------------------------
+
+
+def _callback_columns() -> list[Column]:
+    return [
+        Column("name", pgettext_lazy("report", "Agent"), TEXT),
+        Column("agent", pgettext_lazy("report", "Username"), TEXT),
+        Column("created", pgettext_lazy("report", "Callbacks"), COUNT),
+        Column("reached", gettext_lazy("Reached"), COUNT),
+        Column("not_reached", gettext_lazy("Not reached"), COUNT),
+        Column("cancelled", gettext_lazy("Cancelled"), COUNT),
+        Column("open", pgettext_lazy("callbacks", "Still open"), COUNT),
+        Column("attempts", pgettext_lazy("callbacks", "Calls made"), COUNT),
+        Column("reach_rate", pgettext_lazy("callbacks", "Reach rate"), RATE),
+    ]
+
+
+def _callback_table(figures: Mapping[str, Any], caption: str) -> Table:
+    rows = []
+    for row in figures["by_agent"]:
+        rows.append(
+            {
+                **row,
+                "name": row["name"] or pgettext_lazy("callbacks", "Not assigned (the queue's)"),
+                "created": row["open"] + row["reached"] + row["not_reached"] + row["cancelled"],
+            }
+        )
+    total = {**figures, "name": _("Total"), "agent": ""}
+    return Table(pgettext_lazy("report", "Callbacks per agent"), _callback_columns(), rows, total, caption=caption)
+
+
+def _loss_report_table(figures: Mapping[str, Any], caption: str) -> Table:
+    columns = [
+        Column("label", pgettext_lazy("report", "Channel"), TEXT),
+        Column("reported", pgettext_lazy("loss reports", "Reported"), COUNT),
+        Column("in_force", pgettext_lazy("loss reports", "Still in force"), COUNT),
+        Column("cancelled", gettext_lazy("Cancelled"), COUNT),
+        Column("expired", gettext_lazy("Expired"), COUNT),
+        Column("formalized", gettext_lazy("Formalized"), COUNT),
+    ]
+    total = {**figures, "label": _("Total")}
+    return Table(pgettext_lazy("report", "Verbal loss reports"), columns, figures["by_channel"], total, caption=caption)
+
+
+def _ivr_transfer_table(figures: Mapping[str, Any], caption: str) -> Table:
+    columns = [
+        Column("attempts", pgettext_lazy("ivr transfers", "Transfers asked for"), COUNT),
+        Column("executed", pgettext_lazy("ivr transfers", "Executed"), COUNT),
+        Column("amount_fen", pgettext_lazy("ivr transfers", "Amount executed (yuan)"), MONEY),
+        Column("refused", pgettext_lazy("ivr transfers", "Refused"), COUNT),
+        Column("refusal_rate", pgettext_lazy("ivr transfers", "Refusal rate"), RATE),
+        Column("refused_calls", pgettext_lazy("ivr transfers", "Calls with a refusal"), COUNT),
+    ]
+    return Table(pgettext_lazy("report", "Transfers in the IVR"), columns, [figures], caption=caption)
+
+
+def _refusal_table(figures: Mapping[str, Any], caption: str) -> Table:
+    columns = [
+        Column("label", gettext_lazy("Reason"), TEXT),
+        Column("code", gettext_lazy("Code"), TEXT),
+        Column("refused", pgettext_lazy("ivr transfers", "Refused"), COUNT),
+        Column("share", pgettext_lazy("ivr transfers", "Share of refusals"), RATE),
+    ]
+    refused = figures["refused"]
+    total = {"label": _("Total"), "code": "", "refused": refused, "share": 1.0 if refused else None}
+    return Table(
+        pgettext_lazy("report", "IVR transfers refused by reason"),
+        columns,
+        figures["by_reason"],
+        total,
+        caption=caption,
+    )
+
+
+def build_service(filters: Filters) -> list[Table]:
+    """Callbacks per agent (everyone who sees the page); verbal loss reports, the IVR's transfers
+    and their refusals by reason (the analyst and the director)."""
+    if filters.role not in ANALYSTS:
+        return [_callback_table(sf.callback_figures(filters.date_from, filters.date_to), filters.caption)]
+    figures = sf.service_figures(filters.date_from, filters.date_to)
+    caption = filters.caption
+    return [
+        _callback_table(figures["callbacks"], caption),
+        _loss_report_table(figures["loss_reports"], caption),
+        _ivr_transfer_table(figures["ivr_transfers"], caption),
+        _refusal_table(figures["ivr_transfers"], caption),
     ]
 
 
@@ -495,6 +609,18 @@ REPORTS: dict[str, Report] = {
             ("unit",),
             "this_month",
             build_tickets,
+        ),
+        Report(
+            "service",
+            pgettext_lazy("report", "Self-service and callbacks"),
+            gettext_lazy(
+                "Callbacks made and reached per agent; verbal loss reports by channel; transfers customers "
+                "made in the IVR and why refused ones were refused."
+            ),
+            TEAM,
+            (),
+            "this_month",
+            build_service,
         ),
     )
 }
@@ -582,6 +708,7 @@ def _report_view(report: Report) -> Callable[[HttpRequest], HttpResponseBase]:
         filters = None
         if form.is_valid():
             filters = _filters(form)
+            filters.role = user_role(request.user) or ""
             tables = report.build(filters)
             fmt = request.GET.get("format", "")
             if fmt in ("csv", "xlsx"):
@@ -747,6 +874,10 @@ def monthly_report(first: date, *, today: date | None = None) -> MonthlyReport:
         tickets(pgettext_lazy("report", "Satisfaction rate"), RATE, "satisfaction_rate", 1),
     ]
 
+    service_now = sf.service_figures(current.date_from, current.date_to)
+    service_before = sf.service_figures(before.date_from, before.date_to)
+    summary += _service_summary(service_now, service_before)
+
     queues = rs.call_figures(current.date_from, current.date_to, group_by="queue")
     queue_columns = [Column("label", pgettext_lazy("report", "Queue"), TEXT), *_call_columns(*MONTHLY_CALL_KEYS)]
     month_params = {"date_from": current.date_from.isoformat(), "date_to": current.date_to.isoformat()}
@@ -781,8 +912,27 @@ def monthly_report(first: date, *, today: date | None = None) -> MonthlyReport:
                 {**tickets_now["total"], "label": _("Total")},
                 caption=caption,
             ),
+            _callback_table(service_now["callbacks"], caption),
+            _loss_report_table(service_now["loss_reports"], caption),
+            _refusal_table(service_now["ivr_transfers"], caption),
         ],
     )
+
+
+def _service_summary(now: Mapping[str, Any], before: Mapping[str, Any]) -> list[Comparison]:
+    """The monthly summary's lines of the self-service and callback figures."""
+
+    def line(text: Any, kind: str, part: str, key: str, better: int = 0) -> Comparison:
+        return Comparison(text, kind, now[part].get(key), before[part].get(key), better)
+
+    return [
+        line(pgettext_lazy("report", "Callbacks reached"), COUNT, "callbacks", "reached", 1),
+        line(pgettext_lazy("report", "Callback reach rate"), RATE, "callbacks", "reach_rate", 1),
+        line(pgettext_lazy("report", "Verbal loss reports"), COUNT, "loss_reports", "reported"),
+        line(pgettext_lazy("report", "IVR transfers executed"), COUNT, "ivr_transfers", "executed"),
+        line(pgettext_lazy("report", "IVR transfer amount (yuan)"), MONEY, "ivr_transfers", "amount_fen"),
+        line(pgettext_lazy("report", "IVR transfers refused"), COUNT, "ivr_transfers", "refused", -1),
+    ]
 
 
 def _month_form(request: HttpRequest) -> MonthForm:

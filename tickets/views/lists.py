@@ -156,6 +156,11 @@ def filters_from(form: forms.ListFilterForm) -> TicketFilter:
         q=data.get("q") or "",
         date_from=data.get("date_from"),
         date_to=data.get("date_to"),
+        dispatched_from=data.get("dispatched_from"),
+        dispatched_to=data.get("dispatched_to"),
+        closed_from=data.get("closed_from"),
+        closed_to=data.get("closed_to"),
+        customer=data.get("customer"),
         order=data.get("order") or "received",
     )
 
@@ -185,7 +190,13 @@ def ticket_list(request):
                 "order": filters.order,
                 "date_from": filters.date_from.isoformat() if filters.date_from else "",
                 "date_to": filters.date_to.isoformat() if filters.date_to else "",
+                **{
+                    name: getattr(filters, name).isoformat() if getattr(filters, name) else ""
+                    for name in ("dispatched_from", "dispatched_to", "closed_from", "closed_to")
+                },
+                "customer": filters.customer or "",
             },
+            "filter_errors": forms.form_errors(form) if form.is_bound and not form.is_valid() else "",
             "choices": {
                 "states": State.choices,
                 "units": [(unit.code, f"{unit.code} {unit.name}") for unit in units],

@@ -1,0 +1,296 @@
+"""Delivery of the SMS outbox through a gateway, each message once (issue 15; docs/notifications.md).
+
+A row moves ``pending → sending → sent → delivered / failed``; each move is an ``SmsEvent``.
+
+* **Claim** (``claim``): due ``pending`` rows become ``sending`` under a fresh claim token, in one
+  short transaction (``FOR UPDATE SKIP LOCKED``: two workers never take the same row; the task
+  run twice finds the row no longer pending).
+* **Send** outside any transaction: the gateway is called once per claimed row.
+* **Record**: ``sent`` with the gateway's message id — only if the row still carries our claim
+  (a reconciler may have moved it meanwhile). A temporary error puts the row back to
+  ``pending`` with a backoff (``SMS_RETRY_BASE_S`` × 2^attempt, at most ``SMS_RETRY_MAX_S``) until
+  ``SMS_MAX_ATTEMPTS``, then ``failed``; a refusal is ``failed`` at once. ``failed`` rows are the
+  dead-letter list: the maintainer requeues or cancels them (audited).
+* **Exactly once across crashes**: a row left in ``sending`` (the worker died after the gateway
+  took the message and before the row was marked, or the gateway timed out after the request
+  went out) is never resent blindly. After ``SMS_SENDING_STALE_S`` the sweep reconciles it: the
+  gateway is asked by the row's id (``query``, where the gateway says ``can_query``: the file and
+  HTTP gateways can tell); taken →
+  ``sent``; not taken → ``pending`` again; a gateway that cannot tell (SMPP: only receipts name
+  a message) → ``failed`` with ``unknown_outcome``, for the maintainer to decide.
+* **Receipts** (``receipt_record``) move ``sent`` rows to ``delivered`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.services import audit_record
+
+from .gateways.base import Gateway, GatewayError, GatewayRejected, OutgoingSms, Receipt, Submitted
+from .models import SmsEvent, SmsOutbox
+
+logger = logging.getLogger(__name__)
+Status = SmsOutbox.Status
+
+
+@cache
+def gateway() -> Gateway:
+    """The gateway of ``settings.SMS_GATEWAY`` (one per process)."""
+    kind = settings.SMS_GATEWAY
+    if kind == "http":
+        from .gateways.http import HttpGateway
+
+        return HttpGateway(settings.SMS_HTTP_URL, settings.SMS_HTTP_SECRET, timeout_s=settings.SMS_HTTP_TIMEOUT_S)
+    if kind == "smpp":
+        from .gateways.smpp import SmppGateway
+
+        return SmppGateway(
+            settings.SMS_SMPP_HOST,
+            settings.SMS_SMPP_PORT,
+            settings.SMS_SMPP_SYSTEM_ID,
+            settings.SMS_SMPP_PASSWORD,
+            source_addr=settings.SMS_SOURCE_ADDR,
+            on_receipt=_smpp_receipt,
+        )
+    from .gateways.file import FileGateway
+
+    return FileGateway(settings.SMS_FILE_DIR)
+
+
+def _smpp_receipt(receipt: Receipt) -> None:
+    receipt_record(receipt, gateway_name="smpp")
+
+
+def masked(phone: str) -> str:
+    """A phone number for logs: its last four digits."""
+    return f"…{phone[-4:]}" if len(phone) > 4 else "…"
+
+
+def _event(row: SmsOutbox, status: str, detail: str = "", *, actor: Any = None) -> None:
+    SmsEvent.objects.create(message=row, status=status, attempt=row.attempts, detail=detail[:200], actor=actor)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(settings.SMS_RETRY_BASE_S * 2 ** max(attempts - 1, 0), settings.SMS_RETRY_MAX_S))
+
+
+# --- claim, send, record --------------------------------------------------------------------------
+
+
+def claim(*, ids: Iterable[int] | None = None, limit: int = 50, now: datetime | None = None) -> list[SmsOutbox]:
+    """Take due ``pending`` rows (these ids, or the oldest) for sending: each becomes
+    ``sending`` under a new claim token. Rows another worker holds are skipped."""
+    now = now or timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    with transaction.atomic():
+        rows = SmsOutbox.objects.filter(due, status=Status.PENDING)
+        if ids is not None:
+            rows = rows.filter(pk__in=list(ids))
+        locked = list(rows.order_by("created_at", "pk").select_for_update(skip_locked=True)[:limit])
+        for row in locked:
+            row.status, row.claim, row.claimed_at = Status.SENDING, uuid.uuid4().hex, now
+            row.attempts += 1
+            row.save(update_fields=["status", "claim", "claimed_at", "attempts"])
+            _event(row, Status.SENDING)
+    return locked
+
+
+def _finish(row: SmsOutbox, **changes: Any) -> bool:
+    """Apply ``changes`` to a row we claimed — unless the claim is no longer ours (a reconciler or
+    the maintainer moved it): then nothing changes and False is returned."""
+    with transaction.atomic():
+        current = (
+            SmsOutbox.objects.select_for_update().filter(pk=row.pk, claim=row.claim, status=Status.SENDING).first()
+        )
+        if current is None:
+            return False
+        detail = changes.pop("_detail", "")
+        for name, value in changes.items():
+            setattr(current, name, value)
+        current.save(update_fields=list(changes))
+        _event(current, current.status, detail)
+        for name, value in changes.items():
+            setattr(row, name, value)
+    return True
+
+
+def send_claimed(row: SmsOutbox, *, via: Gateway | None = None) -> str:
+    """Call the gateway once for a row we claimed and record the answer; the row's new status."""
+    via = via or gateway()
+    message = OutgoingSms(id=row.pk, phone=row.phone, text=row.text)
+    try:
+        submitted = via.send(message)
+    except GatewayRejected as exc:
+        _finish(row, status=Status.FAILED, claim="", last_error=f"rejected: {exc}"[:200], _detail="rejected")
+        logger.warning("SMS %s to %s refused by the %s gateway: %s", row.pk, masked(row.phone), via.name, exc)
+        return Status.FAILED
+    except GatewayError as exc:
+        if exc.maybe_sent:
+            # The gateway may have it: the row stays ``sending`` and is reconciled, never resent blindly.
+            logger.warning("SMS %s: %s gateway outcome unknown (%s), to reconcile", row.pk, via.name, exc)
+            return Status.SENDING
+        if row.attempts >= settings.SMS_MAX_ATTEMPTS:
+            _finish(row, status=Status.FAILED, claim="", last_error=str(exc)[:200], _detail="attempts exhausted")
+            return Status.FAILED
+        _finish(
+            row,
+            status=Status.PENDING,
+            claim="",
+            next_attempt_at=timezone.now() + _backoff(row.attempts),
+            last_error=str(exc)[:200],
+            _detail=f"retry: {exc}",
+        )
+        return Status.PENDING
+    _record_sent(row, submitted, via.name)
+    return Status.SENT
+
+
+def _record_sent(row: SmsOutbox, submitted: Submitted, gateway_name: str) -> None:
+    _finish(
+        row,
+        status=Status.SENT,
+        claim="",
+        gateway=gateway_name,
+        gateway_id=submitted.gateway_id,
+        segments=submitted.segments,
+        sent_at=timezone.now(),
+        last_error="",
+        _detail=submitted.gateway_id,
+    )
+
+
+def deliver(*, ids: Iterable[int] | None = None, limit: int = 50) -> dict[str, int]:
+    """Claim and send (these rows, or the due ones); counts per resulting status."""
+    counts: dict[str, int] = {}
+    via = gateway()
+    for row in claim(ids=ids, limit=limit):
+        status = send_claimed(row, via=via)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+# --- after a crash: rows left in ``sending`` --------------------------------------------------------
+
+
+def reconcile_stale(*, now: datetime | None = None, via: Gateway | None = None) -> dict[str, int]:
+    """Settle the rows left ``sending`` longer than ``SMS_SENDING_STALE_S``: ask the gateway by
+    the row's id before anything is resent."""
+    now = now or timezone.now()
+    via = via or gateway()
+    stale = SmsOutbox.objects.filter(
+        status=Status.SENDING, claimed_at__lt=now - timedelta(seconds=settings.SMS_SENDING_STALE_S)
+    ).order_by("claimed_at")[:200]
+    counts = {"sent": 0, "requeued": 0, "unknown": 0, "later": 0}
+    for row in stale:
+        if not getattr(via, "can_query", False):
+            _finish(row, status=Status.FAILED, claim="", last_error="unknown_outcome", _detail="unknown_outcome")
+            counts["unknown"] += 1
+            continue
+        try:
+            found = via.query(OutgoingSms(id=row.pk, phone=row.phone, text=row.text))
+        except GatewayError:
+            counts["later"] += 1
+            continue
+        if found is not None:
+            _record_sent(row, found, via.name)
+            counts["sent"] += 1
+        else:
+            _finish(row, status=Status.PENDING, claim="", next_attempt_at=None, _detail="not taken: resend")
+            counts["requeued"] += 1
+    return counts
+
+
+# --- receipts -------------------------------------------------------------------------------------
+
+
+def receipt_record(receipt: Receipt, *, gateway_name: str | None = None) -> bool:
+    """A delivery report: the ``sent`` row with that gateway message id becomes ``delivered`` or
+    ``failed``. False when no such row is waiting for one (a duplicate report, another system's)."""
+    name = gateway_name or gateway().name
+    with transaction.atomic():
+        row = (
+            SmsOutbox.objects.select_for_update()
+            .filter(gateway=name, gateway_id=receipt.gateway_id, status=Status.SENT)
+            .first()
+        )
+        if row is None:
+            return False
+        if receipt.state == "delivered":
+            row.status, row.delivered_at = Status.DELIVERED, receipt.at
+            row.save(update_fields=["status", "delivered_at"])
+        else:
+            row.status, row.last_error = Status.FAILED, f"receipt: {receipt.detail}"[:200]
+            row.save(update_fields=["status", "last_error"])
+        _event(row, row.status, receipt.detail)
+    return True
+
+
+# --- the dead-letter list (maintainer) --------------------------------------------------------------
+
+
+def requeue(*, message: SmsOutbox, actor: Any, request: Any = None) -> SmsOutbox:
+    """Send a failed message again (the maintainer's decision; audited)."""
+    with transaction.atomic():
+        row = SmsOutbox.objects.select_for_update().get(pk=message.pk)
+        if row.status != Status.FAILED:
+            from .errors import NotDeadLetter
+
+            raise NotDeadLetter()
+        row.status, row.claim, row.next_attempt_at, row.attempts = Status.PENDING, "", None, 0
+        row.save(update_fields=["status", "claim", "next_attempt_at", "attempts"])
+        _event(row, Status.PENDING, "requeued", actor=actor)
+        audit_record(
+            actor=actor, action="sms.requeue", obj=row, details={"last_error": row.last_error}, request=request
+        )
+        transaction.on_commit(lambda: schedule([row.pk]), robust=True)
+    return row
+
+
+def cancel(*, message: SmsOutbox, actor: Any, request: Any = None) -> SmsOutbox:
+    """Give a failed message up (audited)."""
+    with transaction.atomic():
+        row = SmsOutbox.objects.select_for_update().get(pk=message.pk)
+        if row.status != Status.FAILED:
+            from .errors import NotDeadLetter
+
+            raise NotDeadLetter()
+        row.status = Status.CANCELLED
+        row.save(update_fields=["status"])
+        _event(row, Status.CANCELLED, "cancelled", actor=actor)
+        audit_record(actor=actor, action="sms.cancel", obj=row, details={"last_error": row.last_error}, request=request)
+    return row
+
+
+# --- scheduling -----------------------------------------------------------------------------------
+
+
+def schedule(ids: list[int]) -> None:
+    """Hand these rows to the delivery task (after their commit)."""
+    from . import tasks  # tasks call this module
+
+    tasks.deliver.delay(ids)
+
+
+def sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Beat's safety net: due ``pending`` rows no task got (a process died after the commit, a row
+    the database function wrote) are handed to the task in batches; stale ``sending`` rows are
+    reconciled."""
+    now = now or timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    ids = list(
+        SmsOutbox.objects.filter(due, status=Status.PENDING).order_by("created_at").values_list("pk", flat=True)[:1000]
+    )
+    for start in range(0, len(ids), settings.SMS_BATCH):
+        schedule(ids[start : start + settings.SMS_BATCH])
+    return {"scheduled": len(ids), **reconcile_stale(now=now)}
