@@ -15,9 +15,9 @@ A row moves ``pending → sending → sent → delivered / failed``; each move i
   took the message and before the row was marked, or the gateway timed out after the request
   went out) is never resent blindly. After ``SMS_SENDING_STALE_S`` the sweep reconciles it: the
   gateway is asked by the row's id (``query``, where the gateway says ``can_query``: the file and
-  HTTP gateways can tell); taken →
-  ``sent``; not taken → ``pending`` again; a gateway that cannot tell (SMPP: only receipts name
-  a message) → ``failed`` with ``unknown_outcome``, for the maintainer to decide.
+  HTTP gateways always can; SMPP only for messages its session saw accepted): taken → ``sent``;
+  not taken → ``pending`` again; cannot tell (``GatewayError(maybe_sent=True)``) → ``failed``
+  with ``unknown_outcome``, for the maintainer to requeue (sent again without asking) or cancel.
 * **Receipts** (``receipt_record``) move ``sent`` rows to ``delivered`` or ``failed``.
 """
 
@@ -31,7 +31,7 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -60,8 +60,11 @@ def gateway() -> Gateway:
             settings.SMS_SMPP_PORT,
             settings.SMS_SMPP_SYSTEM_ID,
             settings.SMS_SMPP_PASSWORD,
+            system_type=settings.SMS_SMPP_SYSTEM_TYPE,
             source_addr=settings.SMS_SOURCE_ADDR,
             on_receipt=_smpp_receipt,
+            enquire_link_s=settings.SMS_SMPP_ENQUIRE_LINK_S,
+            timeout_s=settings.SMS_SMPP_TIMEOUT_S,
         )
     from .gateways.file import FileGateway
 
@@ -69,7 +72,18 @@ def gateway() -> Gateway:
 
 
 def _smpp_receipt(receipt: Receipt) -> None:
-    receipt_record(receipt, gateway_name="smpp")
+    """The SMPP session's reader thread reports a receipt. One for a message id no row carries
+    yet (the receipt outran the task that stores the id) raises: the gateway answers the SMSC
+    with a temporary error and the SMSC sends it again later."""
+    close_old_connections()
+    try:
+        if (
+            not receipt_record(receipt, gateway_name="smpp")
+            and not SmsOutbox.objects.filter(gateway="smpp", gateway_id=receipt.gateway_id).exists()
+        ):
+            raise LookupError(f"no SMS with gateway id {receipt.gateway_id} yet")
+    finally:
+        close_old_connections()
 
 
 def masked(phone: str) -> str:
@@ -199,8 +213,12 @@ def reconcile_stale(*, now: datetime | None = None, via: Gateway | None = None) 
             continue
         try:
             found = via.query(OutgoingSms(id=row.pk, phone=row.phone, text=row.text))
-        except GatewayError:
-            counts["later"] += 1
+        except GatewayError as exc:
+            if exc.maybe_sent:  # the gateway cannot tell whether it took it: the maintainer decides
+                _finish(row, status=Status.FAILED, claim="", last_error="unknown_outcome", _detail="unknown_outcome")
+                counts["unknown"] += 1
+            else:  # cannot ask now (link down): next sweep
+                counts["later"] += 1
             continue
         if found is not None:
             _record_sent(row, found, via.name)
