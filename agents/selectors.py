@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core import rows
 from org.roles import Role
 
 from .call_port import call_side
@@ -195,3 +196,34 @@ def callback_statistics(date_from: Any, date_to: Any) -> dict[str, Any]:
         **with_rate(total),
         "by_agent": by_agent,
     }
+
+
+# --- the CTI hot path ------------------------------------------------------------------------------
+
+
+def involved_statuses(holder_calls: list[int], target_users: list[int], wrapped: list[int]) -> list[AgentStatus]:
+    """In one statement (prepared: ``core.rows``), without locks: the agents holding one of the
+    calls ``holder_calls``, those of ``target_users`` and those in the after-call work of one of
+    the calls ``wrapped`` — the candidates calls' ``sync_agents`` then locks and checks again
+    (the CTI hot path: issue 12 point 8)."""
+    table = rows._quote(AgentStatus._meta.db_table)
+    array = rows._db().vendor == "postgresql"  # one statement text whatever the number of ids
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, values, acw in (
+        ("call_id", holder_calls, False),
+        ("user_id", target_users, False),
+        ("acw_call_id", wrapped, True),
+    ):
+        if not values:
+            continue
+        if array:
+            clause, params = f"{table}.{rows._quote(column)} = ANY(%s::bigint[])", [*params, values]
+        else:
+            clause, params = f"{table}.{rows._quote(column)} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
+        if acw:
+            clause, params = f"({clause} AND {table}.{rows._quote('state')} = %s)", [*params, AgentState.ACW]
+        clauses.append(clause)
+    if not clauses:
+        return []
+    return [status for status, _extra in rows.select(AgentStatus, " OR ".join(clauses), params)]

@@ -13,18 +13,25 @@ Here one statement does the database's part (``_record_sql``):
   event there is no row yet, and the call is created (``INSERT … ON CONFLICT DO NOTHING``, which
   locks the new row) before the statement runs again;
 * it inserts the event unless its ``event_id`` is stored (``ON CONFLICT DO NOTHING``);
-* it returns the call's row, the digest stored under that id (a resend, or the id reused with
-  other content), whether an agent holds the call (else the agents are not read) and all the
-  call's events (those stored plus the new one).
+* it returns the call's columns the rebuild reads before overwriting them (``_loaded_fields``:
+  the others are folded again from the events, and loading them was a third of the statement's
+  cost), the digest stored under that id (a resend, or the id reused with other content),
+  whether an agent holds the call (else no holder is looked up: ``agent_sync.sync_agents``
+  gets ``held``) and all the call's events (those stored plus the new one).
 
 The lock returns the row's latest version, but the statement's snapshot is older when it had
 to wait for the lock: then the call's ``event_count`` (rebuilt with every event) does not match
 the events read, and they are read again now that the lock is held.
 
 Then the same Python as the plain path rebuilds the call (``services.events.rebuild_many``: the fold,
-the agents when involved, the one ``UPDATE``, the pushes after commit). A duplicate or a reused
-id rolls the transaction back (no call row is left behind); a race the statement cannot judge
-(the id stored by a transaction that committed while it ran) goes to the plain path.
+the agents when involved — one read of them, none when nobody holds the call and it neither
+rings an agent nor ends an after-call work —, the one ``UPDATE``, the pushes after commit). An
+event of a known call is five statements with the token look-up (token, ``BEGIN``, this one, the
+call's ``UPDATE``, ``COMMIT``); a call's first event two more (the creation, this one again); a
+``queued`` event one more (the IVR's hand-off context, ``cti._enrich_from_ivr``); a wrap-up one
+more (the agents). A duplicate or a reused id rolls the transaction back (no call row is left
+behind); a race the statement cannot judge (the id stored by a transaction that committed while
+it ran) goes to the plain path.
 ``tests/test_calls_fastpath.py`` checks, on random event sequences, that both paths build the
 same calls and agents.
 """
@@ -34,7 +41,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import connections, transaction
 from django.db.models import Model
@@ -43,11 +51,10 @@ from django.utils.translation import gettext as _
 from core import rows
 from core.db import retry_on_conflict
 
+from . import cdr
 from .models import Call, CallEvent
 from .services import events
-
-if TYPE_CHECKING:
-    from . import cdr
+from .services.fields import call_fields
 
 
 class _Fallback(Exception):
@@ -95,6 +102,44 @@ def _create_sql(alias: str) -> str:
 
 READ = "event_id, type, ts, queue, agent_id, data"
 
+# The call's columns the rebuild reads before it overwrites them (``events.rebuild_many``
+# compares the state, agent and queue, the wrap-up and queue times; the test flag and the event
+# count are read here). The others it folds again from the events: they are not read (a third of
+# the statement's cost was loading them) and stay deferred on the instance.
+READ_BEFORE_REBUILD = ("state", "agent_id", "queue_id", "wrapup_at", "queued_at", "is_test", "event_count")
+
+
+@cache
+def _loaded_fields() -> tuple[Any, ...]:
+    """The ``Call`` fields the statement reads: all but those every rebuild overwrites (the
+    fold's, the offer's expiry, ``updated_at``), and ``READ_BEFORE_REBUILD``."""
+    rebuilt = {*call_fields(cdr.Fold()), "offer_expires_at", "updated_at"} - set(READ_BEFORE_REBUILD)
+    return tuple(f for f in Call._meta.concrete_fields if f.attname not in rebuilt)
+
+
+@cache
+def _loaded_names() -> list[str]:
+    return [f.attname for f in _loaded_fields()]
+
+
+_CONVERTERS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _loaded_converters(connection) -> list[tuple[int, Any, list]]:
+    """``core.rows._converters`` of the loaded fields (per connection: converters are methods of
+    its ``ops``), indexed by position among them."""
+    found = _CONVERTERS.get(connection.ops)
+    if found is None:
+        position = {f.attname: index for index, f in enumerate(_loaded_fields())}
+        every = Call._meta.concrete_fields
+        found = [
+            (position[every[index].attname], column, functions)
+            for index, column, functions in rows._converters(connection, Call)
+            if every[index].attname in position
+        ]
+        _CONVERTERS[connection.ops] = found
+    return found
+
 
 @cache
 def _record_sql(alias: str) -> str:
@@ -109,9 +154,10 @@ def _record_sql(alias: str) -> str:
     q = connection.ops.quote_name
     calls, events, holders = q(Call._meta.db_table), q(CallEvent._meta.db_table), q(AgentStatus._meta.db_table)
     _fields, columns, casts = _insert_parts(CallEvent, connection, skip=("call_id",))
+    loaded = ", ".join(f"{calls}.{q(f.column)}" for f in _loaded_fields())
     return f"""
 WITH c AS (
-    SELECT {rows.columns(Call)} FROM {calls} WHERE {calls}.call_id = %s FOR UPDATE
+    SELECT {loaded} FROM {calls} WHERE {calls}.call_id = %s FOR UPDATE
 ), e AS (
     INSERT INTO {events} ({columns}, call_id)
     SELECT {casts}, c.id FROM c WHERE NOT c.is_test
@@ -157,10 +203,9 @@ def record_one(new, *, now: datetime):
 @retry_on_conflict
 def _record(new, *, now: datetime):
     connection = connections["default"]
-    call = Call(call_id=new.call_id)
     event = events.event_row(new)
-    names = rows.names(Call)
-    converters = rows._converters(connection, Call)
+    names = _loaded_names()
+    converters = _loaded_converters(connection)
     record = [new.call_id, *_prep(connection, CallEvent, event, skip=("call_id",)), new.event_id]
     with transaction.atomic(), rows._cursor(connection) as cursor:
         cursor.execute(_record_sql(connection.alias), record)
@@ -168,10 +213,10 @@ def _record(new, *, now: datetime):
         if row is None:
             # The call's first event: create it (the insert locks the new row; a creator racing
             # us makes it return nothing, and the lock then waits for theirs), then record.
-            cursor.execute(_create_sql(connection.alias), _prep(connection, Call, call))
+            cursor.execute(_create_sql(connection.alias), _prep(connection, Call, Call(call_id=new.call_id)))
             cursor.execute(_record_sql(connection.alias), record)
             row = cursor.fetchone()
-        call = rows._instance(connection, Call, names, converters, row[: len(names)])
+        call = rows._instance(connection, Call, names, converters, row[: len(names)])  # the rest deferred
         stored, inserted, held, stored_events = row[len(names) :]
         if call.is_test:  # the IVR simulator's test call: no switch carries it (read with the lock)
             transaction.set_rollback(True)

@@ -205,3 +205,71 @@ def test_concurrent_single_events_of_one_call_all_count(on_postgres):
     call = Call.objects.get(call_id="fp-conc")
     assert call.event_count == len(bodies) and call.state == "ended" and call.wrapup_at is not None
     assert call.hold_ms == 10_000 and call.wait_ms == 20_000 and call.anomalies == []
+
+
+def _agent_reads(captured) -> list[str]:
+    return [q["sql"] for q in captured if 'FROM "agents_agentstatus"' in q["sql"] and "FOR UPDATE" not in q["sql"]]
+
+
+def test_an_event_no_agent_holds_reads_no_agent_and_a_wrapup_reads_them_once(switch, on_postgres, queues, make_agent):
+    """The fast path knows from its statement whether an agent holds the call (issue 12 point 8):
+    an event of a call nobody holds reads no agent; the wrap-up that may end someone's after-call
+    work reads the agents once (holders, the agent taking the call and after-call work in one
+    statement), not once per kind."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent = make_agent("fp-hist-agent", state=AgentState.READY, skills={})
+    t0 = timezone.now() - timedelta(days=1)
+    kinds = ["offered", "queued", "ringing", "answered", "ended", "wrapup"]
+    reads = {}
+    for n, type_ in enumerate(kinds):
+        body = {
+            "event_id": f"fp-h-{n}",
+            "call_id": "fp-hist",
+            "type": type_,
+            "ts": (t0 + timedelta(seconds=9 * n)).isoformat(),
+        }
+        if type_ == "queued":
+            body["queue"] = "general"
+        if type_ in ("ringing", "answered"):
+            body["agent"] = agent.username
+        with CaptureQueriesContext(connection) as captured:
+            assert switch.post("/api/cti/events/", body, format="json").json()["accepted"] == 1
+        reads[type_] = len(_agent_reads(captured.captured_queries))
+        if type_ == "wrapup":
+            # BEGIN, the recording statement, the agents, the call's UPDATE, COMMIT.
+            assert len(captured.captured_queries) <= 5, [q["sql"][:80] for q in captured.captured_queries]
+    assert reads == {"offered": 0, "queued": 0, "ringing": 0, "answered": 0, "ended": 0, "wrapup": 1}
+    status = AgentStatus.objects.get(user=agent)
+    assert (status.state, status.call_id) == (AgentState.READY, None)  # a historical call moves no agent
+
+
+def test_a_live_call_one_event_per_request_moves_its_agent_through_after_call_work(
+    switch, on_postgres, queues, make_agent
+):
+    agent = make_agent("fp-live-agent", state=AgentState.READY, skills={})
+    t0 = timezone.now() - timedelta(seconds=60)
+    seen = []
+    for n, type_ in enumerate(["offered", "queued", "ringing", "answered", "ended", "wrapup"]):
+        body = {
+            "event_id": f"fp-l-{n}",
+            "call_id": "fp-live",
+            "type": type_,
+            "ts": (t0 + timedelta(seconds=5 * n)).isoformat(),
+        }
+        if type_ == "queued":
+            body["queue"] = "general"
+        if type_ in ("ringing", "answered"):
+            body["agent"] = agent.username
+        assert switch.post("/api/cti/events/", body, format="json").json()["accepted"] == 1
+        status = AgentStatus.objects.get(user=agent)
+        seen.append((type_, status.state, status.call_id is not None, status.acw_call_id is not None))
+    assert seen == [
+        ("offered", AgentState.READY, False, False),
+        ("queued", AgentState.READY, False, False),
+        ("ringing", AgentState.RINGING, True, False),
+        ("answered", AgentState.ON_CALL, True, False),
+        ("ended", AgentState.ACW, False, True),
+        ("wrapup", AgentState.READY, False, False),
+    ]

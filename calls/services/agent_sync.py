@@ -4,13 +4,14 @@ offer (``sync_agents``, run by the event writer under the calls' row locks)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
 from agents.locks import lock_agents
 from agents.models import AgentState, AgentStatus
+from agents.selectors import involved_statuses
 from agents.services import status_transition
 
 from .. import cdr
@@ -28,7 +29,12 @@ def is_live(fresh: Sequence[cdr.EventLike], now: datetime) -> bool:
 
 
 def sync_agents(
-    calls: dict[int, Call], folds: dict[int, cdr.Fold], fresh: Mapping[int, Sequence[cdr.EventLike]], *, now: datetime
+    calls: dict[int, Call],
+    folds: dict[int, cdr.Fold],
+    fresh: Mapping[int, Sequence[cdr.EventLike]],
+    *,
+    now: datetime,
+    held: Collection[int] | None = None,
 ) -> None:
     """Bring the agents' states in line with the rebuilt calls (the call rows are locked).
 
@@ -36,33 +42,33 @@ def sync_agents(
     after-call work if they talked, not ready after a missed offer, else back to ready); the
     agent a call now rings or connects takes it — only for live events, so a historical load
     never moves anyone; the agent whose after-call work a call was goes back to ready.
+
+    ``held``: the calls an agent holds, when the caller has read it under the calls' locks (the
+    single-event fast path does); the others are not looked up. The agents involved are read in
+    one statement (``agents.selectors.involved_statuses``), then locked.
     """
-    holders = {
-        status.call_id: status
-        for status in AgentStatus.objects.filter(call_id__in=list(calls)).only("pk", "user_id", "call_id")
-    }
-    targets_wanted = {
-        pk: call.agent_id
-        for pk, call in calls.items()
-        if call.state in ACTIVE_STATES
-        and is_live(fresh[pk], now)
-        and (pk not in holders or holders[pk].user_id != call.agent_id)
-    }
-    targets = {}
-    if targets_wanted:
-        targets = {
-            status.user_id: status
-            for status in AgentStatus.objects.filter(user_id__in=set(targets_wanted.values())).only("pk", "user_id")
-        }
+    holder_calls = list(calls) if held is None else [pk for pk in calls if pk in held]
+    # Calls that a live event rings or connects: their agent takes them.
+    taking = {pk for pk, call in calls.items() if call.state in ACTIVE_STATES and is_live(fresh[pk], now)}
+    target_users = {agent for pk in taking if (agent := calls[pk].agent_id) is not None}
     wrapped = [pk for pk in calls if folds[pk].wrapup_at is not None]
-    acws = {}
-    if wrapped:
-        acws = {
-            status.acw_call_id: status
-            for status in AgentStatus.objects.filter(acw_call_id__in=wrapped, state=AgentState.ACW).only(
-                "pk", "acw_call_id"
-            )
-        }
+    found = involved_statuses(holder_calls, sorted(target_users), wrapped)
+    if not found:
+        return
+    holder_set, wrapped_set = set(holder_calls), set(wrapped)
+    holders = {status.call_id: status for status in found if status.call_id in holder_set}
+    targets_wanted = {
+        pk: calls[pk].agent_id
+        for pk in taking
+        if calls[pk].agent_id is not None and (pk not in holders or holders[pk].user_id != calls[pk].agent_id)
+    }
+    wanted_users = set(targets_wanted.values())
+    targets = {status.user_id: status for status in found if status.user_id in wanted_users}
+    acws = {
+        status.acw_call_id: status
+        for status in found
+        if status.acw_call_id in wrapped_set and status.state == AgentState.ACW
+    }
     locked = lock_agents(*(status.pk for group in (holders, targets, acws) for status in group.values()))
     if not locked:
         return

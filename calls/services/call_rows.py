@@ -66,14 +66,21 @@ def _db_prep_save(field: models.Field[Any, Any], value: Any) -> Any:
     return field.get_db_prep_save(value, connection)
 
 
-def save_calls(calls: list[Call]) -> None:
-    """One parameterised UPDATE per call, sent as a batch. ``bulk_update`` would compile a CASE
-    expression per call and column, which cost more CPU than the database's whole work here."""
+@cache
+def _update_sql(vendor: str) -> str:
+    """The UPDATE of ``save_calls`` (built once per process: its column list is the model's)."""
     fields = _saved_fields()
     table = connection.ops.quote_name(Call._meta.db_table)
     assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 - column names from the model
-    preps = _save_preps(connection.vendor)
+    return f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 - column names from the model
+
+
+def save_calls(calls: list[Call]) -> None:
+    """One parameterised UPDATE per call, sent as a batch. ``bulk_update`` would compile a CASE
+    expression per call and column, which cost more CPU than the database's whole work here."""
+    vendor = connection.vendor
+    sql = _update_sql(vendor)
+    preps = _save_preps(vendor)
     values = [[prep(getattr(call, name)) for name, prep in preps] + [call.pk] for call in calls]
     if len(values) == 1:
         # One call (an event, an agent's button): a prepared statement (``core.rows``).

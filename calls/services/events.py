@@ -224,7 +224,7 @@ def rebuild_many(
         or (folds[pk].wrapup_at is not None and not wrapped_before[pk])
     ]
     if involved:
-        sync_agents({pk: calls[pk] for pk in involved}, folds, fresh, now=now)
+        sync_agents({pk: calls[pk] for pk in involved}, folds, fresh, now=now, held=held)
     save_calls(list(calls.values()))
     # The reports' rollups recompute the intervals a call was and is counted in (its first
     # queue time, before and after this rebuild: a late event may move it), after commit.
