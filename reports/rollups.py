@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, Max, Sum, Value, When
+from django.db.models import Case, IntegerField, Max, Q, Sum, Value, When
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -127,21 +127,39 @@ def call_interval_rows(start: datetime, end: datetime) -> list[CallInterval]:
     return rows
 
 
-def _replace_calls(start: datetime, end: datetime) -> int:
+def _replace_calls(start: datetime, end: datetime, touched: set[tuple[int, int]] | None = None) -> int:
+    """Replace the interval rows of ``[start, end)``; ``touched`` collects the (queue, agent)
+    pairs that had or have a row (their day rows change)."""
     rows = call_interval_rows(start, end)
-    CallInterval.objects.filter(start__gte=start, start__lt=end).delete()
+    old = CallInterval.objects.filter(start__gte=start, start__lt=end)
+    if touched is not None:
+        touched.update(old.values_list("queue_id", "agent_id"))
+        touched.update((row.queue_id, row.agent_id) for row in rows)
+    old.delete()
     CallInterval.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
 
 
-def _replace_days(days: Iterable[date]) -> int:
-    """Recompute the day rows of these local days from their intervals."""
+def _pairs(touched: set[tuple[int, int]]) -> Q:
+    by_queue: dict[int, list[int]] = defaultdict(list)
+    for queue_id, agent_id in touched:
+        by_queue[queue_id].append(agent_id)
+    condition = Q(pk__in=[])
+    for queue_id, agents in by_queue.items():
+        condition |= Q(queue_id=queue_id, agent_id__in=agents)
+    return condition
+
+
+def _replace_days(days: Iterable[date], touched: set[tuple[int, int]] | None = None) -> int:
+    """Recompute the day rows of these local days from their intervals — only those of the
+    (queue, agent) pairs ``touched`` when given (a refresh of one interval changes a few)."""
     rows = []
+    only = _pairs(touched) if touched is not None else Q()
     for day in sorted(set(days)):
         start, end = local_day_bounds(day, day)
         sums = {key: Sum(key) for key in CALL_SUMS} | {key: Max(key) for key in CALL_MAXIMA}
         grouped = (
-            CallInterval.objects.filter(start__gte=start, start__lt=end)
+            CallInterval.objects.filter(only, start__gte=start, start__lt=end)
             .values("queue_id", "agent_id")
             .order_by()
             .annotate(**{f"s_{key}": expression for key, expression in sums.items()})
@@ -155,7 +173,7 @@ def _replace_days(days: Iterable[date]) -> int:
                     **{key: int(row[f"s_{key}"] or 0) for key in CALL_SUMS + CALL_MAXIMA},
                 )
             )
-        CallDay.objects.filter(day=day).delete()
+        CallDay.objects.filter(only, day=day).delete()
     CallDay.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
 
@@ -175,8 +193,9 @@ def refresh_call_intervals(starts: Iterable[datetime]) -> int:
     days = {timezone.localdate(start) for start in starts}
     with transaction.atomic():
         _lock(days)
-        done = sum(_replace_calls(start, end) for start, end in _runs(starts))
-        _replace_days(days)
+        touched: set[tuple[int, int]] = set()
+        done = sum(_replace_calls(start, end, touched) for start, end in _runs(starts))
+        _replace_days(days, touched)
         return done
 
 
