@@ -353,3 +353,22 @@ def test_a_refresh_claims_each_mark_once_and_leaves_none(agent, committed):
     assert rollups.refresh_dirty() == 0
     assert rollups.mark_dirty([DAY, DAY + timedelta(minutes=5)]) == [rollups.interval_of(DAY)]
     assert rollups.mark_dirty([DAY]) == []  # already marked: no second refresh is scheduled
+
+
+def test_reports_rebuild_recomputes_a_range_and_refuses_bad_arguments(agent):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from reports.models import CallDay, CallInterval
+
+    load("rb1", wait=3, agent=agent)
+    CallInterval.objects.all().delete()
+    CallDay.objects.all().delete()
+    out = StringIO()
+    call_command("reports_rebuild", "--from", "2026-03-01", "--to", "2026-03-03", stdout=out)
+    assert "3 days" in out.getvalue()
+    assert call_figures(DAY.date(), DAY.date())["offered"] == 1
+    for args in (["--from", "2026-03-03", "--to", "2026-03-01"], ["--from", "yesterday", "--to", "2026-03-01"]):
+        with pytest.raises(CommandError):
+            call_command("reports_rebuild", *args)
