@@ -27,6 +27,19 @@ def fresh_menu_caches():
     clear_menu_caches()
 
 
+@pytest.fixture(autouse=True)
+def sms_files(tmp_path_factory, settings):
+    """The file gateway writes each test's messages into a directory of its own: a file named by
+    a row id counts as sent, and test databases reuse ids."""
+    from notifications import delivery
+
+    gateway = delivery.gateway  # the cached factory (a test may replace it meanwhile)
+    settings.SMS_FILE_DIR = str(tmp_path_factory.mktemp("sms"))
+    gateway.cache_clear()
+    yield
+    gateway.cache_clear()
+
+
 @pytest.fixture
 def api_client():
     return APIClient()

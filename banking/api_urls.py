@@ -10,6 +10,7 @@ urlpatterns = [
         apis.AccountTransactionsApi.as_view(),
         name="api-account-transactions",
     ),
+    path("accounts/<int:account_id>/sms-notice/", apis.SmsNoticeApi.as_view(), name="api-account-sms-notice"),
     path("loss-reports/", apis.LossReportCreateApi.as_view(), name="api-loss-report-create"),
     path(
         "registrations/<int:registration_id>/unlock/",

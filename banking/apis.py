@@ -3,6 +3,8 @@ reason (the call being handled)."""
 
 from typing import Any, cast
 
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -11,12 +13,14 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from audit.services import audit_record
+from core.errors import Conflict, Forbidden, NotFound
 from org.permissions import roles_allowed
 from org.roles import Role
 
-from . import selectors
+from . import call_port, selectors
 from .events import customer_search_event
-from .models import Customer
+from .masking import mask_mobile
+from .models import Account, Customer
 from .serializers import (
     CustomerDetailSerializer,
     CustomerListSerializer,
@@ -24,9 +28,12 @@ from .serializers import (
     LossReportCreateSerializer,
     LossReportSerializer,
     PostingSerializer,
+    SmsNoticeChangeSerializer,
+    SmsNoticeStateSerializer,
     TransactionQuerySerializer,
     UnlockSerializer,
 )
+from .services.accounts import sms_notice_subscribe, sms_notice_unsubscribe
 from .services.loss_reports import loss_report_register
 from .services.passwords import registration_unlock
 
@@ -163,3 +170,69 @@ class RegistrationUnlockApi(GenericAPIView):
                 "failed_attempts": registration.failed_attempts,
             }
         )
+
+
+def _caller_on_agents_call(*, user: Any, call_id: str, account: Account) -> None:
+    """The agent's own call in hand, with the caller identified as the account's customer —
+    verified in the IVR or linked by the agent ("this is the caller") — else a refusal with a code.
+    The call is read through ``call_port`` (banking never imports calls)."""
+    facts = call_port.call_facts(call_id)
+    if facts is None:
+        raise NotFound(_("No such call."), code="call_not_found")
+    if facts.agent_id != user.pk:
+        raise Conflict(_("This call is not yours."), code="not_your_call")
+    if not facts.in_hand:
+        raise Conflict(_("The call is no longer being handled."), code="call_not_active")
+    if facts.is_test:
+        # The IVR simulator's calls never change banking state (DESIGN.md §5).
+        raise Conflict(_("A test call cannot change banking data."), code="test_call")
+    if not facts.identified_by:
+        raise Forbidden(
+            _("The caller is not verified: verify them in the IVR or link the customer first."),
+            code="caller_not_verified",
+        )
+    if facts.customer_id != account.customer_id:
+        raise Conflict(_("This account is not the caller's."), code="not_callers_account")
+
+
+class SmsNoticeApi(GenericAPIView):
+    """``POST /api/banking/accounts/{id}/sms-notice/`` ``{"enabled", "call_id"}`` — 短信通 on or off
+    for the caller's debit main card, by the agent on their own call in hand with the caller
+    identified; to the customer's mobile on record. Idempotent: a request for the state the account
+    is already in changes nothing (``"changed": false``, no account event). Audited either way."""
+
+    permission_classes = [roles_allowed(Role.AGENT, Role.TEAM_LEAD)]
+    serializer_class = SmsNoticeStateSerializer
+
+    @extend_schema(request=SmsNoticeChangeSerializer, responses={200: SmsNoticeStateSerializer})
+    def post(self, request: Request, account_id: int) -> Response:
+        data = SmsNoticeChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enabled: bool = data.validated_data["enabled"]
+        call_id: str = data.validated_data["call_id"]
+        account = selectors.account_get(user=request.user, account_id=account_id)
+        _caller_on_agents_call(user=request.user, call_id=call_id, account=account)
+        phone = account.customer.mobile if account.customer_id else ""  # type: ignore[union-attr]  # checked
+        with transaction.atomic():
+            before = selectors.sms_notice_of(account)
+            was_on = before is not None and before.active
+            if enabled:
+                changed = not (was_on and before is not None and before.phone == phone)
+                subscription = sms_notice_subscribe(account=account, phone=phone) if changed else before
+            else:
+                changed = was_on
+                subscription = sms_notice_unsubscribe(account=account) if changed else before
+            audit_record(
+                actor=request.user,
+                action="banking.sms_notice_change",
+                obj=account,
+                details={"call_id": call_id, "enabled": enabled, "was_enabled": was_on, "changed": changed},
+                request=request,
+            )
+        body = {
+            "account": account.pk,
+            "enabled": bool(subscription is not None and subscription.active),
+            "phone_masked": mask_mobile(subscription.phone) if subscription is not None else "",
+            "changed": changed,
+        }
+        return Response(self.get_serializer(body).data)

@@ -17,7 +17,15 @@ from org.scoping import UnitScopedQuerySet
 
 from .errors import AccountNotFound
 from .masking import mask_mobile
-from .models import Account, Customer, LinkedAccount, LossReport, PhoneBankingRegistration, Posting
+from .models import (
+    Account,
+    Customer,
+    LinkedAccount,
+    LossReport,
+    PhoneBankingRegistration,
+    Posting,
+    SmsNoticeSubscription,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -283,3 +291,8 @@ def transfer_refusal_labels() -> dict[str, Any]:
     # The two limits refuse with one code (the limit is only in the error's details).
     labels[errors.LimitExceeded.code] = _("The amount exceeds the per-transfer or the daily limit.")
     return labels
+
+
+def sms_notice_of(account: Account) -> SmsNoticeSubscription | None:
+    """The account's 短信通 subscription (active or not), ``None`` when it never had one."""
+    return SmsNoticeSubscription.objects.filter(account=account).first()

@@ -155,3 +155,19 @@ class LossReportSerializer(serializers.ModelSerializer):
 class UnlockSerializer(InputSerializer):
     call_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class SmsNoticeChangeSerializer(InputSerializer):
+    """``POST /api/banking/accounts/{id}/sms-notice/``: 短信通 on or off, on the agent's call."""
+
+    enabled = serializers.BooleanField()
+    call_id = serializers.CharField(max_length=128)
+
+
+class SmsNoticeStateSerializer(serializers.Serializer):
+    """The account's 短信通 after the request: ``changed`` is false when it already was so."""
+
+    account = serializers.IntegerField()
+    enabled = serializers.BooleanField()
+    phone_masked = serializers.CharField(allow_blank=True)
+    changed = serializers.BooleanField()

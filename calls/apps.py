@@ -29,6 +29,12 @@ class CallsConfig(AppConfig):
         from .selectors import caller_number_of
 
         ticket_call_port.register(caller_number=caller_number_of)
+        # Nor does banking: an agent's 短信通 change checks the call through its port.
+        from banking import call_port as banking_call_port
+
+        from .selectors import call_facts_for_banking
+
+        banking_call_port.register(call_facts=call_facts_for_banking)
         # Agents know nothing of calls: calls answers their signals and plugs in its call side.
         from agents import call_port
         from agents.signals import agent_changed, callbacks_changed

@@ -24,10 +24,13 @@ from .serializers import CallDetailSerializer
 if TYPE_CHECKING:
     from django.contrib.auth.models import User as AuthUser
 
+    from banking.call_port import CallFacts
     from banking.models import Customer
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
+
+SCREEN_POP_SMS = 5  # the latest SMS to the caller shown in the screen-pop
 
 
 def counted_calls() -> QuerySet[Call]:
@@ -46,6 +49,35 @@ def caller_number_of(call_id: str) -> str:
     """The caller's number (ANI) of call ``call_id`` as the switch gave it; "" for an unknown call
     (``tickets.call_port``: a contact keeps it)."""
     return Call.objects.filter(call_id=call_id).values_list("ani", flat=True).first() or ""
+
+
+def call_facts_for_banking(call_id: str) -> CallFacts | None:
+    """``banking.call_port``: who holds call ``call_id``, whether it is in hand, who the caller is
+    (the customer the IVR verified or the agent linked), in one query; ``None`` for an unknown call."""
+    from banking.call_port import CallFacts
+
+    row = (
+        Call.objects.filter(call_id=call_id)
+        .values("call_id", "agent_id", "state", "wrapup_at", "customer_id", "customer_source", "verified", "is_test")
+        .first()
+    )
+    if row is None:
+        return None
+    in_hand = row["state"] == CallState.CONNECTED or (row["state"] == CallState.ENDED and row["wrapup_at"] is None)
+    identified_by = ""
+    if row["customer_id"]:
+        if row["customer_source"] == "agent":
+            identified_by = "agent"
+        elif row["verified"]:
+            identified_by = "ivr"
+    return CallFacts(
+        call_id=row["call_id"],
+        agent_id=row["agent_id"],
+        in_hand=in_hand,
+        customer_id=row["customer_id"] if identified_by else None,
+        identified_by=identified_by,
+        is_test=row["is_test"],
+    )
 
 
 def queue_list(*, active_only: bool = True) -> QuerySet[Queue]:
@@ -99,15 +131,19 @@ def ivr_titles(path: list[str] | None) -> list[str]:
 
 def screen_pop(call: Call, *, for_user: AuthUser) -> dict[str, Any]:
     """``{"call_id", "queue", "ani", "ivr": {"verified", "path"}, "customer": {...} | null, "call"}``:
-    the agent's screen-pop (``GET /api/calls/{id}/screen-pop/`` and the ``call.offered`` push)."""
+    the agent's screen-pop (``GET /api/calls/{id}/screen-pop/`` and the ``call.offered`` push).
+    ``"sms"``: the latest messages sent to the caller's number and the identified customer's mobile
+    (``notifications.selectors_port``, one query)."""
+    customer, context = _identify(call, user=for_user)
     return {
         "call_id": call.call_id,
         "queue": call.queue.code if call.queue_id else None,  # type: ignore[union-attr]  # queue_id checked
         "ani": call.ani,
         "is_test": call.is_test,
         "ivr": {"verified": call.verified, "path": list(call.ivr_path or []), "titles": ivr_titles(call.ivr_path)},
-        "customer": customer_context(call, user=for_user),
+        "customer": context,
         "call": CallDetailSerializer(call).data,
+        "sms": _sms_sent(call, customer),
     }
 
 
@@ -118,6 +154,19 @@ def screen_pop_payload(call: Call, *, for_user: AuthUser) -> dict[str, Any]:
 def customer_context(call: Call, *, user: AuthUser) -> dict[str, Any] | None:
     """Who the caller is: the customer the IVR verified, else the one customer whose mobile is the
     caller's number (``"match": "ani"`` — not verified: the agent checks identity first)."""
+    return _identify(call, user=user)[1]
+
+
+def _sms_sent(call: Call, customer: Customer | None) -> list[dict[str, Any]]:
+    from notifications.selectors_port import recent_for_phones
+
+    phones = [ani_digits(call.ani), customer.mobile if customer is not None else ""]
+    return recent_for_phones(phones, limit=SCREEN_POP_SMS)
+
+
+def _identify(call: Call, *, user: AuthUser) -> tuple[Customer | None, dict[str, Any] | None]:
+    """``(customer, context)``: the customer (for the screen-pop's other reads) and
+    ``customer_context``'s answer."""
     from banking import selectors as bank
     from banking.errors import AccountNotFound
 
@@ -136,8 +185,8 @@ def customer_context(call: Call, *, user: AuthUser) -> dict[str, Any] | None:
         customer = None
     if customer is None:
         contacts = call_history(customer_id=None, ani=call.ani, exclude_pk=call.pk)
-        return None if not contacts else {"id": None, "match": "", "recent_contacts": _contacts(contacts)}
-    return _customer_dict(call, customer, match=match, user=user)
+        return None, (None if not contacts else {"id": None, "match": "", "recent_contacts": _contacts(contacts)})
+    return customer, _customer_dict(call, customer, match=match, user=user)
 
 
 def _customer_dict(call: Call, customer: Customer, *, match: str, user: AuthUser) -> dict[str, Any]:
@@ -159,7 +208,10 @@ def _customer_dict(call: Call, customer: Customer, *, match: str, user: AuthUser
         "mobile_masked": mask_mobile(customer.mobile),
         "id_last4": customer.id_last6[-4:],
         "home_unit": customer.home_unit.code if customer.home_unit_id else None,
-        "accounts": AccountSummarySerializer(accounts, many=True).data,
+        "accounts": [
+            {**row, **_sms_notice_of(account)}
+            for row, account in zip(AccountSummarySerializer(accounts, many=True).data, accounts, strict=True)
+        ],
         "registration": {
             "registered": registration is not None,
             "locked": bool(registration and registration.locked),
@@ -176,6 +228,16 @@ def _customer_dict(call: Call, customer: Customer, *, match: str, user: AuthUser
         "recent_transactions_account": focus.pk if focus is not None else None,
         "recent_contacts": _contacts(call_history(customer_id=customer.pk, exclude_pk=call.pk)),
         "tickets": _tickets(user, customer.pk),
+    }
+
+
+def _sms_notice_of(account: Any) -> dict[str, bool]:
+    """短信通 of one account: ``sms_notice_eligible`` (a debit main card) and ``sms_notice`` (on).
+    The subscription comes with the accounts (``select_related``): no query."""
+    subscription = getattr(account, "sms_notice", None) if account.is_debit_main_card else None
+    return {
+        "sms_notice_eligible": bool(account.is_debit_main_card),
+        "sms_notice": bool(subscription is not None and subscription.active),
     }
 
 

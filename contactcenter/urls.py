@@ -48,6 +48,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("risk/", include("banking.urls")),
     path("ivr/", include("ivr.urls")),
+    path("notifications/", include("notifications.urls")),
 ]
 
 handler400 = "org.views.bad_request"

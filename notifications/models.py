@@ -56,6 +56,7 @@ class SmsOutbox(models.Model):
             models.Index(fields=["phone", "created_at"], name="sms_phone_idx"),
             models.Index(fields=["status", "created_at"], name="sms_status_idx"),
             models.Index(fields=["gateway", "gateway_id"], name="sms_gateway_id_idx"),
+            models.Index(fields=["created_at"], name="sms_created_idx"),  # the maintainer's list
         ]
 
     def __str__(self) -> str:
@@ -84,7 +85,10 @@ class SmsEvent(AppendOnlyModel):
         ordering = ["at", "pk"]
         verbose_name = _("SMS event")
         verbose_name_plural = _("SMS events")
-        indexes = [models.Index(fields=["message", "at"], name="sms_event_message_idx")]
+        indexes = [
+            models.Index(fields=["message", "at"], name="sms_event_message_idx"),
+            models.Index(fields=["at"], name="sms_event_at_idx"),  # the gateway's errors of the last hour
+        ]
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.status}"

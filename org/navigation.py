@@ -33,6 +33,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("ivr:simulator", _("IVR simulator"), frozenset({Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT})),
     NavItem("ivr:menu-list", _("IVR menus"), frozenset({Role.MAINTAINER})),
     NavItem("ivr:statistics", _("IVR statistics"), frozenset({Role.DIRECTOR, Role.ANALYST, Role.MAINTAINER})),
+    NavItem("notifications:outbox", _("SMS"), frozenset({Role.MAINTAINER, Role.DIRECTOR})),
     NavItem("org:config", _("System configuration"), frozenset({Role.MAINTAINER, Role.DIRECTOR})),
 )
 

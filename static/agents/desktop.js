@@ -11,6 +11,14 @@
 
   var config = JSON.parse(document.getElementById("desk-config").textContent);
   var T = config.texts;
+  var smsTexts = document.getElementById("sms-texts");
+  var S = smsTexts ? smsTexts.dataset : {};
+  var smsKinds = {};
+  var smsStatuses = {};
+  if (smsTexts) {
+    Array.prototype.forEach.call(smsTexts.querySelectorAll("[data-kind]"), function (node) { smsKinds[node.dataset.kind] = node.textContent; });
+    Array.prototype.forEach.call(smsTexts.querySelectorAll("[data-status]"), function (node) { smsStatuses[node.dataset.status] = node.textContent; });
+  }
   var root = document.getElementById("desk");
   var csrf = root.dataset.csrf;
 
@@ -535,6 +543,7 @@
         : el("span", { className: "muted", text: "—" })));
     if (customer && customer.accounts) parts.push(accountsTable(customer, pop));
     if (customer && customer.recent_transactions) parts.push(transactionsTable(customer.recent_transactions));
+    if (pop.sms) parts.push(smsList(pop.sms));
     if (customer && customer.recent_contacts) parts.push(contactsTable(customer.recent_contacts));
     if (customer && customer.tickets) parts.push(ticketsTable(customer.tickets));
     fill(body, parts);
@@ -638,12 +647,54 @@
         el("td", { text: config.banking.kinds[account.kind] || account.kind }),
         el("td", { className: "status-" + account.status, text: config.banking.statuses[account.status] || account.status }),
         el("td", { className: "num", text: money(account.balance) }),
+        smsNoticeCell(customer, account, pop),
         lossCell);
     });
     return section(T.accounts, el("table", { className: "table compact" },
       el("thead", {}, el("tr", {}, el("th", { text: T.number }), el("th", { text: T.kind }), el("th", { text: T.status }),
-        el("th", { className: "num", text: T.balance }), el("th"))),
+        el("th", { className: "num", text: T.balance }), el("th", { text: S.smsNotice }), el("th"))),
       el("tbody", {}, rows)));
+  }
+
+  // --- 短信通 (SMS notice) on a debit main card, and the SMS sent to the caller ------------------
+  // The toggle is offered on the agent's call in hand once the caller is identified (verified in
+  // the IVR or linked by the agent); the server checks the same (POST .../sms-notice/, audited).
+
+  function smsNoticeCell(customer, account, pop) {
+    var cell = el("td", { className: "sms-notice", "data-sms-notice": account.sms_notice ? "on" : "off" });
+    if (!account.sms_notice_eligible) { cell.appendChild(el("span", { className: "muted", text: "—" })); return cell; }
+    cell.appendChild(el("span", { className: account.sms_notice ? "sms-on" : "muted", text: account.sms_notice ? S.smsOn : S.smsOff }));
+    if (!isInHand(pop.call_id) || isTest(pop)) return cell;
+    var identified = customer.match === "ivr" || customer.match === "agent";
+    var message = el("span", { className: "sms-message", role: "status" });
+    var toggle = button(account.sms_notice ? S.smsDisable : S.smsEnable, "btn-small " + (account.sms_notice ? "btn-quiet" : "btn-ready"), function () {
+      toggle.disabled = true;
+      api("POST", "/api/banking/accounts/" + encodeURIComponent(account.id) + "/sms-notice/",
+        { enabled: !account.sms_notice, call_id: pop.call_id }).then(function (result) {
+        toggle.disabled = false;
+        if (!result.ok) { message.className = "sms-message error"; message.textContent = errorText(result); return; }
+        account.sms_notice = result.data.enabled;
+        renderPop(true);
+        var row = document.querySelector('#pop-body tr[data-account="' + account.id + '"] .sms-message');
+        if (row) { row.className = "sms-message ok"; row.textContent = result.data.enabled ? S.smsEnabled : S.smsDisabled; }
+      });
+    }, "btn-sms-notice-" + account.id);
+    if (!identified) { toggle.disabled = true; toggle.title = S.smsVerifyFirst; }
+    cell.appendChild(document.createTextNode(" "));
+    cell.appendChild(toggle);
+    cell.appendChild(message);
+    return cell;
+  }
+
+  function smsList(items) {
+    if (!items.length) return section(S.sms, el("p", { className: "muted", id: "pop-sms", text: S.smsNone }));
+    return section(S.sms, el("ul", { className: "contacts sms-list", id: "pop-sms" }, items.map(function (m) {
+      return el("li", { "data-sms": m.id },
+        el("span", { className: "muted", text: when(m.created_at) }),
+        el("span", { className: "tag", text: smsKinds[m.kind] || m.kind_label || m.kind }),
+        el("span", { className: "tag sms-status-" + m.status, text: smsStatuses[m.status] || m.status_label || m.status }),
+        el("div", { className: "sms-text", text: m.text }));
+    })));
   }
 
   function lossForm(cell, account, pop) {
