@@ -236,3 +236,16 @@ def test_a_committed_notice_is_sent_by_the_task_on_commit(
             assert row.status == "pending"
     finally:
         delivery.gateway.cache_clear()
+
+
+def test_the_embedded_default_sweeps_rows_no_task_got(settings, monkeypatch):
+    """No beat runs in the embedded default: the websocket ticker's periodic hook runs the sweep."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.skip("full mode: beat runs notifications.sweep")
+    from calls import dispatch
+
+    monkeypatch.undo()  # the real schedule(): the eager task
+    row = sms_enqueue(phone="13900000009", kind="service", text="【农合银行】您好")  # its on-commit task never ran
+    dispatch._embedded_periodic()
+    row.refresh_from_db()
+    assert row.status == "sent"
