@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -102,21 +102,38 @@ def _backoff(attempts: int) -> timedelta:
 # --- claim, send, record --------------------------------------------------------------------------
 
 
-def claim(*, ids: Iterable[int] | None = None, limit: int = 50, now: datetime | None = None) -> list[SmsOutbox]:
-    """Take due ``pending`` rows (these ids, or the oldest) for sending: each becomes
-    ``sending`` under a new claim token. Rows another worker holds are skipped."""
+def claim(
+    *, ids: Iterable[int] | None = None, limit: int = 50, fill: bool = False, now: datetime | None = None
+) -> list[SmsOutbox]:
+    """Take due ``pending`` rows (these ids, or the oldest; with ``fill`` these ids and then the
+    oldest others up to ``limit``) for sending: they become ``sending`` under one new claim
+    token, in three statements whatever their number. Rows another worker holds are skipped."""
     now = now or timezone.now()
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    due = SmsOutbox.objects.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), status=Status.PENDING)
     with transaction.atomic():
-        rows = SmsOutbox.objects.filter(due, status=Status.PENDING)
+        locked: list[SmsOutbox] = []
         if ids is not None:
-            rows = rows.filter(pk__in=list(ids))
-        locked = list(rows.order_by("created_at", "pk").select_for_update(skip_locked=True)[:limit])
+            wanted = list(ids)
+            locked = list(
+                due.filter(pk__in=wanted).order_by("created_at", "pk").select_for_update(skip_locked=True)[:limit]
+            )
+        if ids is None or (fill and len(locked) < limit):
+            others = due.exclude(pk__in=[row.pk for row in locked])
+            locked += list(
+                others.order_by("created_at", "pk").select_for_update(skip_locked=True)[: limit - len(locked)]
+            )
+        if not locked:
+            return []
+        token = uuid.uuid4().hex
+        SmsOutbox.objects.filter(pk__in=[row.pk for row in locked]).update(
+            status=Status.SENDING, claim=token, claimed_at=now, attempts=F("attempts") + 1
+        )
         for row in locked:
-            row.status, row.claim, row.claimed_at = Status.SENDING, uuid.uuid4().hex, now
+            row.status, row.claim, row.claimed_at = Status.SENDING, token, now
             row.attempts += 1
-            row.save(update_fields=["status", "claim", "claimed_at", "attempts"])
-            _event(row, Status.SENDING)
+        SmsEvent.objects.bulk_create(
+            [SmsEvent(message=row, status=Status.SENDING, attempt=row.attempts) for row in locked]
+        )
     return locked
 
 
@@ -139,33 +156,39 @@ def _finish(row: SmsOutbox, **changes: Any) -> bool:
     return True
 
 
+def _failed_send(row: SmsOutbox, exc: Exception, via: Gateway) -> str:
+    """Record a send the gateway refused or could not take; the row's new status."""
+    if isinstance(exc, GatewayRejected):
+        _finish(row, status=Status.FAILED, claim="", last_error=f"rejected: {exc}"[:200], _detail="rejected")
+        logger.warning("SMS %s to %s refused by the %s gateway: %s", row.pk, masked(row.phone), via.name, exc)
+        return Status.FAILED
+    assert isinstance(exc, GatewayError)
+    if exc.maybe_sent:
+        # The gateway may have it: the row stays ``sending`` and is reconciled, never resent blindly.
+        logger.warning("SMS %s: %s gateway outcome unknown (%s), to reconcile", row.pk, via.name, exc)
+        return Status.SENDING
+    if row.attempts >= settings.SMS_MAX_ATTEMPTS:
+        _finish(row, status=Status.FAILED, claim="", last_error=str(exc)[:200], _detail="attempts exhausted")
+        return Status.FAILED
+    _finish(
+        row,
+        status=Status.PENDING,
+        claim="",
+        next_attempt_at=timezone.now() + _backoff(row.attempts),
+        last_error=str(exc)[:200],
+        _detail=f"retry: {exc}",
+    )
+    return Status.PENDING
+
+
 def send_claimed(row: SmsOutbox, *, via: Gateway | None = None) -> str:
     """Call the gateway once for a row we claimed and record the answer; the row's new status."""
     via = via or gateway()
     message = OutgoingSms(id=row.pk, phone=row.phone, text=row.text)
     try:
         submitted = via.send(message)
-    except GatewayRejected as exc:
-        _finish(row, status=Status.FAILED, claim="", last_error=f"rejected: {exc}"[:200], _detail="rejected")
-        logger.warning("SMS %s to %s refused by the %s gateway: %s", row.pk, masked(row.phone), via.name, exc)
-        return Status.FAILED
-    except GatewayError as exc:
-        if exc.maybe_sent:
-            # The gateway may have it: the row stays ``sending`` and is reconciled, never resent blindly.
-            logger.warning("SMS %s: %s gateway outcome unknown (%s), to reconcile", row.pk, via.name, exc)
-            return Status.SENDING
-        if row.attempts >= settings.SMS_MAX_ATTEMPTS:
-            _finish(row, status=Status.FAILED, claim="", last_error=str(exc)[:200], _detail="attempts exhausted")
-            return Status.FAILED
-        _finish(
-            row,
-            status=Status.PENDING,
-            claim="",
-            next_attempt_at=timezone.now() + _backoff(row.attempts),
-            last_error=str(exc)[:200],
-            _detail=f"retry: {exc}",
-        )
-        return Status.PENDING
+    except (GatewayError, GatewayRejected) as exc:
+        return _failed_send(row, exc, via)
     _record_sent(row, submitted, via.name)
     return Status.SENT
 
@@ -184,13 +207,48 @@ def _record_sent(row: SmsOutbox, submitted: Submitted, gateway_name: str) -> Non
     )
 
 
-def deliver(*, ids: Iterable[int] | None = None, limit: int = 50) -> dict[str, int]:
-    """Claim and send (these rows, or the due ones); counts per resulting status."""
+def _record_sent_many(sent: list[tuple[SmsOutbox, Submitted]], gateway_name: str) -> None:
+    """``_record_sent`` for a batch, in one transaction and four statements: only the rows that
+    still carry our claim move to ``sent``."""
+    if not sent:
+        return
+    now = timezone.now()
+    by_pk = {row.pk: (row, submitted) for row, submitted in sent}
+    with transaction.atomic():
+        held = SmsOutbox.objects.select_for_update().filter(pk__in=list(by_pk), status=Status.SENDING)
+        mine = dict(held.values_list("pk", "claim"))
+        rows = []
+        for pk, (row, submitted) in by_pk.items():
+            if mine.get(pk) != row.claim:
+                continue
+            row.status, row.claim, row.gateway, row.gateway_id = Status.SENT, "", gateway_name, submitted.gateway_id
+            row.segments, row.sent_at, row.last_error = submitted.segments, now, ""
+            rows.append(row)
+        SmsOutbox.objects.bulk_update(
+            rows, ["status", "claim", "gateway", "gateway_id", "segments", "sent_at", "last_error"], batch_size=200
+        )
+        SmsEvent.objects.bulk_create(
+            [SmsEvent(message=row, status=Status.SENT, attempt=row.attempts, detail=row.gateway_id) for row in rows]
+        )
+
+
+def deliver(*, ids: Iterable[int] | None = None, limit: int = 50, fill: bool = False) -> dict[str, int]:
+    """Claim and send (these rows, or the due ones; ``fill``: and the oldest others up to
+    ``limit``); counts per resulting status. The batch's successes are recorded together after
+    its sends; a worker killed in between leaves them ``sending``, to be reconciled."""
     counts: dict[str, int] = {}
     via = gateway()
-    for row in claim(ids=ids, limit=limit):
-        status = send_claimed(row, via=via)
+    sent: list[tuple[SmsOutbox, Submitted]] = []
+    for row in claim(ids=ids, limit=limit, fill=fill):
+        try:
+            submitted = via.send(OutgoingSms(id=row.pk, phone=row.phone, text=row.text))
+        except (GatewayError, GatewayRejected) as exc:
+            status = _failed_send(row, exc, via)
+        else:
+            sent.append((row, submitted))
+            status = Status.SENT
         counts[status] = counts.get(status, 0) + 1
+    _record_sent_many(sent, via.name)
     return counts
 
 

@@ -8,6 +8,7 @@ the rows it had claimed are reconciled, never resent blindly (``delivery``).
 """
 
 from celery import shared_task
+from django.conf import settings
 
 from . import delivery
 
@@ -21,7 +22,9 @@ from . import delivery
     ignore_result=True,
 )
 def deliver(ids: list[int]) -> dict[str, int]:
-    return delivery.deliver(ids=ids, limit=len(ids))
+    # Its own rows first, then the oldest others due up to a batch: under load each task takes a
+    # batch, and later tasks find their rows sent already.
+    return delivery.deliver(ids=ids, limit=max(len(ids), settings.SMS_BATCH), fill=True)
 
 
 @shared_task(name="notifications.sweep", soft_time_limit=60, time_limit=90, ignore_result=True)

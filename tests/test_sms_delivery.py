@@ -249,3 +249,27 @@ def test_the_embedded_default_sweeps_rows_no_task_got(settings, monkeypatch):
     dispatch._embedded_periodic()
     row.refresh_from_db()
     assert row.status == "sent"
+
+
+def test_a_batch_is_claimed_and_recorded_in_a_fixed_number_of_statements(django_assert_max_num_queries, monkeypatch):
+    gateway = FakeGateway(*(["ok"] * 30))
+    monkeypatch.setattr(delivery, "gateway", lambda: gateway)
+    rows = [sms_enqueue(phone=f"1390000{n:04d}", kind="service", text=f"{n}").pk for n in range(30)]
+    # claim: savepoint, lock, update, events; record: savepoint, lock, update, events
+    with django_assert_max_num_queries(12):
+        assert delivery.deliver(ids=rows[:5], limit=30, fill=True) == {"sent": 30}
+    assert sorted(gateway.calls) == sorted(rows)
+    assert set(SmsOutbox.objects.filter(pk__in=rows).values_list("status", flat=True)) == {"sent"}
+    assert SmsEvent.objects.filter(message_id__in=rows, status="sent").count() == 30
+
+
+def test_a_task_takes_its_own_rows_first_then_fills_its_batch(monkeypatch, settings):
+    settings.SMS_BATCH = 3
+    gateway = FakeGateway()
+    monkeypatch.setattr(delivery, "gateway", lambda: gateway)
+    rows = [sms_enqueue(phone="13900000001", kind="service", text=f"{n}").pk for n in range(5)]
+    from notifications import tasks
+
+    assert tasks.deliver(ids=[rows[4]]) == {"sent": 3}
+    assert gateway.calls[0] == rows[4] and sorted(gateway.calls[1:]) == rows[:2]  # then the oldest
+    assert tasks.deliver(ids=[rows[0]]) == {"sent": 2}  # its own was sent: it takes the others
