@@ -1,5 +1,5 @@
-from .views import dashboard, me, tables
+from .views import dashboard, me, monthly, tables
 
 app_name = "reports"
 
-urlpatterns = dashboard.urlpatterns + tables.urlpatterns + me.urlpatterns
+urlpatterns = dashboard.urlpatterns + tables.urlpatterns + monthly.urlpatterns + me.urlpatterns
