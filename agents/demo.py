@@ -199,9 +199,13 @@ def _shift_rows(shift: _Shift, rng: random.Random) -> list[AgentStateLog]:
     blocks = _busy_blocks(shift.calls)
     start, end = shift.start, shift.end  # stretched over its calls already (``_day_shifts``)
     taken: list[tuple[datetime, timedelta, str]] = []
-    planned = (
-        planned_breaks(shift.day, shift.agent_id, shift.night) if shift.end - shift.start > timedelta(hours=4) else ()
-    )
+    # The shift's planned breaks that fall inside it: a shift cut short by now (today's) or by the
+    # history's start keeps the breaks of the part it has; a call-in shift off the roster has none.
+    planned = [
+        (wanted, length, reason)
+        for wanted, length, reason in planned_breaks(shift.day, shift.agent_id, shift.night)
+        if start <= wanted and wanted + length <= end
+    ]
     for wanted, length, reason in planned:
         placed = _place(_gaps(start, end, blocks, taken), wanted, length)
         if placed:

@@ -5,6 +5,7 @@ of every agent plausible, every agent offline at the end, and a second seed chan
 from __future__ import annotations
 
 import bisect
+import random
 from collections import defaultdict
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from agents import demo
 from agents.models import AgentState, AgentStateLog, AgentStatus
 from calls.models import Call
 from reports import selectors
@@ -84,7 +86,9 @@ def test_occupancy_and_not_ready_time_are_plausible(seeded):
     assert len(worked) >= 10
     for row in worked:
         assert 0.08 <= row["occupancy"] <= 0.95, row
-        assert row["ready_s"] > 0 and row["not_ready_s"] > 0
+        assert row["ready_s"] > 0
+        # Nobody works four hours without a break; today's shift, cut by now, may not have had one yet.
+        assert row["not_ready_s"] > 0 or row["logged_in_s"] < 4 * 3600, row
         # breaks, meals, paperwork: a quarter or so of the logged time, never most of it
         assert row["not_ready_s"] <= 0.3 * row["logged_in_s"], row
         assert "meal" in row["not_ready_by_reason"] or row["logged_in_s"] < 6 * 3600, row
@@ -98,3 +102,20 @@ def test_a_second_seed_changes_nothing(seeded):
     after = list(AgentStateLog.objects.order_by("pk").values_list("agent_id", "started_at", "state", "reason"))
     assert after == before
     assert not AgentStatus.objects.exclude(state=AgentState.OFFLINE).exists()
+
+
+@pytest.mark.parametrize("night", [False, True])
+def test_a_shift_cut_short_by_now_keeps_the_breaks_of_the_part_it_has(night):
+    """Today's shift, three hours in when the seed runs, has had its first planned break (the
+    seed ran at 10:56 once and the agent had worked three hours straight)."""
+    day = timezone.localdate() - timedelta(days=1)
+    start = demo._local(day, demo.NIGHT_START if night else demo.DAY_START)
+    shift = demo._Shift(7, start, start + timedelta(hours=3), night, day)
+    rows = demo._shift_rows(shift, random.Random(1))
+    first_break = demo.planned_breaks(day, 7, night)[0]
+    breaks = [row for row in rows if row.state == AgentState.NOT_READY]
+    assert any(
+        row.reason == first_break[2] and abs(row.started_at - first_break[0]) <= timedelta(minutes=1) for row in breaks
+    ), breaks
+    # and no break planned beyond the cut is placed at its end
+    assert all(row.started_at < shift.end for row in breaks)
