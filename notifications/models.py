@@ -19,6 +19,10 @@ class SmsOutbox(models.Model):
         TRANSACTION_NOTICE = "transaction_notice", _("Transaction notice")
         LOSS_REPORT = "loss_report", _("Loss report")
         SERVICE = "service", _("Service message")
+        # Work-order reminders and escalations to staff (the mobile in their profile).
+        STAFF_NOTICE = "staff_notice", _("Staff notice")
+        # Promotion of products: the only kind under quiet hours and marketing rate limits.
+        MARKETING = "marketing", _("Marketing")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -75,5 +75,5 @@ def test_an_eleven_digit_phone_number_in_the_text_is_allowed():
 
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown SMS kind"):
-        sms_enqueue(phone="13900000000", kind="marketing", text="hi")
+        sms_enqueue(phone="13900000000", kind="promotion", text="hi")
     assert not SmsOutbox.objects.exists()
