@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from audit.services import audit_record
 from core.errors import Conflict, Forbidden, NotFound
 from org.permissions import roles_allowed
 from org.roles import Role
+from org.scoping import user_role
 
 from . import call_port, selectors
 from .events import customer_search_event
@@ -197,11 +199,13 @@ def _caller_on_agents_call(*, user: Any, call_id: str, account: Account) -> None
 
 class SmsNoticeApi(GenericAPIView):
     """``POST /api/banking/accounts/{id}/sms-notice/`` ``{"enabled", "call_id"}`` — 短信通 on or off
-    for the caller's debit main card, by the agent on their own call in hand with the caller
-    identified; to the customer's mobile on record. Idempotent: a request for the state the account
-    is already in changes nothing (``"changed": false``, no account event). Audited either way."""
+    for a debit main card, to the customer's mobile on record: by the agent on their own call in
+    hand with the caller identified (channel ``agent``), or by the staff of the account's unit at
+    the customer's request at an outlet (channel ``outlet``, no call). Idempotent: a request for
+    the state the account is already in changes nothing (``"changed": false``, no account event).
+    Audited either way."""
 
-    permission_classes = [roles_allowed(Role.AGENT, Role.TEAM_LEAD)]
+    permission_classes = [roles_allowed(Role.AGENT, Role.TEAM_LEAD, Role.UNIT_STAFF)]
     serializer_class = SmsNoticeStateSerializer
 
     @extend_schema(request=SmsNoticeChangeSerializer, responses={200: SmsNoticeStateSerializer})
@@ -209,24 +213,47 @@ class SmsNoticeApi(GenericAPIView):
         data = SmsNoticeChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         enabled: bool = data.validated_data["enabled"]
-        call_id: str = data.validated_data["call_id"]
-        account = selectors.account_get(user=request.user, account_id=account_id)
-        _caller_on_agents_call(user=request.user, call_id=call_id, account=account)
+        call_id: str = data.validated_data.get("call_id", "")
+        at_outlet = user_role(request.user) == Role.UNIT_STAFF
+        if not at_outlet and not call_id:
+            raise ValidationError({"call_id": [ErrorDetail(_("This field is required."), code="required")]})
+        account = selectors.account_get(user=request.user, account_id=account_id)  # a unit's staff: their unit's
+        if at_outlet:
+            call_id = ""  # at the counter, not on a call
+        else:
+            _caller_on_agents_call(user=request.user, call_id=call_id, account=account)
+        channel = "outlet" if at_outlet else "agent"
         phone = account.customer.mobile if account.customer_id else ""  # type: ignore[union-attr]  # checked
         with transaction.atomic():
             before = selectors.sms_notice_of(account)
             was_on = before is not None and before.active
             if enabled:
                 changed = not (was_on and before is not None and before.phone == phone)
-                subscription = sms_notice_subscribe(account=account, phone=phone) if changed else before
+                subscription = (
+                    sms_notice_subscribe(
+                        account=account, phone=phone, actor=request.user, channel=channel, call_id=call_id
+                    )
+                    if changed
+                    else before
+                )
             else:
                 changed = was_on
-                subscription = sms_notice_unsubscribe(account=account) if changed else before
+                subscription = (
+                    sms_notice_unsubscribe(account=account, actor=request.user, channel=channel, call_id=call_id)
+                    if changed
+                    else before
+                )
             audit_record(
                 actor=request.user,
                 action="banking.sms_notice_change",
                 obj=account,
-                details={"call_id": call_id, "enabled": enabled, "was_enabled": was_on, "changed": changed},
+                details={
+                    "channel": channel,
+                    "call_id": call_id,
+                    "enabled": enabled,
+                    "was_enabled": was_on,
+                    "changed": changed,
+                },
                 request=request,
             )
         body = {

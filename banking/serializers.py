@@ -158,10 +158,12 @@ class UnlockSerializer(InputSerializer):
 
 
 class SmsNoticeChangeSerializer(InputSerializer):
-    """``POST /api/banking/accounts/{id}/sms-notice/``: 短信通 on or off, on the agent's call."""
+    """``POST /api/banking/accounts/{id}/sms-notice/``: 短信通 on or off — by the agent on their
+    call (``call_id`` required), or by the branch's staff at the customer's request at an outlet
+    (no call)."""
 
     enabled = serializers.BooleanField()
-    call_id = serializers.CharField(max_length=128)
+    call_id = serializers.CharField(max_length=128, required=False)
 
 
 class SmsNoticeStateSerializer(serializers.Serializer):

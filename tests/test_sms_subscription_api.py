@@ -178,3 +178,43 @@ def test_a_bad_request_is_a_400_with_a_code(committed, make_agent, as_user, card
         assert response.status_code == 400 and response.json()["error"]["code"], body
     unknown = client.post(url(card), {"enabled": True, "call_id": "sn-11", "phone": "13900000000"}, format="json")
     assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_field"
+
+
+def test_the_agents_change_names_who_on_which_call_and_the_phone_masked(committed, make_agent, as_user, card):
+    agent, client = _in_hand(committed, make_agent, as_user, call_id="sn-12", card=card)
+    assert client.post(url(card), {"enabled": True, "call_id": "sn-12"}, format="json").status_code == 200
+    assert client.post(url(card), {"enabled": False, "call_id": "sn-12"}, format="json").status_code == 200
+    on, off = AccountEvent.objects.filter(account=card, kind=AccountEvent.Kind.SMS_NOTICE_CHANGED).order_by("pk")
+    mobile = card.customer.mobile
+    for event in (on, off):
+        assert (event.actor, event.channel, event.call_id) == (agent, "agent", "sn-12")
+        assert mobile not in str(event.before) + str(event.after)
+    assert on.after == {"active": True, "phone": f"{mobile[:3]}****{mobile[-4:]}"}
+    assert off.before["active"] is True and off.after["active"] is False
+
+
+def test_at_the_outlet_the_units_staff_change_it_without_a_call(as_user, card):
+    clerk = make_staff(Role.UNIT_STAFF, unit=card.unit)
+    client = as_user(clerk)
+    response = client.post(url(card), {"enabled": True}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["enabled"] is True and response.json()["changed"] is True
+    assert SmsNoticeSubscription.objects.get(account=card).phone == card.customer.mobile  # the phone on record
+    event = AccountEvent.objects.get(account=card, kind=AccountEvent.Kind.SMS_NOTICE_CHANGED)
+    assert (event.actor, event.channel, event.call_id) == (clerk, "outlet", "")
+    audit = AuditEvent.objects.get(action="banking.sms_notice_change")
+    assert audit.actor == clerk and audit.details["channel"] == "outlet"
+    assert client.post(url(card), {"enabled": False}, format="json").json()["enabled"] is False
+
+
+def test_another_units_staff_cannot_reach_the_account_and_an_agent_needs_the_call(
+    committed, make_agent, as_user, card
+):
+    outsider = as_user(make_staff(Role.UNIT_STAFF))  # a unit of their own
+    response = outsider.post(url(card), {"enabled": True}, format="json")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    _agent, client = _in_hand(committed, make_agent, as_user, call_id="sn-13", card=card)
+    response = client.post(url(card), {"enabled": True}, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_input"
+    assert "call_id" in response.json()["error"]["fields"], response.json()
+    assert not SmsNoticeSubscription.objects.exists()

@@ -17,6 +17,7 @@ from org.models import Outlet, Unit
 from .. import errors
 from ..events import account_event_record
 from ..locks import retry_on_conflict
+from ..masking import mask_mobile
 from ..models import (
     Account,
     Customer,
@@ -187,9 +188,30 @@ def account_link(*, registration: PhoneBankingRegistration, account: Account, co
     return link
 
 
+SMS_NOTICE_CHANNELS = ("agent", "outlet", "system")  # on a call / at the customer's outlet / seed, import
+
+
+def _sms_notice_event(subscription: SmsNoticeSubscription, before: dict, *, actor, channel: str, call_id: str) -> None:
+    if channel not in SMS_NOTICE_CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    account_event_record(
+        account=subscription.account_id,
+        kind=Event.Kind.SMS_NOTICE_CHANGED,
+        before=before,
+        after={"active": subscription.active, "phone": mask_mobile(subscription.phone)},
+        actor=actor,
+        channel=channel,
+        call_id=call_id,
+    )
+
+
 @transaction.atomic
-def sms_notice_subscribe(*, account: Account, phone: str) -> SmsNoticeSubscription:
-    """短信通 for a debit main card (other accounts are not eligible)."""
+def sms_notice_subscribe(
+    *, account: Account, phone: str, actor=None, channel: str = "system", call_id: str = ""
+) -> SmsNoticeSubscription:
+    """短信通 for a debit main card (other accounts are not eligible), to ``phone`` (the mobile
+    on record). The account event names who, through which channel (``agent`` on ``call_id``,
+    ``outlet`` at the customer's request at a branch, ``system``) and the phone, masked."""
     if not account.is_debit_main_card:
         raise errors.NotEligible(_("SMS notice is available for debit main cards only."))
     if not MOBILE_PATTERN.fullmatch(str(phone)):
@@ -197,17 +219,22 @@ def sms_notice_subscribe(*, account: Account, phone: str) -> SmsNoticeSubscripti
     subscription, created = SmsNoticeSubscription.objects.get_or_create(
         account=account, defaults={"phone": phone, "active": True}
     )
-    before = {} if created else {"active": subscription.active}
+    before = {} if created else {"active": subscription.active, "phone": mask_mobile(subscription.phone)}
     if not created:
         subscription.phone, subscription.active = phone, True
         subscription.save(update_fields=["phone", "active"])
-    account_event_record(account=account, kind=Event.Kind.SMS_NOTICE_CHANGED, before=before, after={"active": True})
+    _sms_notice_event(subscription, before, actor=actor, channel=channel, call_id=call_id)
     return subscription
 
 
 @transaction.atomic
 def sms_notice_unsubscribe(
-    *, subscription: SmsNoticeSubscription | None = None, account: Account | None = None
+    *,
+    subscription: SmsNoticeSubscription | None = None,
+    account: Account | None = None,
+    actor=None,
+    channel: str = "system",
+    call_id: str = "",
 ) -> SmsNoticeSubscription | None:
     """Switch SMS notice off (the row stays, inactive). Give the subscription or the account."""
     if subscription is None:
@@ -218,11 +245,12 @@ def sms_notice_unsubscribe(
         return subscription
     subscription.active = False
     subscription.save(update_fields=["active"])
-    account_event_record(
-        account=subscription.account_id,
-        kind=Event.Kind.SMS_NOTICE_CHANGED,
-        before={"active": True},
-        after={"active": False},
+    _sms_notice_event(
+        subscription,
+        {"active": True, "phone": mask_mobile(subscription.phone)},
+        actor=actor,
+        channel=channel,
+        call_id=call_id,
     )
     return subscription
 
