@@ -117,14 +117,24 @@ class Call(models.Model):
 
     # As the switch names the call and sends the caller (core.api.telephony): the ANI
     # may be a tel: or sip: URI, kept as sent (look-ups use its digits).
-    call_id = models.CharField(_("call id"), max_length=128, unique=True)
+    # Unique by the constraint in ``Meta`` (a field's ``unique`` would add a second, LIKE index).
+    call_id = models.CharField(_("call id"), max_length=128)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices, default=Direction.INBOUND)
     ani = models.CharField(_("caller number"), max_length=255, blank=True)
     dnis = models.CharField(_("called number"), max_length=255, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=CallState.choices, default=CallState.IVR)
     held = models.BooleanField(_("on hold"), default=False)
+    # Every index below is one more entry written for every event of every call (an event's
+    # update changes indexed columns, so it is never a heap-only update): the queue is read with
+    # the state (``calls_state_queue_idx``), the agent with the start (``calls_agent_idx``).
     queue = models.ForeignKey(
-        Queue, verbose_name=_("queue"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Queue,
+        verbose_name=_("queue"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     entry_queue = models.ForeignKey(
         Queue,
@@ -133,6 +143,7 @@ class Call(models.Model):
         null=True,
         blank=True,
         related_name="calls",
+        db_index=False,
         help_text=_("The queue the call entered first."),
     )
     # A queue's calls (docs/cti.md): the wallboard counts a waiting call under its home queue,
@@ -166,6 +177,7 @@ class Call(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         help_text=_("The agent being rung or connected; after the call, the last agent who answered."),
     )
     priority = models.SmallIntegerField(_("priority"), default=0)
@@ -218,6 +230,7 @@ class Call(models.Model):
             models.Index(fields=["agent", "started_at"], name="calls_agent_idx"),
             models.Index(fields=["started_at"], name="calls_started_at_idx"),
         ]
+        constraints = [models.UniqueConstraint(fields=["call_id"], name="calls_call_id_unique")]
 
     def __str__(self) -> str:
         return self.call_id
@@ -257,8 +270,13 @@ class EventSource(models.TextChoices):
 class CallEvent(AppendOnlyModel):
     """One fact about a call. ``event_id`` is unique: a repeated event changes nothing."""
 
-    event_id = models.CharField(_("event id"), max_length=100, unique=True)
-    call = models.ForeignKey(Call, verbose_name=_("call"), on_delete=models.PROTECT, related_name="events")
+    # Three indexes, each written for every event: the unique event id (a constraint, without the
+    # LIKE index a field's ``unique`` adds), the call's events by time (which also serves the
+    # call's foreign key) and the primary key.
+    event_id = models.CharField(_("event id"), max_length=100)
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     type = models.CharField(_("type"), max_length=16, choices=EventType.choices)
     ts = models.DateTimeField(_("time"))
     source = models.CharField(_("source"), max_length=8, choices=EventSource.choices)
@@ -270,6 +288,7 @@ class CallEvent(AppendOnlyModel):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     # Everything else the event carries (ani, dnis, IVR context, disposition, transfer target).
     data = models.JSONField(_("data"), default=dict, blank=True)
@@ -282,6 +301,7 @@ class CallEvent(AppendOnlyModel):
         verbose_name = _("call event")
         verbose_name_plural = _("call events")
         indexes = [models.Index(fields=["call", "ts"], name="calls_event_call_ts_idx")]
+        constraints = [models.UniqueConstraint(fields=["event_id"], name="calls_event_id_unique")]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
