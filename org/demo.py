@@ -1,6 +1,7 @@
 """The demo center's organisation: 10 branches of Tianjin districts, head-office departments,
 494 outlets and the staff of DESIGN.md §6. Deterministic: the same data every run."""
 
+from .models import StaffProfile, Unit
 from .roles import Role
 
 # (code, district, English district) — the bank's 10 legal-entity branches (区县行社).
@@ -128,3 +129,29 @@ def outlet_specs():
         for number in range(1, count + 1):
             stem = OUTLET_STEMS[number - 1]
             yield code, f"{code}-{number:03d}", f"{short}{stem}分理处"
+
+
+# Mobiles of the staff who get work-order notices by SMS (the director; the branch staff, each
+# also the head of their branch in the demo): deterministic, 139 numbers.
+DIRECTOR_MOBILE = "13920080001"
+
+
+def branch_staff_mobile(number: int) -> str:
+    """``branch01`` → ``13920081001`` … ``branch10`` → ``13920081010``."""
+    return f"1392008{1000 + number:04d}"
+
+
+def seed_staff_notices() -> int:
+    """Give the director and the branch staff their demo mobiles and make each branch's staff its
+    head, where not set yet (a second run, or a maintainer's own edit, is left as is); returns the
+    rows changed. Runs after the staff exist."""
+    changed = StaffProfile.objects.filter(user__username="director", mobile="").update(mobile=DIRECTOR_MOBILE)
+    for number, (code, _district, _en) in enumerate(BRANCHES, start=1):
+        username = f"branch{number:02d}"
+        changed += StaffProfile.objects.filter(user__username=username, mobile="").update(
+            mobile=branch_staff_mobile(number)
+        )
+        profile = StaffProfile.objects.filter(user__username=username, unit__code=code).first()
+        if profile is not None:
+            changed += Unit.objects.filter(code=code, head__isnull=True).update(head=profile.user_id)
+    return changed

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +63,12 @@ class Outlet(models.Model):
         return f"{self.code} {self.name}"
 
 
+# A mainland mobile number: 11 ASCII digits starting with 1 (the staff notices by SMS go there).
+mobile_validator = RegexValidator(
+    r"^1[0-9]{10}\Z", message=_("Enter a mobile number: 11 digits starting with 1."), code="invalid_mobile"
+)
+
+
 class StaffProfile(models.Model):
     """A user's role in the center; unit staff are bound to exactly one unit."""
 
@@ -73,6 +80,13 @@ class StaffProfile(models.Model):
         Unit, verbose_name=_("unit"), on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
     )
     extension = models.CharField(_("phone extension"), max_length=10, blank=True)
+    mobile = models.CharField(
+        _("mobile number"),
+        max_length=11,
+        blank=True,
+        validators=[mobile_validator],
+        help_text=_("Work-order reminders and escalations are also sent here by SMS. Edited by the system maintainer."),
+    )
 
     class Meta:
         verbose_name = _("staff profile")

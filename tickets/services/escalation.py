@@ -1,4 +1,5 @@
-"""Reminders before a work order's due time and escalations after it, each once per deadline."""
+"""Reminders before a work order's due time and escalations after it, each once per deadline; each
+also by SMS to the recipients with a mobile number in their profile (``tickets.staff_sms``)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.expressions import Combinable
 
+from notifications.models import SmsOutbox
+from notifications.services import sms_enqueue
 from org.roles import Role
+from org.selectors import staff_mobiles
 
 from ..events import ticket_event_record
 from ..models import WORKING_STATES, EscalationKind, Ticket, TicketEscalation
+from ..staff_sms import escalation_text
 from .common import resolve_now
 
 logger = logging.getLogger(__name__)
@@ -28,20 +33,47 @@ def _usernames(users: Iterable[AbstractBaseUser | None]) -> list[str]:
 
 
 def _escalate(ticket: Ticket, kind: str, recipients: list[str], now: datetime) -> bool:
-    """Record one escalation; ``False`` when this breach was already escalated (also under a race:
-    the unique constraint decides)."""
+    """Record one escalation and queue its SMS to the recipients with a mobile, in one transaction;
+    ``False`` when this breach was already escalated (also under a race: the unique constraint
+    decides, and the loser's SMS roll back with its row)."""
     try:
         with transaction.atomic():
             TicketEscalation.objects.create(
                 ticket=ticket, kind=kind, due_at=cast(datetime, ticket.due_at), recipients=recipients, created_at=now
             )
+            texted = _text(ticket, kind, recipients, now)
             ticket_event_record(
-                ticket=ticket, action=f"escalation_{kind}", after={"due_at": ticket.due_at, "to": recipients}, at=now
+                ticket=ticket,
+                action=f"escalation_{kind}",
+                after={"due_at": ticket.due_at, "to": recipients, "sms_to": texted},
+                at=now,
             )
     except IntegrityError:
         return False
-    logger.info("work order %s: %s sent to %s", ticket.pk, kind, ", ".join(recipients) or "-")
+    logger.info(
+        "work order %s: %s sent to %s (SMS to %s)",
+        ticket.pk,
+        kind,
+        ", ".join(recipients) or "-",
+        ", ".join(texted) or "-",
+    )
     return True
+
+
+def _text(ticket: Ticket, kind: str, recipients: list[str], now: datetime) -> list[str]:
+    """Queue the staff notice to each recipient's mobile (one SMS per number: two accounts sharing a
+    phone get it once); returns the usernames texted."""
+    mobiles = staff_mobiles(usernames=recipients)
+    if not mobiles:
+        return []
+    text = escalation_text(ticket, kind)
+    queued: set[str] = set()
+    for username in sorted(mobiles):
+        phone = mobiles[username]
+        if phone not in queued:
+            sms_enqueue(phone=phone, kind=SmsOutbox.Kind.STAFF_NOTICE, text=text, created_at=now)
+            queued.add(phone)
+    return sorted(mobiles)
 
 
 def _not_escalated(kind: str) -> Combinable:

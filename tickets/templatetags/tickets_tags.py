@@ -58,6 +58,8 @@ FIELD_LABELS = {
     "adjustment_needs_approval": _("needs the director's approval"),
     "amount_fen": _("amount"),
     "adjustment_confirmed_fen": _("Adjustment confirmed"),
+    "to": _("sent to"),
+    "sms_to": _("also by SMS to"),
 }
 STATE_LABELS = dict(State.choices)
 

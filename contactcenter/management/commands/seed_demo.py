@@ -106,6 +106,7 @@ class Command(BaseCommand):
             username="risk", role=Role.RISK_OFFICER, password=password, last_name="钱", first_name="蕾"
         )[1]
         created += staff_ensure(username="switch", role=Role.SWITCH, password=password, first_name="Switch")[1]
+        created += demo.seed_staff_notices()
         return created
 
     def print_logins(self) -> None:
