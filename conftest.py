@@ -28,6 +28,13 @@ def fresh_menu_caches():
 
 
 @pytest.fixture(autouse=True)
+def marks_at_once(settings):
+    """Rollup marks are written at each change's commit in tests (full mode collects them for
+    ``REPORTS_MARK_FLUSH_S`` in a timer thread; ``tests/test_reports_pending_marks.py`` tests that)."""
+    settings.REPORTS_MARK_FLUSH_S = 0
+
+
+@pytest.fixture(autouse=True)
 def sms_files(tmp_path_factory, settings):
     """The file gateway writes each test's messages into a directory of its own: a file named by
     a row id counts as sent, and test databases reuse ids."""

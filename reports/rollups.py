@@ -6,7 +6,9 @@ whole from its calls, with the definitions of ``reports.kpi.call_sums`` — the 
 raw figures use, so a rollup can only ever equal the raw computation. After a call changes,
 calls sends ``calls.signals.calls_changed`` on commit with the times the call was and is
 counted under (a late event can move a call's first queue time to another interval); the
-receiver marks those intervals dirty (``mark_dirty``: ``INSERT … ON CONFLICT DO NOTHING``), and
+receiver marks those intervals dirty (``mark_dirty``: ``INSERT … ON CONFLICT DO NOTHING``; in full
+mode a process collects its marks for ``REPORTS_MARK_FLUSH_S`` and writes them in one statement,
+``PendingMarks``), and
 the mark that finds the interval clean schedules ``reports.refresh`` a few seconds later — one
 task per interval that became dirty, however many events arrive meanwhile (coalesced; eager in
 the embedded default). The refresh claims marks (``FOR UPDATE SKIP LOCKED``: two workers take
@@ -24,7 +26,10 @@ day's rows serialize on a PostgreSQL advisory lock per day.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -234,8 +239,59 @@ def _aware(value: datetime) -> datetime:
     return timezone.localtime(value)
 
 
+class PendingMarks:
+    """The intervals this process saw change, written together: the first change starts a timer,
+    and ``REPORTS_MARK_FLUSH_S`` later one ``mark_dirty`` (one statement, in the timer's thread
+    and connection) marks every interval collected meanwhile — instead of a statement after every
+    event's commit. The marks are taken after the changes' commits, as before, so the refresh that
+    clears a mark sees every change it was taken for; marks pending in a process that dies are
+    repaired by the sweep (``sweep_recent``), like a mark lost after a commit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._starts: set[datetime] = set()
+        self._timer: threading.Timer | None = None
+        self._pid = os.getpid()
+
+    def add(self, queued: Iterable[datetime], delay: float) -> None:
+        starts = {interval_of(moment) for moment in queued}
+        if not starts:
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # forked with the parent's state: not ours to write
+                self._starts, self._timer, self._pid = set(), None, os.getpid()
+            self._starts |= starts
+            if self._timer is None:
+                self._timer = threading.Timer(delay, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            starts, self._starts, self._timer = self._starts, set(), None
+        if not starts:
+            return
+        try:
+            mark_dirty(starts)
+        except Exception:  # the calls are recorded; the periodic sweep repairs the lost marks
+            logger.exception("reports: marking %d intervals dirty failed", len(starts))
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connection.close()  # the timer thread's own connection (back to the pool)
+
+
+pending_marks = PendingMarks()
+atexit.register(pending_marks.flush)
+
+
 def on_calls_changed(sender: Any = None, *, queued: Iterable[datetime], **kwargs: Any) -> None:
-    """``calls.signals.calls_changed`` receiver (connected in ``reports/apps.py``)."""
+    """``calls.signals.calls_changed`` receiver (connected in ``reports/apps.py``): the intervals
+    marked now (``REPORTS_MARK_FLUSH_S`` = 0: the embedded default and the tests) or collected
+    and marked together a moment later (``PendingMarks``)."""
+    delay = settings.REPORTS_MARK_FLUSH_S
+    if delay > 0:
+        pending_marks.add(queued, delay)
+        return
     try:
         mark_dirty(queued)
     except Exception:  # the call is recorded; the periodic sweep repairs a lost mark

@@ -384,6 +384,10 @@ CALLS_SERVICE_LEVEL_TARGET = env.float("CALLS_SERVICE_LEVEL_TARGET", default=0.8
 # Reports: seconds between an interval becoming dirty and its rollup's refresh (events arriving
 # meanwhile are folded into the same refresh).
 REPORTS_REFRESH_DELAY_S = env.int("REPORTS_REFRESH_DELAY_S", default=2)
+# Full mode: a process collects the intervals its calls' changes touched for this long and marks
+# them dirty in one statement (not one after every CTI event's commit); 0 marks at once (the
+# embedded default, whose SQLite wants no second writer thread).
+REPORTS_MARK_FLUSH_S = env.float("REPORTS_MARK_FLUSH_S", default=0.5 if REDIS_URL else 0.0)
 # Where an IVR transfer to an unknown queue goes.
 CALLS_DEFAULT_QUEUE = env.str("CALLS_DEFAULT_QUEUE", default="general")
 # CTI events older than this (historical loads) never change an agent's live state.
