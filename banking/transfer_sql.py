@@ -3,11 +3,13 @@
 ``transfer_function_sql()`` is the text of ``banking_transfer_execute`` (and its helper
 ``banking_group_yuan``): the steps of ``banking.services.transfers._transfer`` in one round trip, with
 each stage's checks written from ``banking.transfer_rules.RULES`` (order, outcome codes, limit
-parameters) and the SMS notice's text from ``banking.sms_texts.TRANSACTION_NOTICE``, queued
-through notifications' own ``notifications_sms_enqueue`` (its full-number guard included).
+parameters) and the SMS notice's text from the template ``banking.transaction_notice``
+(``banking.sms_texts``: rendered by notifications' ``notifications_sms_render``, so the maintainer's
+edit applies), queued through notifications' own ``notifications_sms_enqueue`` (its full-number
+guard included).
 
-A migration holds the generated text (a migration never changes once applied); a rule or
-template change is a new migration with the new output, and
+A migration holds the generated text (a migration never changes once applied); a rule change, or
+a change of the template's default or placeholders, is a new migration with the new output, and
 ``banking/tests/test_transfer_rules.py`` fails until the migration's text and the function in
 the database equal this output.
 """
@@ -42,7 +44,7 @@ def _notice_text() -> str:
     credit, debit = sms_texts.TRANSFER_VERBS
     balance = "CASE WHEN v_side = 1 THEN v_from_balance ELSE v_to_balance END"
     return sms_texts.to_sql(
-        sms_texts.TRANSACTION_NOTICE,
+        sms_texts.TRANSACTION_NOTICE_SPEC,
         {
             "signature": "p_sms_signature",
             "last4": "right(v_account.number, 4)",

@@ -96,3 +96,60 @@ class SmsEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.status}"
+
+
+class SmsTemplate(models.Model):
+    """The maintainer's text for one registered message (``notifications.texts``): overrides only —
+    a message without a row is sent with its default. Read by ``texts.current_text`` and, inside
+    PostgreSQL, by ``notifications_sms_render``."""
+
+    key = models.CharField(_("template"), max_length=100, unique=True)
+    text = models.CharField(_("text"), max_length=1000)
+    updated_at = models.DateTimeField(_("edited at"), default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("edited by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("SMS template")
+        verbose_name_plural = _("SMS templates")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SmsTemplateVersion(AppendOnlyModel):
+    """One edit or reset of a message's text, never changed: the template's history. ``text`` is
+    the text in force after it (the default's text after a reset)."""
+
+    class Note(models.TextChoices):
+        EDITED = "edited", _("Edited")
+        RESET = "reset", _("Reset to default")
+
+    key = models.CharField(_("template"), max_length=100)
+    text = models.CharField(_("text"), max_length=1000)
+    note = models.CharField(_("note"), max_length=10, choices=Note.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("SMS template version")
+        verbose_name_plural = _("SMS template versions")
+        indexes = [models.Index(fields=["key", "at"], name="sms_template_version_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.note}"

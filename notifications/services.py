@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from core.pii import FULL_NUMBER_SQL_PATTERN, contains_full_number
 
-from .models import SmsOutbox
+from . import texts
+from .errors import InvalidTemplate, UnknownTemplate
+from .models import SmsOutbox, SmsTemplate, SmsTemplateVersion
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest
 
 # Never in an SMS (``core.pii``: the one rule of what may be a full card or account number).
 FULL_NUMBER_MESSAGE = "SMS text must not contain a full card or account number"
@@ -82,3 +90,62 @@ BEGIN
 END;
 $$;
 """  # noqa: S608 - generated from constants, run once by a migration
+
+
+# --- the maintainer's templates (``notifications.texts``) ------------------------------------------
+
+
+def _spec(key: str) -> texts.TemplateSpec:
+    try:
+        return texts.spec(key)
+    except LookupError:
+        raise UnknownTemplate() from None
+
+
+def _template_version(
+    *, key: str, text: str, note: str, actor: User, request: HttpRequest | None, before: str
+) -> SmsTemplateVersion:
+    version = SmsTemplateVersion.objects.create(key=key, text=text, note=note, actor=actor)
+    audit_record(
+        actor=actor,
+        action=f"sms.template_{'reset' if note == SmsTemplateVersion.Note.RESET else 'update'}",
+        object_type="smstemplate",
+        object_id=key,
+        details={"before": before, "after": text, "version": version.pk},
+        request=request,
+    )
+    return version
+
+
+@transaction.atomic
+def sms_template_update(*, key: str, text: str, actor: User, request: HttpRequest | None = None) -> SmsTemplateVersion:
+    """The maintainer's text for ``key``; the next message of that kind is sent with it (both
+    paths: ``texts.render`` and ``notifications_sms_render``). Refused with ``InvalidTemplate``
+    (its code: ``texts.check_text``'s first problem) and ``UnknownTemplate``. A text equal to the
+    default removes the override. Leaves an ``SmsTemplateVersion`` and an audit event."""
+    spec = _spec(key)
+    text = text.replace("\r\n", "\n").strip()
+    problems = texts.check_text(spec, text)
+    if problems:
+        raise InvalidTemplate(problems)
+    before = texts.current_text(key)
+    if text == spec.default:
+        SmsTemplate.objects.filter(key=key).delete()
+    else:
+        SmsTemplate.objects.update_or_create(
+            key=key, defaults={"text": text, "updated_at": timezone.now(), "updated_by": actor}
+        )
+    return _template_version(
+        key=key, text=text, note=SmsTemplateVersion.Note.EDITED, actor=actor, request=request, before=before
+    )
+
+
+@transaction.atomic
+def sms_template_reset(*, key: str, actor: User, request: HttpRequest | None = None) -> SmsTemplateVersion:
+    """Back to the default text (the override is removed). Leaves a version row and an audit event."""
+    spec = _spec(key)
+    before = texts.current_text(key)
+    SmsTemplate.objects.filter(key=key).delete()
+    return _template_version(
+        key=key, text=spec.default, note=SmsTemplateVersion.Note.RESET, actor=actor, request=request, before=before
+    )

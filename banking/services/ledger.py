@@ -9,8 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import SmsOutbox
-from notifications.services import sms_enqueue
+from notifications import texts
 
 from .. import errors, sms_texts
 from ..locks import lock_accounts, retry_on_conflict
@@ -223,23 +222,27 @@ def _notice_phone(account: Account) -> str | None:
 def _transaction_notices_enqueue(
     *, txn: LedgerTransaction, postings: list[Posting], accounts: dict[int, Account]
 ) -> None:
-    """One outbox SMS per posting on a debit main card with an active SMS notice subscription."""
+    """One outbox SMS per posting on a debit main card with an active SMS notice subscription
+    (the template's text read once for the batch)."""
+    template = None
     for posting in postings:
         account = accounts[posting.account_id]
         phone = _notice_phone(account)
         if not phone:
             continue
-        text = sms_texts.transaction_notice(
-            account=account,
-            transfer=txn.kind == LedgerTransaction.Kind.TRANSFER,
-            amount_fen=posting.amount_fen,
-            balance_fen=posting.balance_after_fen,
-            at=posting.created_at,
-        )
-        sms_enqueue(
+        if template is None:
+            template = texts.current_text(sms_texts.TRANSACTION_NOTICE_SPEC.key)
+        texts.enqueue(
+            key=sms_texts.TRANSACTION_NOTICE_SPEC.key,
             phone=phone,
-            kind=SmsOutbox.Kind.TRANSACTION_NOTICE,
-            text=text,
+            values=sms_texts.transaction_notice_values(
+                account=account,
+                transfer=txn.kind == LedgerTransaction.Kind.TRANSFER,
+                amount_fen=posting.amount_fen,
+                balance_fen=posting.balance_after_fen,
+                at=posting.created_at,
+            ),
+            text=template,
             related_posting_id=posting.pk,
             created_at=posting.created_at,  # as the database function does
         )

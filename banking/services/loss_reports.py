@@ -11,8 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import SmsOutbox
-from notifications.services import sms_enqueue
+from notifications import texts
 
 from .. import errors, sms_texts
 from ..events import account_event_record
@@ -28,11 +27,12 @@ logger = logging.getLogger(__name__)
 # --- verbal loss reports --------------------------------------------------------------------------
 
 
-def _customer_sms(account: Account, text: str) -> None:
+def _customer_sms(account: Account, spec: texts.TemplateSpec, **values: str) -> None:
+    """The message ``spec`` about ``account`` to its customer's mobile, if on record."""
     customer = account.customer if account.customer_id else None
     mobile = customer.mobile if customer is not None else ""
     if mobile:
-        sms_enqueue(phone=mobile, kind=SmsOutbox.Kind.LOSS_REPORT, text=text)
+        texts.enqueue(key=spec.key, phone=mobile, values={**sms_texts.account_values(account), **values})
 
 
 @retry_on_conflict
@@ -115,12 +115,9 @@ def _loss_report_create(*, account: Account, verification: str, channel: str, ca
     )
     _customer_sms(
         locked,
-        sms_texts.render(
-            sms_texts.LOSS_REPORTED,
-            **sms_texts.account_values(locked),
-            time=sms_texts.sms_time(now),
-            valid_until=sms_texts.sms_time(valid_until),
-        ),
+        sms_texts.LOSS_REPORTED_SPEC,
+        time=sms_texts.sms_time(now),
+        valid_until=sms_texts.sms_time(valid_until),
     )
     logger.info(
         "verbal loss report %s registered for account %s (channel %s, call %s)", report.pk, locked.pk, channel, call_id
@@ -154,10 +151,7 @@ def loss_report_cancel(*, loss_report: LossReport, actor: Actor, channel: str, c
         channel=channel,
         call_id=call_id,
     )
-    _customer_sms(
-        locked,
-        sms_texts.render(sms_texts.LOSS_CANCELLED, **sms_texts.account_values(locked), time=sms_texts.sms_time(now)),
-    )
+    _customer_sms(locked, sms_texts.LOSS_CANCELLED_SPEC, time=sms_texts.sms_time(now))
     report.account = locked
     loss_report.status, loss_report.cancelled_at = report.status, report.cancelled_at
     return report
@@ -217,12 +211,5 @@ def _loss_report_remind(*, report_id: int, account_id: int, now: datetime) -> in
         return 0
     report.reminded_at = now
     report.save(update_fields=["reminded_at"])
-    _customer_sms(
-        locked,
-        sms_texts.render(
-            sms_texts.LOSS_REMINDER,
-            **sms_texts.account_values(locked),
-            valid_until=sms_texts.sms_time(report.valid_until),
-        ),
-    )
+    _customer_sms(locked, sms_texts.LOSS_REMINDER_SPEC, valid_until=sms_texts.sms_time(report.valid_until))
     return 1

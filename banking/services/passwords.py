@@ -12,12 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from notifications import texts
 
-from .. import errors
+from .. import errors, sms_texts
 from ..events import account_event_record
 from ..locks import lock_registration, retry_on_conflict
+from ..models import Account, LossReport, PhoneBankingRegistration
 from ..models import AccountEvent as Event
-from ..models import LossReport, PhoneBankingRegistration
 from .common import PIN_PATTERN, Actor
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,20 @@ def password_accepted_as_read(registration: PhoneBankingRegistration, password: 
     return None if right else False
 
 
+def _locked_sms(registration: PhoneBankingRegistration) -> None:
+    """Tell the customer, on the mobile on record, that phone banking is locked (in the lock's
+    transaction: the message goes out only if the lock commits)."""
+    account = Account.objects.select_related("customer").filter(pk=registration.account_id).first()
+    customer = account.customer if account is not None and account.customer_id else None
+    if account is None or customer is None or not customer.mobile or registration.locked_at is None:
+        return
+    texts.enqueue(
+        key=sms_texts.REGISTRATION_LOCKED_SPEC.key,
+        phone=customer.mobile,
+        values={**sms_texts.account_values(account), "time": sms_texts.sms_time(registration.locked_at)},
+    )
+
+
 # The attempt runs inside a caller's transaction without a savepoint of its own (the IVR locks the
 # call first): a database error aborts the caller's transaction anyway, so a savepoint could only
 # cost two round trips. Outside any transaction it is one.
@@ -90,6 +105,7 @@ def _password_attempt(
             channel=channel,
             call_id=call_id,
         )
+        _locked_sms(registration)
         logger.warning(
             "phone-banking registration %s locked after %d wrong passwords (channel %s, call %s)",
             registration.pk,

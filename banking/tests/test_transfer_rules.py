@@ -101,10 +101,22 @@ def test_every_rule_has_a_domain_error_and_the_codes_are_stable():
 
 
 def test_an_sms_template_becomes_one_sql_expression():
-    sql = sms_texts.to_sql("{signature}尾号{last4}的卡。", {"signature": "p_sig", "last4": "right(n, 4)"})
-    assert sql == "p_sig || '尾号' || right(n, 4) || '的卡。'"
+    from notifications.texts import TemplateSpec
+
+    spec = TemplateSpec(
+        key="banking.test",
+        kind="service",
+        label="test",
+        default="{signature}尾号{last4}的卡。",
+        placeholders={"signature": ("", "【银行】"), "last4": ("", "0001")},
+    )
+    sql = sms_texts.to_sql(spec, {"signature": "p_sig", "last4": "right(n, 4)"})
+    assert sql == (
+        "notifications_sms_render('banking.test', '{signature}尾号{last4}的卡。', "
+        "ARRAY['signature', 'last4']::text[], ARRAY[p_sig, right(n, 4)]::text[])"
+    )
     with pytest.raises(ValueError, match="no SQL value"):
-        sms_texts.to_sql("{unknown}", {})
+        sms_texts.to_sql(spec, {"signature": "p_sig"})
 
 
 # --- the full-number guard on the PostgreSQL path ---------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from .. import errors
@@ -48,17 +47,19 @@ def _is_mobile(phone: str) -> bool:
     return len(phone) == 11 and phone.startswith("1") and phone.isascii() and phone.isdigit()
 
 
-def sms_customer(ticket: Ticket, text: str) -> int | None:
-    """Queue a service SMS to the ticket's customer in this transaction — the linked customer's
-    mobile, else the caller's number when it is a mobile; ``None`` when there is nobody to tell."""
+def sms_customer(ticket: Ticket, key: str, **values: str) -> int | None:
+    """Queue the service SMS ``key`` (``tickets.sms_texts``) to the ticket's customer in this
+    transaction — the linked customer's mobile, else the caller's number when it is a mobile;
+    ``None`` when there is nobody to tell. The signature, the day received and the work order's
+    number are filled in here; ``values`` the rest."""
     phone = ticket.contact_phone
     if not _is_mobile(phone):
         return None
-    from notifications.models import SmsOutbox
-    from notifications.services import sms_enqueue
+    from banking.sms_texts import signature
+    from notifications import texts
 
-    signature = getattr(settings, "BANKING_SMS_SIGNATURE", "")
-    return sms_enqueue(phone=phone, kind=SmsOutbox.Kind.SERVICE, text=f"{signature}{text}").pk
+    common = {"signature": signature(), "received": month_day(ticket.received_at), "ticket_number": ticket.number}
+    return texts.enqueue(key=key, phone=phone, values={**common, **values}).pk
 
 
 def refuse(refusal: DomainError | None) -> None:

@@ -15,6 +15,7 @@ from ..deadlines import extension_cap
 from ..events import snapshot, ticket_event_record
 from ..locks import lock_ticket
 from ..models import ExtensionStatus, Ticket, TicketExtension
+from ..sms_texts import EXTENSION_SPEC
 from .common import clean_text, deadline_of, month_day, refuse, resolve_now, sms_customer
 
 if TYPE_CHECKING:
@@ -112,11 +113,7 @@ def _extension_decide(
     ticket.due_at, ticket.due_estimated = deadline.due_at, deadline.estimated
     extension.status = ExtensionStatus.APPROVED
     extension.save()
-    sms_id = sms_customer(
-        ticket,
-        f"您{month_day(ticket.received_at)}反映的问题（工单号{ticket.number}）情况较为复杂，"
-        f"办理时限延长至{month_day(deadline.due_at)}，给您带来不便，敬请谅解。",
-    )
+    sms_id = sms_customer(ticket, EXTENSION_SPEC.key, due=month_day(deadline.due_at))
     ticket.save()
     ticket_event_record(
         ticket=ticket,

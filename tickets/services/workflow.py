@@ -30,7 +30,8 @@ from ..models import (
     TicketCallback,
     TicketCallbackStatus,
 )
-from .common import clean_text, deadline_of, month_day, refuse, resolve_now, sms_customer
+from ..sms_texts import CLOSED_SPEC
+from .common import clean_text, deadline_of, refuse, resolve_now, sms_customer
 from .pauses import end_pause
 
 if TYPE_CHECKING:
@@ -184,9 +185,7 @@ def close_notice(ticket: Ticket) -> int | None:
     """The customer is told a work order is closed; a contact settled during the call is not texted."""
     if ticket.first_dispatched_at is None:
         return None
-    return sms_customer(
-        ticket, f"您{month_day(ticket.received_at)}反映的问题（工单号{ticket.number}）已办结，感谢您对我行工作的支持。"
-    )
+    return sms_customer(ticket, CLOSED_SPEC.key)
 
 
 @transaction.atomic
