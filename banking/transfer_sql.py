@@ -6,7 +6,8 @@ each stage's checks written from ``banking.transfer_rules.RULES`` (order, outcom
 parameters) and the SMS notice's text from the template ``banking.transaction_notice``
 (``banking.sms_texts``: rendered by notifications' ``notifications_sms_render``, so the maintainer's
 edit applies), queued through notifications' own ``notifications_sms_enqueue`` (its full-number
-guard included).
+guard included). A posted transfer's row carries the ids of the notices it queued (``sms_ids``),
+which the caller hands to delivery after the commit — as the Python path's ``sms_enqueue`` does.
 
 A migration holds the generated text (a migration never changes once applied); a rule change, or
 a change of the template's default or placeholders, is a new migration with the new output, and
@@ -21,7 +22,7 @@ from .transfer_rules import DAILY, IDEMPOTENCY_CONFLICT, NOT_FOUND, PER_TRANSFER
 
 _EMPTY_ROW = (
     "NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar, NULL::bigint, NULL::bigint, NULL::varchar, "
-    "NULL::varchar, NULL::bigint, NULL::varchar, NULL::timestamptz, NULL::bigint, NULL::bigint"
+    "NULL::varchar, NULL::bigint, NULL::varchar, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint[]"
 )
 
 
@@ -98,7 +99,8 @@ CREATE OR REPLACE FUNCTION banking_transfer_execute(
     memo varchar,
     created_at timestamptz,
     from_balance_fen bigint,
-    to_balance_fen bigint
+    to_balance_fen bigint,
+    sms_ids bigint[]
 )
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -118,6 +120,7 @@ DECLARE
     v_posting_id bigint;
     v_phone varchar;
     v_side integer;
+    v_sms_ids bigint[] := ARRAY[]::bigint[];
 BEGIN
     -- Fast path for a resubmission, without taking any lock.
     SELECT * INTO v_txn FROM banking_ledgertransaction t WHERE t.idempotency_key = p_key;
@@ -128,7 +131,7 @@ BEGIN
         END IF;
         RETURN QUERY SELECT 'replayed'::text, v_txn.id, v_txn.kind, v_txn.idempotency_key,
             v_txn.request_fingerprint, v_txn.registration_id, v_txn.amount_fen, v_txn.channel, v_txn.call_id,
-            v_txn.initiated_by_id::bigint, v_txn.memo, v_txn.created_at, NULL::bigint, NULL::bigint;
+            v_txn.initiated_by_id::bigint, v_txn.memo, v_txn.created_at, NULL::bigint, NULL::bigint, NULL::bigint[];
         RETURN;
     END IF;
 
@@ -176,7 +179,7 @@ BEGIN
         END IF;
         RETURN QUERY SELECT 'replayed'::text, v_txn.id, v_txn.kind, v_txn.idempotency_key,
             v_txn.request_fingerprint, v_txn.registration_id, v_txn.amount_fen, v_txn.channel, v_txn.call_id,
-            v_txn.initiated_by_id::bigint, v_txn.memo, v_txn.created_at, NULL::bigint, NULL::bigint;
+            v_txn.initiated_by_id::bigint, v_txn.memo, v_txn.created_at, NULL::bigint, NULL::bigint, NULL::bigint[];
         RETURN;
     END IF;
 
@@ -214,7 +217,7 @@ BEGIN
             SELECT n.phone INTO v_phone FROM banking_smsnoticesubscription n
              WHERE n.account_id = v_account.id AND n.active;
             IF FOUND AND v_phone <> '' THEN
-                PERFORM notifications_sms_enqueue(
+                v_sms_ids := v_sms_ids || notifications_sms_enqueue(
                     v_phone, 'transaction_notice',
                     {_notice_text()},
                     v_posting_id, v_now
@@ -229,7 +232,7 @@ BEGIN
 
     RETURN QUERY SELECT 'posted'::text, v_txn.id, v_txn.kind, v_txn.idempotency_key, v_txn.request_fingerprint,
         v_txn.registration_id, v_txn.amount_fen, v_txn.channel, v_txn.call_id, v_txn.initiated_by_id::bigint,
-        v_txn.memo, v_txn.created_at, v_from_balance, v_to_balance;
+        v_txn.memo, v_txn.created_at, v_from_balance, v_to_balance, v_sms_ids;
 END;
 $$;
 """  # noqa: S608 - generated from constants, run once by a migration

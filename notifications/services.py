@@ -51,6 +51,20 @@ def sms_enqueue(
     return row
 
 
+def sms_deliver_after_commit(ids: list[int]) -> None:
+    """Hand rows an outbox writer inside the database queued (the transfer function's notices,
+    ``notifications_sms_enqueue``) to delivery once the caller's transaction commits — at once
+    when there is none (the statement committed already); the sweep remains the safety net."""
+    if ids:
+        transaction.on_commit(partial(_schedule_many, list(ids)), robust=True)
+
+
+def _schedule_many(ids: list[int]) -> None:
+    from .delivery import schedule
+
+    schedule(ids)
+
+
 def _schedule(pk: int) -> None:
     from .delivery import schedule
 

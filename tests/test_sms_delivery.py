@@ -273,3 +273,44 @@ def test_a_task_takes_its_own_rows_first_then_fills_its_batch(monkeypatch, setti
     assert tasks.deliver(ids=[rows[4]]) == {"sent": 3}
     assert gateway.calls[0] == rows[4] and sorted(gateway.calls[1:]) == rows[:2]  # then the oldest
     assert tasks.deliver(ids=[rows[0]]) == {"sent": 2}  # its own was sent: it takes the others
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_transfer_functions_notice_goes_to_delivery_after_the_commit(monkeypatch):
+    """The notice the PL/pgSQL transfer function queues is handed to delivery once the transfer
+    commits (its row carries the outbox ids), as the Python path's are — not left to the sweep."""
+    from django.db import transaction
+
+    from banking.services.transfers import transfer_execute
+    from tests.factories_banking import phone_banking
+
+    pb = phone_banking(card_fen=5_000_000, sms_notice=True)
+    SmsOutbox.objects.all().delete()
+    scheduled: list[list[int]] = []
+    monkeypatch.setattr(delivery, "schedule", lambda ids: scheduled.append(list(ids)))
+
+    def transfer(key: str):
+        return transfer_execute(
+            registration=pb.registration,
+            from_account=pb.card,
+            to_account=pb.linked[0],
+            amount="100.00",
+            idempotency_key=key,
+            channel="ivr",
+        )
+
+    with transaction.atomic():
+        transfer("after-commit-1")
+        assert scheduled == []  # not before the commit
+    notice = SmsOutbox.objects.get()
+    assert notice.kind == SmsOutbox.Kind.TRANSACTION_NOTICE
+    assert scheduled == [[notice.pk]]
+    transfer("after-commit-1")  # a replay queues and schedules nothing
+    assert scheduled == [[notice.pk]] and SmsOutbox.objects.count() == 1
+    with transaction.atomic():  # rolled back: nothing queued, nothing scheduled
+        transfer("after-commit-2")
+        transaction.set_rollback(True)
+    assert scheduled == [[notice.pk]] and SmsOutbox.objects.count() == 1
+    transfer("after-commit-3")  # no transaction of the caller's: scheduled when the statement commits
+    assert len(scheduled) == 2 and SmsOutbox.objects.count() == 2

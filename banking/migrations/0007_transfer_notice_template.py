@@ -2,9 +2,11 @@
 text is no longer a concatenation written into the function but a call of notifications'
 ``notifications_sms_render`` (notifications 0006) with the template's key, its default and the SQL
 value of each placeholder, so the maintainer's edit of ``banking.transaction_notice`` applies to
-the notices the function queues as to the Python path's. The same steps, refusals and rows as
-migration 0006 otherwise. The text below is ``banking.transfer_sql.transfer_function_sql()``'s
-output as of this migration (``banking/tests/test_transfer_rules.py`` fails when they differ).
+the notices the function queues as to the Python path's; and a posted transfer's row carries the
+ids of the notices it queued (``sms_ids``), for the caller to hand to delivery after the commit
+instead of leaving them to the sweep. The same steps, refusals and rows as migration 0006
+otherwise; the result's shape changed, so the function is dropped and created again. The text
+below is ``banking.transfer_sql.transfer_function_sql()``'s output as of this migration (``banking/tests/test_transfer_rules.py`` fails when they differ).
 
 SQLite (the embedded default) keeps the Python path; this migration does nothing there.
 """
@@ -52,7 +54,8 @@ CREATE OR REPLACE FUNCTION banking_transfer_execute(
     memo varchar,
     created_at timestamptz,
     from_balance_fen bigint,
-    to_balance_fen bigint
+    to_balance_fen bigint,
+    sms_ids bigint[]
 )
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -72,17 +75,18 @@ DECLARE
     v_posting_id bigint;
     v_phone varchar;
     v_side integer;
+    v_sms_ids bigint[] := ARRAY[]::bigint[];
 BEGIN
     -- Fast path for a resubmission, without taking any lock.
     SELECT * INTO v_txn FROM banking_ledgertransaction t WHERE t.idempotency_key = p_key;
     IF FOUND THEN
         IF v_txn.request_fingerprint <> p_fingerprint THEN
-            RETURN QUERY SELECT 'idempotency_conflict'::text, NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar, NULL::bigint, NULL::bigint, NULL::varchar, NULL::varchar, NULL::bigint, NULL::varchar, NULL::timestamptz, NULL::bigint, NULL::bigint;
+            RETURN QUERY SELECT 'idempotency_conflict'::text, NULL::bigint, NULL::varchar, NULL::varchar, NULL::varchar, NULL::bigint, NULL::bigint, NULL::varchar, NULL::varchar, NULL::bigint, NULL::varchar, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::bigint[];
             RETURN;
         END IF;
         RETURN QUERY SELECT 'replayed'::text, v_txn.id, v_txn.kind, v_txn.idempotency_key,
             v_txn.request_fingerprint, v_txn.registration_id, v_txn.amount_fen, v_txn.channel, v_txn.call_id,
-            v_txn.initiated_by_id::bigint, v_txn.memo, v_txn.created_at, NULL::bigint, NULL::bigint;
+            v_txn.initiated_by_id::bigint, v_txn.memo, v_txn.created_at, NULL::bigint, NULL::bigint, NULL::bigint[];
         RETURN;
     END IF;
 
@@ -153,7 +157,7 @@ BEGIN
         END IF;
         RETURN QUERY SELECT 'replayed'::text, v_txn.id, v_txn.kind, v_txn.idempotency_key,
             v_txn.request_fingerprint, v_txn.registration_id, v_txn.amount_fen, v_txn.channel, v_txn.call_id,
-            v_txn.initiated_by_id::bigint, v_txn.memo, v_txn.created_at, NULL::bigint, NULL::bigint;
+            v_txn.initiated_by_id::bigint, v_txn.memo, v_txn.created_at, NULL::bigint, NULL::bigint, NULL::bigint[];
         RETURN;
     END IF;
 
@@ -208,7 +212,7 @@ BEGIN
             SELECT n.phone INTO v_phone FROM banking_smsnoticesubscription n
              WHERE n.account_id = v_account.id AND n.active;
             IF FOUND AND v_phone <> '' THEN
-                PERFORM notifications_sms_enqueue(
+                v_sms_ids := v_sms_ids || notifications_sms_enqueue(
                     v_phone, 'transaction_notice',
                     notifications_sms_render('banking.transaction_notice', '{signature}您尾号{last4}的{kind_name}于{time}{verb}人民币{amount}元，余额{balance}元。', ARRAY['signature', 'last4', 'kind_name', 'time', 'verb', 'amount', 'balance']::text[], ARRAY[p_sms_signature, right(v_account.number, 4), p_card_kind_name, to_char(v_now AT TIME ZONE 'Asia/Shanghai', 'FMMM"月"FMDD"日"HH24:MI'), CASE WHEN v_side = 1 THEN '转出' ELSE '转入' END, banking_group_yuan(p_amount_fen), banking_group_yuan(CASE WHEN v_side = 1 THEN v_from_balance ELSE v_to_balance END)]::text[]),
                     v_posting_id, v_now
@@ -223,15 +227,20 @@ BEGIN
 
     RETURN QUERY SELECT 'posted'::text, v_txn.id, v_txn.kind, v_txn.idempotency_key, v_txn.request_fingerprint,
         v_txn.registration_id, v_txn.amount_fen, v_txn.channel, v_txn.call_id, v_txn.initiated_by_id::bigint,
-        v_txn.memo, v_txn.created_at, v_from_balance, v_to_balance;
+        v_txn.memo, v_txn.created_at, v_from_balance, v_to_balance, v_sms_ids;
 END;
 $$;
 """
 
 
+# The result gained a column: CREATE OR REPLACE cannot change it.
+DROP_TRANSFER_FUNCTION = "DROP FUNCTION IF EXISTS banking_transfer_execute"
+
+
 def create_transfer_function(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    schema_editor.execute(DROP_TRANSFER_FUNCTION, params=None)
     schema_editor.execute(TRANSFER_FUNCTION, params=None)  # % would be the driver's placeholders
 
 
@@ -239,6 +248,7 @@ def restore_previous_function(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     previous = importlib.import_module("banking.migrations.0006_transfer_function_comments")
+    schema_editor.execute(DROP_TRANSFER_FUNCTION, params=None)
     schema_editor.execute(previous.TRANSFER_FUNCTION, params=None)
 
 

@@ -15,6 +15,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from notifications.services import sms_deliver_after_commit
+
 from .. import errors, sms_texts, transfer_rules
 from ..locks import lock_accounts, lock_registration, retry_on_conflict
 from ..models import Account, LedgerTransaction, PhoneBankingRegistration
@@ -222,9 +224,12 @@ def _transfer_in_database(
     with scope, connection.cursor() as cursor:
         cursor.execute(_SQL_TRANSFER_FUNCTION, params)
         row = cursor.fetchone()
-    outcome, *values, from_balance_fen, to_balance_fen = row
+    outcome, *values, from_balance_fen, to_balance_fen, sms_ids = row
     if outcome in transfer_rules.REFUSALS:  # refused: nothing was written
         raise transfer_rules.REFUSALS[outcome]()
+    # The notices the function queued go to delivery after the commit (the Python path's
+    # ``sms_enqueue`` does the same), not 15 s later with the sweep.
+    sms_deliver_after_commit(sms_ids or [])
     txn = LedgerTransaction.from_db(connection.alias, _TRANSFER_COLUMNS, values)
     txn.replayed = outcome == "replayed"
     if not txn.replayed:
