@@ -7,6 +7,7 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Work orders")
 
     def ready(self) -> None:
-        from .sms_texts import register_templates
+        from . import sms_texts, staff_sms
 
-        register_templates()  # the service SMS work orders send (notifications.texts)
+        sms_texts.register_templates()  # the service SMS work orders send (notifications.texts)
+        staff_sms.register_templates()  # their reminders and escalations to staff

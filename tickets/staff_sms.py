@@ -2,9 +2,9 @@
 unit's staff, and its escalations when overdue to the head of the unit and to the director.
 
 Short, in Chinese, and with no customer data: the work order's number, its category, its due time
-and (to the director) the unit — never the customer's name, phone or account. Placeholders are
-``{name}``; ``render`` fills them. (Kept in this one module so the texts can move to the
-maintainer's editable templates as they are.)
+and (to the director) the unit — never the customer's name, phone or account (no such
+placeholder). Registered templates (``notifications.texts``, registered by ``TicketsConfig.ready``):
+the maintainer may edit them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from notifications import texts
+from notifications.models import SmsOutbox
 
 from .models import EscalationKind, Ticket
 
@@ -23,11 +27,42 @@ STAFF_REMINDER = "{signature}工单{ticket_number}（{category}）将于{due}到
 STAFF_OVERDUE_HEAD = "{signature}工单{ticket_number}（{category}）已超期（时限{due}），请督办。"
 STAFF_OVERDUE_DIRECTOR = "{signature}工单{ticket_number}（{category}）已超期未办结（{unit}，时限{due}）。"
 
-TEMPLATES: dict[str, str] = {
-    EscalationKind.REMINDER: STAFF_REMINDER,
-    EscalationKind.OVERDUE_HEAD: STAFF_OVERDUE_HEAD,
-    EscalationKind.OVERDUE_DIRECTOR: STAFF_OVERDUE_DIRECTOR,
+_PLACEHOLDERS = {
+    "signature": (_("The bank's SMS signature"), "【农合银行】"),
+    "ticket_number": (_("The work order's number"), "000123"),
+    "category": (_("The work order's category, in Chinese"), "ATM吞卡/错账"),
+    "due": (_("The work order's due time, local time"), "12月8日23:59"),
+    "unit": (_("The unit handling it"), "城关支行"),
 }
+
+
+def _spec(key: str, label, default: str) -> texts.TemplateSpec:
+    return texts.TemplateSpec(
+        key=key,
+        kind=SmsOutbox.Kind.STAFF_NOTICE,
+        label=label,
+        default=default,
+        placeholders=_PLACEHOLDERS,
+        required=("ticket_number",),
+    )
+
+
+# The template of each reminder or escalation kind (``EscalationKind``).
+TEMPLATES: dict[str, texts.TemplateSpec] = {
+    EscalationKind.REMINDER: _spec(
+        "tickets.staff_reminder", _("Work order about to fall due (to the unit's staff)"), STAFF_REMINDER
+    ),
+    EscalationKind.OVERDUE_HEAD: _spec(
+        "tickets.staff_overdue_head", _("Work order overdue (to the unit's head)"), STAFF_OVERDUE_HEAD
+    ),
+    EscalationKind.OVERDUE_DIRECTOR: _spec(
+        "tickets.staff_overdue_director", _("Work order overdue (to the director)"), STAFF_OVERDUE_DIRECTOR
+    ),
+}
+
+
+def register_templates() -> None:
+    texts.register(*TEMPLATES.values())
 
 
 def signature() -> str:
@@ -38,10 +73,6 @@ def sms_time(moment: datetime) -> str:
     """``12月1日09:05`` in the center's time."""
     local = timezone.localtime(moment, SHANGHAI)
     return f"{local.month}月{local.day}日{local:%H:%M}"
-
-
-def render(template: str, **values: object) -> str:
-    return template.format(**values)
 
 
 def ticket_values(ticket: Ticket) -> dict[str, str]:
@@ -58,5 +89,11 @@ def ticket_values(ticket: Ticket) -> dict[str, str]:
 
 
 def escalation_text(ticket: Ticket, kind: str) -> str:
-    """The SMS of one reminder or escalation (``EscalationKind``) of ``ticket``."""
-    return render(TEMPLATES[kind], **ticket_values(ticket))
+    """The SMS of one reminder or escalation (``EscalationKind``) of ``ticket``, in the template's
+    text in force."""
+    return texts.render(TEMPLATES[kind].key, ticket_values(ticket))
+
+
+def escalation_enqueue(ticket: Ticket, kind: str, *, phone: str, text: str, created_at: datetime) -> None:
+    """Queue the staff notice ``text`` (``escalation_text``) to ``phone`` in the caller's transaction."""
+    texts.enqueue(key=TEMPLATES[kind].key, phone=phone, values=ticket_values(ticket), text=text, created_at=created_at)

@@ -74,6 +74,9 @@ def test_every_message_the_code_sends_is_a_registered_template():
         "banking.transaction_notice": "transaction_notice",
         "tickets.closed": "service",
         "tickets.extension": "service",
+        "tickets.staff_overdue_director": "staff_notice",
+        "tickets.staff_overdue_head": "staff_notice",
+        "tickets.staff_reminder": "staff_notice",
     }
     for spec in texts.specs():
         assert texts.check_text(spec, spec.default) == [], spec.key

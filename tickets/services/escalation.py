@@ -15,14 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.expressions import Combinable
 
-from notifications.models import SmsOutbox
-from notifications.services import sms_enqueue
 from org.roles import Role
 from org.selectors import staff_mobiles
 
 from ..events import ticket_event_record
 from ..models import WORKING_STATES, EscalationKind, Ticket, TicketEscalation
-from ..staff_sms import escalation_text
+from ..staff_sms import escalation_enqueue, escalation_text
 from .common import resolve_now
 
 logger = logging.getLogger(__name__)
@@ -71,7 +69,7 @@ def _text(ticket: Ticket, kind: str, recipients: list[str], now: datetime) -> li
     for username in sorted(mobiles):
         phone = mobiles[username]
         if phone not in queued:
-            sms_enqueue(phone=phone, kind=SmsOutbox.Kind.STAFF_NOTICE, text=text, created_at=now)
+            escalation_enqueue(ticket, kind, phone=phone, text=text, created_at=now)
             queued.add(phone)
     return sorted(mobiles)
 

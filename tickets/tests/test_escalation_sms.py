@@ -157,12 +157,12 @@ def test_the_templates_name_only_the_work_order():
 
 def test_a_failing_enqueue_rolls_back_the_escalation(due_ticket, people, monkeypatch):
     """The SMS and the escalation are one transaction: no escalation recorded without its SMS."""
-    import tickets.services.escalation as escalation
+    import notifications.services
 
     def refuse(**kwargs):
         raise ValueError("refused")
 
-    monkeypatch.setattr(escalation, "sms_enqueue", refuse)
+    monkeypatch.setattr(notifications.services, "sms_enqueue", refuse)
     with pytest.raises(ValueError, match="refused"):
         tickets_escalate(now=REMIND_AT)
     assert not TicketEscalation.objects.exists()
