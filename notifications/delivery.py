@@ -19,6 +19,10 @@ A row moves ``pending → sending → sent → delivered / failed``; each move i
   not taken → ``pending`` again; cannot tell (``GatewayError(maybe_sent=True)``) → ``failed``
   with ``unknown_outcome``, for the maintainer to requeue (sent again without asking) or cancel.
 * **Receipts** (``receipt_record``) move ``sent`` rows to ``delivered`` or ``failed``.
+* **Policy** (``notifications.policy``, asked by the claim): quiet hours and limits of marketing,
+  the flood limit per phone of every kind; a row held back stays ``pending`` with a later
+  ``next_attempt_at`` or is cancelled (over a marketing quota), each with an event. The other
+  kinds are claimed and swept before marketing.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ from django.utils import timezone
 
 from audit.services import audit_record
 
+from . import policy
 from .gateways.base import Gateway, GatewayError, GatewayRejected, OutgoingSms, Receipt, Submitted
 from .models import SmsEvent, SmsOutbox
 
 logger = logging.getLogger(__name__)
-Status = SmsOutbox.Status
+Kind, Status = SmsOutbox.Kind, SmsOutbox.Status
 
 
 @cache
@@ -107,7 +112,12 @@ def claim(
 ) -> list[SmsOutbox]:
     """Take due ``pending`` rows (these ids, or the oldest; with ``fill`` these ids and then the
     oldest others up to ``limit``) for sending: they become ``sending`` under one new claim
-    token, in three statements whatever their number. Rows another worker holds are skipped."""
+    token. Rows another worker holds are skipped. The other kinds come before marketing (the ids'
+    rows first; "the oldest" are the other kinds', then, without ids, marketing's; ``fill`` never
+    takes marketing rows: the sweep hands them out within their rate). The policy
+    (``notifications.policy``: quiet hours, marketing limits, the flood limit per phone) may hold
+    some back: deferred (still ``pending``, a later ``next_attempt_at``) or cancelled, each with an
+    event; those are not returned. A batch is claimed in a few statements whatever its size."""
     now = now or timezone.now()
     due = SmsOutbox.objects.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), status=Status.PENDING)
     with transaction.atomic():
@@ -115,26 +125,83 @@ def claim(
         if ids is not None:
             wanted = list(ids)
             locked = list(
-                due.filter(pk__in=wanted).order_by("created_at", "pk").select_for_update(skip_locked=True)[:limit]
+                due.filter(pk__in=wanted)
+                .order_by(policy.PRIORITY, "created_at", "pk")
+                .select_for_update(skip_locked=True)[:limit]
             )
         if ids is None or (fill and len(locked) < limit):
             others = due.exclude(pk__in=[row.pk for row in locked])
             locked += list(
-                others.order_by("created_at", "pk").select_for_update(skip_locked=True)[: limit - len(locked)]
+                others.exclude(kind=Kind.MARKETING)
+                .order_by("created_at", "pk")
+                .select_for_update(skip_locked=True)[: limit - len(locked)]
             )
+            if ids is None and len(locked) < limit:
+                locked += list(
+                    others.filter(kind=Kind.MARKETING)
+                    .order_by("created_at", "pk")
+                    .select_for_update(skip_locked=True)[: limit - len(locked)]
+                )
         if not locked:
             return []
-        token = uuid.uuid4().hex
-        SmsOutbox.objects.filter(pk__in=[row.pk for row in locked]).update(
-            status=Status.SENDING, claim=token, claimed_at=now, attempts=F("attempts") + 1
-        )
-        for row in locked:
-            row.status, row.claim, row.claimed_at = Status.SENDING, token, now
-            row.attempts += 1
-        SmsEvent.objects.bulk_create(
-            [SmsEvent(message=row, status=Status.SENDING, attempt=row.attempts) for row in locked]
-        )
-    return locked
+        held = policy.judge(locked, now=now)
+        claimed = [row for row in locked if row.pk not in held]
+        events = _hold(locked, held) if held else []
+        if claimed:
+            token = uuid.uuid4().hex
+            SmsOutbox.objects.filter(pk__in=[row.pk for row in claimed]).update(
+                status=Status.SENDING, claim=token, claimed_at=now, attempts=F("attempts") + 1
+            )
+            for row in claimed:
+                row.status, row.claim, row.claimed_at = Status.SENDING, token, now
+                row.attempts += 1
+            events += [SmsEvent(message=row, status=Status.SENDING, attempt=row.attempts) for row in claimed]
+        SmsEvent.objects.bulk_create(events)
+    return claimed
+
+
+def _hold(rows: list[SmsOutbox], held: dict[int, policy.Verdict]) -> list[SmsEvent]:
+    """Apply the policy's verdicts (a statement per distinct deferral time, one for the
+    cancellations); their events, to be written with the batch's."""
+    deferred: dict[datetime | None, list[int]] = {}
+    cancelled: dict[str, list[int]] = {}  # by reason (kept as the row's last error)
+    events = []
+    for row in rows:
+        verdict = held.get(row.pk)
+        if verdict is None:
+            continue
+        detail = verdict.detail[:200]
+        if verdict.status == Status.CANCELLED:
+            cancelled.setdefault(detail, []).append(row.pk)
+            row.status, row.last_error = Status.CANCELLED, detail
+        else:
+            deferred.setdefault(verdict.until, []).append(row.pk)
+            row.next_attempt_at = verdict.until
+        events.append(SmsEvent(message=row, status=row.status, attempt=row.attempts, detail=detail))
+    for until, pks in deferred.items():
+        SmsOutbox.objects.filter(pk__in=pks).update(next_attempt_at=until)
+    for detail, pks in cancelled.items():
+        SmsOutbox.objects.filter(pk__in=pks).update(status=Status.CANCELLED, last_error=detail)
+    return events
+
+
+def _quiet_now(row: SmsOutbox) -> bool:
+    """A marketing row claimed just before the quiet hours began is not sent inside them: it goes
+    back to ``pending`` until their end (its attempt given back). True when so."""
+    if row.kind != Kind.MARKETING:
+        return False
+    until = policy.quiet_until(timezone.now())
+    if until is None:
+        return False
+    _finish(
+        row,
+        status=Status.PENDING,
+        claim="",
+        next_attempt_at=until,
+        attempts=max(row.attempts - 1, 0),
+        _detail=policy.quiet_detail(until),
+    )
+    return True
 
 
 def _finish(row: SmsOutbox, **changes: Any) -> bool:
@@ -184,6 +251,8 @@ def _failed_send(row: SmsOutbox, exc: Exception, via: Gateway) -> str:
 def send_claimed(row: SmsOutbox, *, via: Gateway | None = None) -> str:
     """Call the gateway once for a row we claimed and record the answer; the row's new status."""
     via = via or gateway()
+    if _quiet_now(row):
+        return Status.PENDING
     message = OutgoingSms(id=row.pk, phone=row.phone, text=row.text)
     try:
         submitted = via.send(message)
@@ -240,6 +309,9 @@ def deliver(*, ids: Iterable[int] | None = None, limit: int = 50, fill: bool = F
     via = gateway()
     sent: list[tuple[SmsOutbox, Submitted]] = []
     for row in claim(ids=ids, limit=limit, fill=fill):
+        if _quiet_now(row):
+            counts[Status.PENDING] = counts.get(Status.PENDING, 0) + 1
+            continue
         try:
             submitted = via.send(OutgoingSms(id=row.pk, phone=row.phone, text=row.text))
         except (GatewayError, GatewayRejected) as exc:
@@ -360,13 +432,18 @@ def schedule(ids: list[int]) -> None:
 
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Beat's safety net: due ``pending`` rows no task got (a process died after the commit, a row
-    the database function wrote) are handed to the task in batches; stale ``sending`` rows are
-    reconciled."""
+    the database function wrote, a deferred row now due) are handed to the task in batches — the
+    other kinds first, marketing within what its rate per minute leaves; stale ``sending`` rows
+    are reconciled."""
     now = now or timezone.now()
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    ids = list(
-        SmsOutbox.objects.filter(due, status=Status.PENDING).order_by("created_at").values_list("pk", flat=True)[:1000]
-    )
+    due = SmsOutbox.objects.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), status=Status.PENDING)
+    ids = list(due.exclude(kind=Kind.MARKETING).order_by("created_at").values_list("pk", flat=True)[:1000])
+    if len(ids) < 1000:  # then marketing, within what its rate leaves (the other kinds first)
+        marketing = list(
+            due.filter(kind=Kind.MARKETING).order_by("created_at").values_list("pk", flat=True)[: 1000 - len(ids)]
+        )
+        if marketing:
+            ids += marketing[: policy.marketing_budget(now=now, most=len(marketing))]
     for start in range(0, len(ids), settings.SMS_BATCH):
         schedule(ids[start : start + settings.SMS_BATCH])
     return {"scheduled": len(ids), **reconcile_stale(now=now)}

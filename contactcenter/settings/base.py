@@ -348,6 +348,20 @@ SMS_RETRY_MAX_S = env.int("SMS_RETRY_MAX_S", default=3600)
 # A row still "sending" this long after its claim is reconciled with the gateway.
 SMS_SENDING_STALE_S = env.int("SMS_SENDING_STALE_S", default=120)
 SMS_BATCH = env.int("SMS_BATCH", default=20)
+# SMS sending policy (notifications.policy; docs/notifications.md "Rate limits and quiet hours").
+# Quiet hours, marketing only: "HH:MM-HH:MM" local in SMS_QUIET_HOURS_TZ (start inclusive, end
+# exclusive; empty: none); a marketing message due inside them is deferred to their end.
+SMS_QUIET_HOURS = env.str("SMS_QUIET_HOURS", default="21:00-08:00")
+SMS_QUIET_HOURS_TZ = env.str("SMS_QUIET_HOURS_TZ", default="Asia/Shanghai")
+# Marketing per phone, rolling windows (0: no limit): over the quota the message is cancelled.
+SMS_MARKETING_MAX_PER_DAY = env.int("SMS_MARKETING_MAX_PER_DAY", default=1)
+SMS_MARKETING_MAX_PER_30_DAYS = env.int("SMS_MARKETING_MAX_PER_30_DAYS", default=4)
+# Marketing to all phones per minute (0: no limit): over it the message is deferred.
+SMS_MARKETING_MAX_PER_MINUTE = env.int("SMS_MARKETING_MAX_PER_MINUTE", default=600)
+# Every kind: at most SMS_FLOOD_MAX messages to one phone in SMS_FLOOD_WINDOW_S (0: no limit); the
+# excess is deferred, never dropped.
+SMS_FLOOD_MAX = env.int("SMS_FLOOD_MAX", default=10)
+SMS_FLOOD_WINDOW_S = env.int("SMS_FLOOD_WINDOW_S", default=600)
 # Key of the ID-number digest; empty falls back to SECRET_KEY (set it so SECRET_KEY can rotate).
 BANKING_ID_DIGEST_KEY = env.str("BANKING_ID_DIGEST_KEY", default="")
 
