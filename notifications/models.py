@@ -61,6 +61,18 @@ class SmsOutbox(models.Model):
             models.Index(fields=["status", "created_at"], name="sms_status_idx"),
             models.Index(fields=["gateway", "gateway_id"], name="sms_gateway_id_idx"),
             models.Index(fields=["created_at"], name="sms_created_idx"),  # the maintainer's list
+            # What a task's fill and the sweep read, oldest first: the due notices without walking a
+            # backlog of marketing waiting for the end of the quiet hours, and that backlog apart.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending") & ~models.Q(kind="marketing"),
+                name="sms_pending_notice_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending", kind="marketing"),
+                name="sms_pending_marketing_idx",
+            ),
         ]
 
     def __str__(self) -> str:
