@@ -13,6 +13,8 @@ from .masking import mask_id_number, mask_number
 from .models import (
     Account,
     AccountEvent,
+    Batch,
+    BatchItem,
     Customer,
     LedgerTransaction,
     LinkedAccount,
@@ -130,3 +132,24 @@ class AccountEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["=call_id"]
     date_hierarchy = "created_at"
     list_select_related = ["account", "actor"]
+
+
+# Settlement batches: read-only here too (uploads, decisions and runs are the batch pages').
+@admin.register(Batch)
+class BatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "kind", "period", "status", "items_count", "control_total_fen", "posted_count", "uploaded_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["period", "file_name", "file_digest"]
+    list_select_related = ["uploaded_by", "decided_by"]
+    raw_id_fields = ["corrects", "uploaded_by", "decided_by"]
+
+
+@admin.register(BatchItem)
+class BatchItemAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "batch", "line", "account_masked", "amount_fen", "reference", "status", "reason"]
+    list_filter = ["status", "kind"]
+    search_fields = ["reference"]
+    # Not the account itself: its full number would show; the masked copy is on the item.
+    exclude = ["account"]
+    raw_id_fields = ["batch", "transaction"]
+    show_full_result_count = False  # a batch may hold a million items

@@ -18,3 +18,10 @@ urlpatterns = [
         name="api-registration-unlock",
     ),
 ]
+
+urlpatterns += [
+    path("batches/", apis.BatchListCreateApi.as_view(), name="api-batches"),
+    path("batches/<int:batch_id>/", apis.BatchDetailApi.as_view(), name="api-batch-detail"),
+    path("batches/<int:batch_id>/decision/", apis.BatchDecisionApi.as_view(), name="api-batch-decision"),
+    path("batches/<int:batch_id>/run/", apis.BatchRunApi.as_view(), name="api-batch-run"),
+]

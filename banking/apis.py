@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -19,11 +20,15 @@ from org.permissions import roles_allowed
 from org.roles import Role
 from org.scoping import user_role
 
-from . import call_port, selectors
+from . import batch_policy, batch_selectors, call_port, selectors
 from .events import customer_search_event
 from .masking import mask_mobile
 from .models import Account, Customer
 from .serializers import (
+    BatchCreatedSerializer,
+    BatchDecisionSerializer,
+    BatchProgressSerializer,
+    BatchUploadSerializer,
     CustomerDetailSerializer,
     CustomerListSerializer,
     CustomerSearchSerializer,
@@ -35,6 +40,7 @@ from .serializers import (
     TransactionQuerySerializer,
     UnlockSerializer,
 )
+from .services import batches
 from .services.accounts import sms_notice_subscribe, sms_notice_unsubscribe
 from .services.loss_reports import loss_report_register
 from .services.passwords import registration_unlock
@@ -263,3 +269,84 @@ class SmsNoticeApi(GenericAPIView):
             "changed": changed,
         }
         return Response(self.get_serializer(body).data)
+
+
+# --- settlement batches (DESIGN.md §6 Banking) ---------------------------------------------------
+
+
+class BatchListCreateApi(GenericAPIView):
+    """``POST /api/banking/batches/`` (multipart: ``kind``, ``period``, ``file``, optional
+    ``corrects``) → 201 ``{"id", "status", "items", "control_total", ...}`` with the validation
+    figures; ``GET`` → the batches, newest first."""
+
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    permission_classes = [roles_allowed(*batch_policy.READERS)]
+    serializer_class = BatchProgressSerializer
+
+    @extend_schema(responses={200: BatchProgressSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(batch_selectors.batch_list())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": BatchUploadSerializer}, responses={201: BatchCreatedSerializer})
+    def post(self, request: Request) -> Response:
+        if not batch_policy.can_upload(request.user):
+            raise Forbidden(_("Your role cannot upload settlement batches."))
+        data = BatchUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        corrects = batch_selectors.batch_get(batch_id=params["corrects"]) if params.get("corrects") else None
+        upload = params["file"]
+        batch = batches.batch_upload(
+            kind=params["kind"],
+            period=params["period"],
+            file=upload,
+            file_name=upload.name or "",
+            actor=request.user,
+            corrects=corrects,
+        )
+        return Response(BatchCreatedSerializer(batch).data, status=status.HTTP_201_CREATED)
+
+
+class BatchDetailApi(GenericAPIView):
+    """``GET /api/banking/batches/{id}/`` → ``{"status", "posted", "failed", "control_total",
+    "posted_total", ...}``."""
+
+    permission_classes = [roles_allowed(*batch_policy.READERS)]
+    serializer_class = BatchProgressSerializer
+
+    def get(self, request: Request, batch_id: int) -> Response:
+        return Response(self.get_serializer(batch_selectors.batch_get(batch_id=batch_id)).data)
+
+
+class BatchDecisionApi(GenericAPIView):
+    """``POST /api/banking/batches/{id}/decision/`` ``{"approve", "note"}`` — the checker (the
+    director, not the uploader) approves or rejects (a note required) a validated batch."""
+
+    permission_classes = [roles_allowed(*batch_policy.APPROVERS)]
+    serializer_class = BatchProgressSerializer
+
+    @extend_schema(request=BatchDecisionSerializer, responses={200: BatchProgressSerializer})
+    def post(self, request: Request, batch_id: int) -> Response:
+        data = BatchDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = batch_selectors.batch_get(batch_id=batch_id)
+        if data.validated_data["approve"]:
+            batch = batches.batch_approve(batch=batch, actor=request.user, note=data.validated_data["note"])
+        else:
+            batch = batches.batch_reject(batch=batch, actor=request.user, note=data.validated_data["note"])
+        return Response(self.get_serializer(batch).data)
+
+
+class BatchRunApi(GenericAPIView):
+    """``POST /api/banking/batches/{id}/run/`` → 202: the run is queued (or resumed by one more
+    worker; a done batch is left as it is). Never posts an item twice."""
+
+    permission_classes = [roles_allowed(*batch_policy.RUNNERS)]
+    serializer_class = BatchProgressSerializer
+
+    @extend_schema(request=None, responses={202: BatchProgressSerializer})
+    def post(self, request: Request, batch_id: int) -> Response:
+        batch = batch_selectors.batch_get(batch_id=batch_id)
+        batch = batches.batch_run_start(batch=batch, actor=request.user)
+        return Response(self.get_serializer(batch).data, status=status.HTTP_202_ACCEPTED)

@@ -173,3 +173,77 @@ class SmsNoticeStateSerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
     phone_masked = serializers.CharField(allow_blank=True)
     changed = serializers.BooleanField()
+
+
+# --- settlement batches (DESIGN.md §6 Banking) ---------------------------------------------------
+
+
+class BatchUploadSerializer(InputSerializer):
+    kind = serializers.ChoiceField(choices=["pos_prize", "atm_adjustment", "refund"])
+    period = serializers.CharField(max_length=10)
+    file = serializers.FileField()
+    corrects = serializers.IntegerField(required=False, min_value=1, help_text="the batch this one corrects")
+
+
+class BatchDecisionSerializer(InputSerializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class BatchCreatedSerializer(serializers.Serializer):
+    """``201`` of ``POST /api/banking/batches/``: the batch and its validation figures."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    items = serializers.IntegerField(source="items_count")
+    control_total = serializers.SerializerMethodField()
+    valid = serializers.IntegerField(source="valid_count")
+    invalid = serializers.SerializerMethodField()
+    reasons = serializers.SerializerMethodField()
+
+    def get_control_total(self, batch) -> str:
+        return fen_to_yuan(batch.control_total_fen)
+
+    def get_invalid(self, batch) -> int:
+        return batch.items_count - batch.valid_count
+
+    def get_reasons(self, batch) -> dict[str, int]:
+        return dict(batch.report.get("reasons", {}))
+
+
+class BatchProgressSerializer(serializers.Serializer):
+    """The batch's state and figures: ``GET /api/banking/batches/{id}/`` and the pushed progress."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    period = serializers.CharField()
+    status = serializers.CharField()
+    items = serializers.IntegerField(source="items_count")
+    posted = serializers.IntegerField(source="posted_count")
+    failed = serializers.IntegerField(source="failed_count")
+    control_total = serializers.SerializerMethodField()
+    posted_total = serializers.SerializerMethodField()
+    failed_total = serializers.SerializerMethodField()
+    corrects = serializers.IntegerField(source="corrects_id", allow_null=True)
+    rate = serializers.SerializerMethodField()
+    eta_s = serializers.SerializerMethodField()
+
+    def get_control_total(self, batch) -> str:
+        return fen_to_yuan(batch.control_total_fen)
+
+    def get_posted_total(self, batch) -> str:
+        return fen_to_yuan(batch.posted_total_fen)
+
+    def get_failed_total(self, batch) -> str:
+        return fen_to_yuan(batch.failed_total_fen)
+
+    def _progress(self, batch) -> dict:
+        from .services.batches import batch_progress
+
+        return batch_progress(batch)
+
+    def get_rate(self, batch) -> float:
+        return self._progress(batch)["rate"]
+
+    def get_eta_s(self, batch) -> int | None:
+        return self._progress(batch)["eta_s"]

@@ -1,23 +1,17 @@
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
-from org.roles import Role
-from org.views import placeholder
+from . import views
 
 app_name = "banking"
 
+# Settlement batches (back office, mounted at /banking/): list and upload, a batch's report,
+# decision, run and downloads. The risk officer's pages are banking/risk/urls.py (/risk/alerts/).
 urlpatterns = [
-    path(
-        "alerts/",
-        placeholder(
-            _("Risk alerts"),
-            _(
-                "Suspicious-activity alerts and statistics of queried accounts arrive with the core "
-                "banking and risk release."
-            ),
-            Role.RISK_OFFICER,
-            Role.DIRECTOR,
-        ),
-        name="risk-alerts",
-    ),
+    path("batches/", views.batch_list, name="batches"),
+    path("batches/upload/", views.batch_upload, name="batch-upload"),
+    path("batches/<int:batch_id>/", views.batch_detail, name="batch-detail"),
+    path("batches/<int:batch_id>/decide/", views.batch_decide, name="batch-decide"),
+    path("batches/<int:batch_id>/run/", views.batch_run, name="batch-run"),
+    path("batches/<int:batch_id>/validation.csv", views.batch_report, name="batch-report"),
+    path("batches/<int:batch_id>/reconciliation.xlsx", views.batch_reconciliation, name="batch-reconciliation"),
 ]

@@ -16,6 +16,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("org/", include("org.api_urls")),
     path("audit/", include("audit.urls")),
     path("banking/", include("banking.api_urls")),
+    path("risk/", include("banking.risk.api_urls")),
     path("ivr/", include("ivr.api_urls")),
     path("tickets/", include("tickets.api_urls")),
     path("cti/", include("calls.cti_urls")),
@@ -46,7 +47,8 @@ urlpatterns = [
     path("calls/", include("calls.urls")),
     path("tickets/", include("tickets.urls")),
     path("reports/", include("reports.urls")),
-    path("risk/", include("banking.urls")),
+    path("banking/", include("banking.urls")),
+    path("risk/alerts/", include("banking.risk.urls")),
     path("ivr/", include("ivr.urls")),
     path("notifications/", include("notifications.urls")),
 ]

@@ -29,7 +29,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("tickets:list", _("Work orders"), frozenset({Role.ANALYST, Role.DIRECTOR, Role.TEAM_LEAD})),
     NavItem("reports:dashboard", _("Dashboard"), frozenset({Role.DIRECTOR, Role.ANALYST})),
     NavItem("reports:index", _("Reports"), frozenset({Role.TEAM_LEAD, Role.ANALYST, Role.DIRECTOR})),
-    NavItem("banking:risk-alerts", _("Risk alerts"), frozenset({Role.RISK_OFFICER, Role.DIRECTOR})),
+    NavItem("banking:batches", _("Settlement batches"), frozenset({Role.ANALYST, Role.DIRECTOR})),
+    NavItem("risk:alerts", _("Risk alerts"), frozenset({Role.RISK_OFFICER, Role.DIRECTOR})),
     NavItem("ivr:simulator", _("IVR simulator"), frozenset({Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT})),
     NavItem("ivr:menu-list", _("IVR menus"), frozenset({Role.MAINTAINER})),
     NavItem("ivr:statistics", _("IVR statistics"), frozenset({Role.DIRECTOR, Role.ANALYST, Role.MAINTAINER})),
@@ -44,7 +45,7 @@ HOME_BY_ROLE: dict[str, str] = {
     Role.DIRECTOR: "reports:dashboard",
     Role.MAINTAINER: "org:config",
     Role.ANALYST: "tickets:list",
-    Role.RISK_OFFICER: "banking:risk-alerts",
+    Role.RISK_OFFICER: "risk:alerts",
 }
 
 

@@ -4,7 +4,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import redirect, render
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from core.api.exceptions import api_bad_request, api_not_found, api_server_error
@@ -47,19 +46,6 @@ def config(request):
             "outlet_total": sum(outlet_counts.values()),
         },
     )
-
-
-def placeholder(title: Promise, description: Promise, *roles: str):
-    """An honest page for a feature that is not built yet: it says so, with no invented data.
-
-    ``title`` and ``description`` are lazy translations (``gettext_lazy``) from the caller.
-    """
-
-    @role_required(*roles)
-    def view(request):
-        return render(request, "placeholder.html", {"title": title, "description": description})
-
-    return view
 
 
 def page_not_found(request, exception=None):

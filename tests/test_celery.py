@@ -37,10 +37,12 @@ def test_beat_at_start_schedules_each_periodic_task_once_and_each_is_a_known_tas
     assert scheduled == [
         "banking.loss_report_reminders_send",
         "banking.loss_reports_expire",
+        "banking.pos_prize_batch_from_drop",
         "calls.sweep",
         "notifications.sweep",
         "reports.refresh",
         "reports.sweep",
+        "risk.evaluate",
         "tickets.escalate",
     ]
     app.loader.import_default_modules()

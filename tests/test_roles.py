@@ -54,9 +54,10 @@ def test_pages_of_other_roles_are_forbidden_and_audited(client_for, staff, who, 
     assert event.actor == staff[who] and event.object_id == path
 
 
-def test_placeholder_pages_say_not_yet_available(client_for, staff):
+def test_the_risk_officers_landing_page_is_the_alerts_page(client_for, staff):
     response = client_for(staff[Role.RISK_OFFICER]).get("/risk/alerts/")
-    assert "尚未开放" in response.content.decode()
+    assert response.status_code == 200
+    assert "风险预警" in response.content.decode() and "尚未开放" not in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "org",
     "audit",
     "banking",
+    "banking.risk",
     "ivr",
     "calls",
     "agents",
@@ -365,6 +366,32 @@ SMS_FLOOD_WINDOW_S = env.int("SMS_FLOOD_WINDOW_S", default=600)
 # Key of the ID-number digest; empty falls back to SECRET_KEY (set it so SECRET_KEY can rotate).
 BANKING_ID_DIGEST_KEY = env.str("BANKING_ID_DIGEST_KEY", default="")
 
+# --- Risk monitoring (banking/risk/, docs/risk.md) -------------------------------------------------
+# The rules' thresholds. Windows end at the event evaluated; money in fen (2,000,000 = ¥20,000).
+RISK_PASSWORD_FAILURES = env.int("RISK_PASSWORD_FAILURES", default=5)  # wrong passwords on one account...
+RISK_PASSWORD_WINDOW_MINUTES = env.int("RISK_PASSWORD_WINDOW_MINUTES", default=60)  # ...within this
+RISK_LOCKOUTS = env.int("RISK_LOCKOUTS", default=2)  # phone-banking lockouts of one account...
+RISK_LOCKOUT_WINDOW_HOURS = env.int("RISK_LOCKOUT_WINDOW_HOURS", default=24)  # ...within this
+RISK_TRANSFER_BURST_COUNT = env.int("RISK_TRANSFER_BURST_COUNT", default=5)  # transfers out of one account...
+RISK_TRANSFER_BURST_MINUTES = env.int("RISK_TRANSFER_BURST_MINUTES", default=10)  # ...within this
+# A transfer out this soon after a loss report, a registration change or the target's linking.
+RISK_TRANSFER_AFTER_CHANGE_HOURS = env.int("RISK_TRANSFER_AFTER_CHANGE_HOURS", default=24)
+# ...but what was done while the account was being set up (this long after opening) is no change.
+RISK_ACCOUNT_SETUP_MINUTES = env.int("RISK_ACCOUNT_SETUP_MINUTES", default=10)
+RISK_LARGE_TRANSFER_FEN = env.int("RISK_LARGE_TRANSFER_FEN", default=2_000_000)
+RISK_IVR_NUMBERS_PER_PHONE = env.int("RISK_IVR_NUMBERS_PER_PHONE", default=3)  # distinct numbers from one phone...
+RISK_IVR_NUMBERS_WINDOW_MINUTES = env.int("RISK_IVR_NUMBERS_WINDOW_MINUTES", default=60)  # ...within this
+RISK_BALANCE_PHONES = env.int("RISK_BALANCE_PHONES", default=3)  # phones asking one account's balance...
+RISK_BALANCE_WINDOW_HOURS = env.int("RISK_BALANCE_WINDOW_HOURS", default=24)  # ...within this
+# Batch credits to one account within the window: above this total or this many items.
+RISK_BATCH_ACCOUNT_FEN = env.int("RISK_BATCH_ACCOUNT_FEN", default=1_000_000)
+RISK_BATCH_ACCOUNT_ITEMS = env.int("RISK_BATCH_ACCOUNT_ITEMS", default=3)
+RISK_BATCH_WINDOW_DAYS = env.int("RISK_BATCH_WINDOW_DAYS", default=31)
+# Evaluator: rows per transaction, and how long a hole in a source's ids (a transaction still
+# open, or rolled back) holds the watermark before it is taken as a rollback and passed.
+RISK_SCAN_BATCH = env.int("RISK_SCAN_BATCH", default=2000)
+RISK_GAP_SETTLE_SECONDS = env.int("RISK_GAP_SETTLE_SECONDS", default=60)
+
 
 # --- Tickets (tickets/): work-order deadlines, escalation, attachments, adjustments ---------------
 # Deadlines (DESIGN.md §4; tickets/deadlines.py): mis-posting / refund posting in working days, other
@@ -446,6 +473,8 @@ if REDIS_URL:
 CELERY_BEAT_SCHEDULE = {
     "banking-loss-reports-expire": {"task": "banking.loss_reports_expire", "schedule": 300.0},
     "banking-loss-report-reminders": {"task": "banking.loss_report_reminders_send", "schedule": 900.0},
+    "banking-pos-prize-drop": {"task": "banking.pos_prize_batch_from_drop", "schedule": 3600.0},  # last month's list, once
+    "risk-evaluate": {"task": "risk.evaluate", "schedule": 5.0, "options": {"expire_seconds": 10}},
     # Offer timeouts, overflow, callback offers, forgotten after-call work. The websocket processes
     # run the same sweep on their own ticker; a run older than 5 s is dropped, not queued up.
     "calls-sweep": {"task": "calls.sweep", "schedule": 1.0, "options": {"expire_seconds": 5}},

@@ -834,6 +834,21 @@
     }
   }, 15000);
 
+  // Risk: report suspicious activity on the call in hand (or in after-call work) to the risk officer.
+  var riskForm = $("risk-report-form");
+  if (riskForm) {
+    riskForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var call = model.current || model.acw;
+      var out = $("risk-report-result");
+      if (!call) { out.textContent = riskForm.dataset.noCall; return; }
+      api("POST", "/api/risk/alerts/", { call_id: call.call_id, note: riskForm.elements.note.value }).then(function (result) {
+        out.textContent = result.ok ? riskForm.dataset.done : errorText(result);
+        if (result.ok) riskForm.reset();
+      });
+    });
+  }
+
   renderNotices();
   connect();
 })();

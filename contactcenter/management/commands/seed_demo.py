@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from banking import demo as banking_demo
+from banking.risk import demo as risk_demo
 from calls.demo import seed_call_history, seed_queues
 from ivr.demo import seed_default_menu
 from org import demo
@@ -55,6 +56,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             tickets = seed_tickets(history_days)
         self.stdout.write(f"Work orders: {tickets} created ({history_days} days of history).")
+        self.stdout.write(f"Risk: {risk_demo.seed_alerts()} demo alerts.")
         today = timezone.localdate()
         done = rollups.rebuild(today - timedelta(days=history_days), today)
         self.stdout.write(f"Reports: rollups built for {done['days']} days ({done['call_intervals']} call rows).")
