@@ -219,3 +219,16 @@ class Callback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} {self.get_status_display()}"
+
+
+# Workforce management (issue 18) lives in its own module; its models belong to this app.
+from .scheduling.models import (  # noqa: E402, F401
+    Leave,
+    LeaveKind,
+    Roster,
+    RosterAssignment,
+    RosterStatus,
+    ShiftPreference,
+    ShiftTemplate,
+    WorkRule,
+)

@@ -23,6 +23,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("calls/", include("calls.api_urls")),
     path("agents/", include("agents.api_urls")),
     path("reports/", include("reports.api_urls")),
+    path("wfm/", include("agents.scheduling.api_urls")),
     path("notifications/", include("notifications.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -16,3 +16,9 @@ class ReportsConfig(AppConfig):
 
         calls_changed.connect(rollups.on_calls_changed, dispatch_uid="reports.on_calls_changed")
         kpi_port.register(kpi_port.Figures(by_queue_and_total=selectors.live_figures_today))
+        # Workforce management (agents, below reports) reads the history through its port.
+        from agents.scheduling import history_port
+
+        from .wfm_history import SIDE
+
+        history_port.register(SIDE)
