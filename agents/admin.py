@@ -85,4 +85,5 @@ class CallbackAdmin(ReadOnlyAdmin):
     list_select_related = ["queue", "assigned_to"]
     raw_id_fields = ["call", "assigned_to", "created_by", "completed_by"]
 
+
 from .scheduling import admin as _wfm_admin  # noqa: E402, F401  (registers the workforce models)

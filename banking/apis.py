@@ -222,7 +222,7 @@ class SmsNoticeApi(GenericAPIView):
         call_id: str = data.validated_data.get("call_id", "")
         at_outlet = user_role(request.user) == Role.UNIT_STAFF
         if not at_outlet and not call_id:
-            raise ValidationError({"call_id": [ErrorDetail(_("This field is required."), code="required")]})
+            raise ValidationError({"call_id": [ErrorDetail(str(_("This field is required.")), code="required")]})
         account = selectors.account_get(user=request.user, account_id=account_id)  # a unit's staff: their unit's
         if at_outlet:
             call_id = ""  # at the counter, not on a call

@@ -30,6 +30,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -163,7 +164,8 @@ def _count(
         return counts, (_marketing_rate(now) if marketing_rate else _Rate())
     keys = _keys(phones, marketing_rate=marketing_rate)
     flood_since, since = _windows(now, marketing=marketing)
-    sql, params = _LOCK_SQL, [[s for s, _k in keys], [k for _s, k in keys]]
+    sql = _LOCK_SQL
+    params: list[Any] = [[s for s, _k in keys], [k for _s, k in keys]]
     if phones:
         sql += _BY_PHONE_SQL
         params += [sorted(phones), flood_since, flood_since, now - DAY, COUNTED, since - LOOKBACK, since]
@@ -261,6 +263,7 @@ def judge(rows: Sequence[SmsOutbox], *, now: datetime) -> dict[int, Verdict]:
         phones = {row.phone for row in rows if not (quiet_end and row.kind == Kind.MARKETING)}
     else:
         phones = {row.phone for row in marketing} if quota else set()
+    counts: dict[str, _Phone]
     if not phones and not rate_limited:
         counts, rate = {}, _Rate()
     else:

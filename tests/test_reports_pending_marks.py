@@ -19,7 +19,7 @@ from reports.models import DirtyInterval
 
 def _local(hour: int, minute: int) -> datetime:
     day = timezone.localdate() - timedelta(days=3)
-    return timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.get_current_timezone())
 
 
 def _wait(predicate, seconds: float = 5.0) -> bool:

@@ -207,9 +207,7 @@ def test_at_the_outlet_the_units_staff_change_it_without_a_call(as_user, card):
     assert client.post(url(card), {"enabled": False}, format="json").json()["enabled"] is False
 
 
-def test_another_units_staff_cannot_reach_the_account_and_an_agent_needs_the_call(
-    committed, make_agent, as_user, card
-):
+def test_another_units_staff_cannot_reach_the_account_and_an_agent_needs_the_call(committed, make_agent, as_user, card):
     outsider = as_user(make_staff(Role.UNIT_STAFF))  # a unit of their own
     response = outsider.post(url(card), {"enabled": True}, format="json")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

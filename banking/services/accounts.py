@@ -191,7 +191,9 @@ def account_link(*, registration: PhoneBankingRegistration, account: Account, co
 SMS_NOTICE_CHANNELS = ("agent", "outlet", "system")  # on a call / at the customer's outlet / seed, import
 
 
-def _sms_notice_event(subscription: SmsNoticeSubscription, before: dict, *, actor, channel: str, call_id: str) -> None:
+def _sms_notice_event(
+    subscription: SmsNoticeSubscription, before: dict, *, actor: Any, channel: str, call_id: str
+) -> None:
     if channel not in SMS_NOTICE_CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     account_event_record(
@@ -207,7 +209,7 @@ def _sms_notice_event(subscription: SmsNoticeSubscription, before: dict, *, acto
 
 @transaction.atomic
 def sms_notice_subscribe(
-    *, account: Account, phone: str, actor=None, channel: str = "system", call_id: str = ""
+    *, account: Account, phone: str, actor: Any = None, channel: str = "system", call_id: str = ""
 ) -> SmsNoticeSubscription:
     """短信通 for a debit main card (other accounts are not eligible), to ``phone`` (the mobile
     on record). The account event names who, through which channel (``agent`` on ``call_id``,
@@ -232,7 +234,7 @@ def sms_notice_unsubscribe(
     *,
     subscription: SmsNoticeSubscription | None = None,
     account: Account | None = None,
-    actor=None,
+    actor: Any = None,
     channel: str = "system",
     call_id: str = "",
 ) -> SmsNoticeSubscription | None:

@@ -473,7 +473,8 @@ if REDIS_URL:
 CELERY_BEAT_SCHEDULE = {
     "banking-loss-reports-expire": {"task": "banking.loss_reports_expire", "schedule": 300.0},
     "banking-loss-report-reminders": {"task": "banking.loss_report_reminders_send", "schedule": 900.0},
-    "banking-pos-prize-drop": {"task": "banking.pos_prize_batch_from_drop", "schedule": 3600.0},  # last month's list, once
+    # Last month's POS prize list from the card department's folder, made into a batch once.
+    "banking-pos-prize-drop": {"task": "banking.pos_prize_batch_from_drop", "schedule": 3600.0},
     "risk-evaluate": {"task": "risk.evaluate", "schedule": 5.0, "options": {"expire_seconds": 10}},
     # Offer timeouts, overflow, callback offers, forgotten after-call work. The websocket processes
     # run the same sweep on their own ticker; a run older than 5 s is dropped, not queued up.
