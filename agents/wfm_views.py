@@ -17,7 +17,7 @@ from org.permissions import role_required, staff_user
 from org.roles import Role
 from org.scoping import user_role
 
-from .scheduling import erlang, selectors, services
+from .scheduling import erlang, jobs, selectors
 from .scheduling.apis import READERS
 from .scheduling.serializers import ErlangRequestSerializer, RosterRequestSerializer
 
@@ -95,7 +95,7 @@ def rosters(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         serializer = RosterRequestSerializer(data=request.POST)
         if serializer.is_valid():
-            roster = services.roster_create(actor=staff_user(request), **serializer.validated_data)
+            roster = jobs.roster_request(actor=staff_user(request), **serializer.validated_data)
             messages.success(request, _("The roster is being computed."))
             return redirect("agents:wfm-roster", pk=roster.pk)
         messages.error(request, _("Check the first day and the number of days."))

@@ -67,7 +67,7 @@ def test_a_bad_mobile_in_the_admin_is_refused_and_nothing_changes(client_for):
     data["profile-0-mobile"] = "0221234567"
     response = client.post(url, data)
     assert response.status_code == 200  # the form again, with the error
-    assert "11 digits starting with 1" in response.content.decode()
+    assert "以1开头的11位数字" in response.content.decode()  # the validator's message, in Chinese
     assert StaffProfile.objects.get(user=agent).mobile == "13912345678"
     assert not AuditEvent.objects.filter(action="admin.change", object_id=str(agent.pk)).exists()
 

@@ -19,7 +19,7 @@ from core.errors import NotFound
 from org.permissions import roles_allowed, staff_user
 from org.roles import Role
 
-from . import erlang, selectors, services
+from . import erlang, jobs, selectors, services
 from .serializers import (
     ErlangARequestSerializer,
     ErlangRequestSerializer,
@@ -113,7 +113,7 @@ class RosterListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = RosterRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        roster = services.roster_create(actor=staff_user(request), **serializer.validated_data)
+        roster = jobs.roster_request(actor=staff_user(request), **serializer.validated_data)
         return Response({"id": roster.pk}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -29,14 +29,12 @@ def _solve_seconds() -> float:
 
 @transaction.atomic
 def roster_create(*, start: date, days: int, actor: User) -> Roster:
-    """A roster to solve for ``days`` days from ``start``: the task starts after commit."""
+    """A roster to solve for ``days`` days from ``start`` (``jobs.roster_request`` also starts its
+    task after the commit)."""
     roster = Roster.objects.create(start=start, days=days, created_by=actor)
     audit_record(
         actor=actor, action="wfm.roster_requested", obj=roster, details={"start": start.isoformat(), "days": days}
     )
-    from agents.tasks import roster_solve as task
-
-    transaction.on_commit(lambda: task.delay(roster.pk))
     return roster
 
 
