@@ -130,4 +130,7 @@ def test_staffing_page_shows_the_calculator_and_the_requirement(staff, client_fo
     assert response.context["result"].agents == 20
     assert len(response.context["rows"]) == 48
     assert b"wfm-chart" in response.content
+    page = response.content.decode()
+    title = page[page.index("<title>") : page.index("</title>")]
+    assert "<section" not in title and page.count('id="adh-title"') == 1  # the adherence table once, in the page
     assert client_for(staff["agent"]).get("/agent/wfm/staffing/").status_code == 403
