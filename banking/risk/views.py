@@ -22,7 +22,7 @@ from audit.services import audit_record
 from core.errors import DomainError
 from org.permissions import role_required, staff_user
 
-from . import policy, selectors, services
+from . import policy, presentation, selectors, services
 from .models import Alert, AlertEvidence
 
 PAGE_SIZE = 50
@@ -76,10 +76,24 @@ def _evidence_rows(alert: Alert) -> list[dict[str, Any]]:
             "customer": str(e.customer) if e.customer_id else "",
             "customer_id": e.customer_id,
             "account": str(e.account) if e.account_id else "",
-            "summary": e.summary,
+            "kind": presentation.kind_label(e),
+            "summary": "；".join(f"{label}：{text}" for label, text in presentation.rows(e.summary)),
         }
         for e in selectors.alert_evidence(alert)
     ]
+
+
+def _history_rows(alert: Alert) -> list[Any]:
+    """The alert's log, each status and outcome by its name (the log keeps the codes)."""
+    statuses: dict[str, Any] = dict(Alert.Status.choices)
+    outcomes: dict[str, Any] = dict(Alert.Outcome.choices)
+    entries: list[Any] = list(selectors.alert_history(alert))
+    for entry in entries:
+        after = entry.after or {}
+        status, outcome = str(after.get("status") or ""), str(after.get("outcome") or "")
+        entry.status_label = statuses.get(status, status)
+        entry.outcome_label = outcomes.get(outcome, outcome)
+    return entries
 
 
 @role_required(*policy.READERS)
@@ -93,7 +107,8 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "alert": alert,
             "evidence": _evidence_rows(alert),
-            "history": selectors.alert_history(alert),
+            "details": presentation.rows(alert.details),
+            "history": _history_rows(alert),
             "workers": _workers(),
             "outcomes": Alert.Outcome.choices,
             "can_escalate": alert.status in (Alert.Status.OPEN, Alert.Status.ASSIGNED),

@@ -68,7 +68,10 @@ def test_the_alert_page_shows_the_evidence_and_the_forms_work(client_for, risk_o
         ("commented", "checking with the branch"),
         ("closed", "salary day"),
     ]
-    assert "checking with the branch" in client.get(url).content.decode()
+    page = client.get(url).content.decode()
+    assert "checking with the branch" in page
+    assert "→ 已分派" in page and "→ assigned" not in page  # statuses and outcomes by their names
+    assert "（误报）" in page and "false_positive" not in page
 
 
 def test_a_refused_action_says_why_and_changes_nothing(client_for, risk_officer, alert):
@@ -120,3 +123,19 @@ def test_lookups_are_counted_per_account_channel_and_person_and_exported(
 def test_the_agent_desktop_has_the_report_form(client_for, agent):
     html = client_for(agent).get("/agent/desktop/").content.decode()
     assert 'id="risk-report-form"' in html
+
+
+def test_an_alerts_details_and_evidence_read_as_words_not_keys(client_for, risk_officer):
+    """The page names the rule's figures and the events behind it (no raw keys, no dicts)."""
+    from django.utils import translation
+
+    from banking.models import AccountEvent
+    from banking.risk import presentation
+
+    with translation.override("en"):
+        labels = dict(presentation.rows({"count": 5, "window_minutes": 60, "calls": ["c-1", "c-2"], "demo": True}))
+        assert labels == {"How many": "5", "Within (minutes)": "60", "Calls": "c-1、c-2"}
+        nested = presentation.rows({"channel": "ivr", "after": {"failed_attempts": 2, "locked": True}})
+        assert nested == [("Channel", "ivr"), ("After the change", "Wrong passwords in a row：2；Locked：yes")]
+        evidence = presentation.AlertEvidence(kind=AccountEvent.Kind.PASSWORD_FAILED)
+        assert presentation.kind_label(evidence) == str(AccountEvent.Kind.PASSWORD_FAILED.label)
