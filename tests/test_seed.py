@@ -136,7 +136,26 @@ def test_seeded_ledger_is_consistent_with_history():
 
     seed(customers=200, history_days=30)
     assert Posting.objects.filter(transaction__kind="external").exists()
-    call_command("ledger_check", stdout=io.StringIO())  # exits non-zero on any difference
+    call_command("ledger_check", stdout=io.StringIO())  # exits non-zero on any difference (batch credits too)
+
+
+def test_the_demo_has_last_months_prizes_posted_and_this_months_adjustments_waiting():
+    from banking.models import Batch, BatchItem
+
+    seed(customers=200)
+    posted, waiting = Batch.objects.order_by("pk")
+    assert (posted.kind, posted.status, waiting.kind, waiting.status) == (
+        "pos_prize",
+        "done",
+        "atm_adjustment",
+        "validated",
+    )
+    assert posted.posted_count == 60 and posted.posted_total_fen == posted.control_total_fen > 0
+    assert posted.uploaded_by.username == "analyst" and posted.decided_by.username == "director"
+    reasons = set(BatchItem.objects.filter(batch=waiting).values_list("reason", flat=True))
+    assert reasons == {"", "unknown_account"}  # one line names no card: the report shows it
+    seed(customers=200)
+    assert Batch.objects.count() == 2  # a second seed adds none
 
 
 def test_seed_if_empty_skips_a_seeded_database():

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from banking import batch_demo
 from banking import demo as banking_demo
 from banking.risk import demo as risk_demo
 from calls.demo import seed_call_history, seed_queues
@@ -56,6 +57,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             tickets = seed_tickets(history_days)
         self.stdout.write(f"Work orders: {tickets} created ({history_days} days of history).")
+        self.stdout.write(f"Settlement: {batch_demo.seed_batches(timezone.localdate())} demo batches.")
         self.stdout.write(f"Risk: {risk_demo.seed_alerts()} demo alerts.")
         today = timezone.localdate()
         done = rollups.rebuild(today - timedelta(days=history_days), today)
