@@ -10,6 +10,7 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 
+from .demo import GENERATED_CARD_PREFIX
 from .models import Account, Batch
 from .services import batches
 
@@ -38,9 +39,11 @@ def seed_batches(today: date) -> int:
     analyst, director = users.filter(username="analyst").first(), users.filter(username="director").first()
     if analyst is None or director is None:
         return 0
+    # The generated customers' cards: the documented identities' balances (DESIGN.md §6) stay as
+    # documented.
     cards = list(
         Account.objects.filter(kind=Account.Kind.DEBIT_CARD, card_role=Account.CardRole.MAIN, is_internal=False)
-        .filter(status=Account.Status.ACTIVE)
+        .filter(status=Account.Status.ACTIVE, number__startswith=GENERATED_CARD_PREFIX)
         .order_by("pk")
         .values_list("number", flat=True)[:400]
     )
