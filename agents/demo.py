@@ -206,15 +206,16 @@ def _shift_rows(shift: _Shift, rng: random.Random) -> list[AgentStateLog]:
         for wanted, length, reason in planned_breaks(shift.day, shift.agent_id, shift.night)
         if start <= wanted and wanted + length <= end
     ]
+    # Not ready at most a quarter of the shift, breaks included: a quiet shift stays quiet, and a
+    # shift cut short keeps only the breaks that fit in its quarter.
+    cap = (end - start) * NOT_READY_SHARE
     for wanted, length, reason in planned:
         placed = _place(_gaps(start, end, blocks, taken), wanted, length)
-        if placed:
+        if placed and sum((t[1] for t in taken), timedelta()) + placed[1] <= cap:
             taken.append((placed[0], placed[1], reason))
     # Fill the quiet stretches with paperwork and callbacks up to the shift's occupancy.
     handle = sum(((b[3] - b[0]) for b in blocks), timedelta())
     target = rng.uniform(*TARGET_OCCUPANCY)
-    # Not ready at most a quarter of the shift, breaks included: a quiet shift stays quiet.
-    cap = (end - start) * NOT_READY_SHARE
     for _attempt in range(100):
         gaps = _gaps(start, end, blocks, taken)
         ready = sum(((g[1] - g[0]) for g in gaps), timedelta())
