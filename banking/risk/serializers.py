@@ -38,6 +38,8 @@ class AlertLogSerializer(serializers.ModelSerializer):
 
 
 class AlertDetailSerializer(AlertSerializer):
+    # Empty until the alert is closed (the schema lists "" with the outcomes).
+    outcome = serializers.ChoiceField(choices=[("", ""), *Alert.Outcome.choices], read_only=True)
     assignee = serializers.IntegerField(source="assignee_id", allow_null=True, read_only=True)
     account = serializers.IntegerField(source="account_id", allow_null=True, read_only=True)
     evidence = AlertEvidenceSerializer(many=True, read_only=True)
