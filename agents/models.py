@@ -225,10 +225,13 @@ class Callback(models.Model):
 from .scheduling.models import (  # noqa: E402, F401
     Leave,
     LeaveKind,
+    RequestKind,
+    RequestStatus,
     Roster,
     RosterAssignment,
     RosterStatus,
     ShiftPreference,
+    ShiftRequest,
     ShiftTemplate,
     WorkRule,
 )

@@ -27,6 +27,12 @@ NUMBER_MAX_DIGITS = 32
 AMOUNT_MAX_DIGITS = 14
 # Steps whose digits are a secret: never stored (IvrEvent keeps a marker) and never logged.
 SECRET_STEPS = frozenset({"password"})
+# The recording is paused while a secret step waits for keys (docs/ivr-switch.md "Recording"):
+# ``pause`` comes before the prompt of every gather of a secret step, ``resume`` first in the
+# answer that leaves it (keys, timeout, hang-up, transfer, goodbye). A wrong password asked again
+# stays paused (the pause is repeated before the prompt: a switch may act on each answer alone).
+RECORDING_PAUSE = "pause"
+RECORDING_RESUME = "resume"
 MAX_ENTERS_PER_TURN = 64  # validation refuses endless loops; this guards drafts in preview
 
 
@@ -48,6 +54,9 @@ class Turn:
         # While a password is asked: (the account logging in, its registration) read with the call.
         self.login_read = login
         self.enters = 0
+        # The switch's recording is paused as this turn starts (the last answer asked a secret).
+        self.paused = call.step in SECRET_STEPS
+        self.paused_in_turn = False
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -66,7 +75,30 @@ class Turn:
             }
         )
 
+    def recording(self, state: str) -> dict[str, Any]:
+        return {"type": "recording", "state": state}
+
+    def set_step(self, step: str) -> None:
+        """Move to sub-step ``step``; leaving a secret step resumes the recording."""
+        self.call.step = step
+        if step not in SECRET_STEPS:
+            self.resume_recording()
+
+    def pause_recording(self) -> None:
+        self.actions.append(self.recording(RECORDING_PAUSE))
+        self.paused = self.paused_in_turn = True
+
+    def resume_recording(self) -> None:
+        if not self.paused:
+            return
+        self.paused = False
+        if self.paused_in_turn:  # paused earlier in this very answer: resume from here on
+            self.actions.append(self.recording(RECORDING_RESUME))
+        else:  # paused by an earlier answer: resume before anything else is said or done
+            self.actions.insert(0, self.recording(RECORDING_RESUME))
+
     def transfer(self, queue: str) -> None:
+        self.set_step("")  # never to an agent with the recording paused
         action: dict[str, Any] = {"type": "transfer", "queue": queue}
         waiting = self.announcements("while_waiting")
         if waiting:
@@ -79,6 +111,7 @@ class Turn:
         self.end(IvrCall.Outcome.AGENT, queue=queue)
 
     def hangup(self, outcome: str = IvrCall.Outcome.GOODBYE) -> None:
+        self.set_step("")
         self.actions.append({"type": "hangup"})
         self.end(outcome)
 
@@ -88,7 +121,7 @@ class Turn:
         call.ended_at = timezone.now()
         call.outcome = outcome
         call.queue = queue
-        call.step = ""
+        self.set_step("")
         call.login_account_id = None
         call.data.pop("transfer", None)
         call.data.pop("loss", None)
@@ -109,7 +142,7 @@ class Turn:
             return
         call = self.call
         call.node = key
-        call.step = ""
+        self.set_step("")
         call.data["fails"] = 0
         call.path = [*call.path, key]
         node = self.menu.node(key)
@@ -169,8 +202,10 @@ class Turn:
     # --- prompting and failures -----------------------------------------------------------------
 
     def ask(self, node: Node, step: str) -> None:
-        """Say the prompt of ``step`` and wait for keys."""
-        self.call.step = step
+        """Say the prompt of ``step`` and wait for keys (a secret step: recording paused first)."""
+        self.set_step(step)
+        if step in SECRET_STEPS:
+            self.pause_recording()
         if node.kind == "menu":
             self.say(node.prompt_key)
             self.gather(1)

@@ -278,6 +278,36 @@ def ivr_call_trail(call_id: str) -> dict[str, Any] | None:
     }
 
 
+def secret_spans(call_id: str) -> list[tuple[datetime, datetime]]:
+    """When the switch was told to pause the recording of call ``call_id`` for a secret step (a
+    password): ``[(paused_at, resumed_at)]`` in order, from the ``recording`` actions of the
+    call's stored answers (``IvrEvent.response``; docs/ivr-switch.md "Recording"). A pause starts
+    at the answer carrying it, a resume ends the span at the event whose answer carries it (the
+    keys typed, a timeout, a hang-up); a span still open ends at the call's end or now. ``[]`` for
+    a call that never reached a secret step or did not go through the IVR. Only times are kept:
+    the digits typed are never stored. Used by the recordings to list their masked segments."""
+    from .models import IvrEvent
+
+    call = IvrCall.objects.filter(call_id=call_id).only("pk", "ended_at").first()
+    if call is None:
+        return []
+    spans: list[tuple[datetime, datetime]] = []
+    opened: datetime | None = None
+    answers = IvrEvent.objects.filter(call=call).order_by("seq").values_list("created_at", "response")
+    for at, response in answers:
+        for action in (response or {}).get("actions") or []:
+            if action.get("type") != "recording":
+                continue
+            if action.get("state") == "pause" and opened is None:
+                opened = at
+            elif action.get("state") == "resume" and opened is not None:
+                spans.append((opened, max(at, opened)))
+                opened = None
+    if opened is not None:
+        spans.append((opened, max(call.ended_at or timezone.now(), opened)))
+    return spans
+
+
 # --- transfers in the IVR, for the reports --------------------------------------------------------
 
 # The longest an IVR call lasts, for bounding a period's events by their call's (indexed) start.

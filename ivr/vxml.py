@@ -12,6 +12,12 @@ VoiceXML namespace, as the schema's redefinition of SRGS wants it) and carries d
 ``seq_out_of_order``, a server down) plays a prompt and transfers the caller to the general
 queue (``IVR_AGENT_QUEUE``), as a switch using the JSON API does, instead of the platform's
 default of hanging up. An error inside that fallback itself ends the call rather than loop.
+
+VoiceXML 2.1 has no element that controls the call recording: the ``recording`` actions become
+``<log label="recording">pause</log>`` / ``resume`` (executable content, valid everywhere in the
+schema) in a ``<block>`` that runs before the step's prompts, for the platform's log hook to act on
+(docs/ivr-switch.md "Recording"). A document that leaves the recording paused also resumes it in
+its fallback, before that transfer to the general queue.
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ def _grammar(max_digits: int, indent: str) -> str:
     )
 
 
+def _recording_logs(states: list[str], indent: str) -> str:
+    logs = "".join(f'<log label="recording">{escape(state)}</log>' for state in states)
+    return f"{indent}<block>{logs}</block>\n"
+
+
 def _submit(events_url: str, event_type: str, indent: str) -> str:
     return (
         f'{indent}<assign name="type" expr="\'{event_type}\'"/>\n'
@@ -69,11 +80,12 @@ def _error_handlers() -> list[str]:
     ]
 
 
-def _fallback_form(prompt: str) -> list[str]:
+def _fallback_form(prompt: str, *, paused: bool = False) -> list[str]:
     destination = quoteattr(transfer_destination(settings.IVR_AGENT_QUEUE))
+    resume = '<log label="recording">resume</log>' if paused else ""
     return [
         '  <form id="fallback">\n',
-        f"    <block><prompt>{escape(prompt or FALLBACK_PROMPT)}</prompt></block>\n",
+        f"    <block>{resume}<prompt>{escape(prompt or FALLBACK_PROMPT)}</prompt></block>\n",
         f'    <transfer name="fallback_agent" type="blind" dest={destination}/>\n',
         "    <block><exit/></block>\n",
         "  </form>\n",
@@ -89,6 +101,12 @@ def document(
     gather = next((action for action in actions if action["type"] == "gather"), None)
     transfer = next((action for action in actions if action["type"] == "transfer"), None)
     hangup = any(action["type"] == "hangup" for action in actions)
+    recording = [
+        action["state"]
+        for action in actions
+        if action["type"] == "recording" and action.get("state") in ("pause", "resume")
+    ]
+    paused = bool(recording) and recording[-1] == "pause"
     submit_url = f"{events_url}?reply=vxml"
 
     lines = [
@@ -102,6 +120,10 @@ def document(
         *_error_handlers(),
         '  <form id="step">\n',
     ]
+    if recording:
+        # Before any prompt of the step, as the JSON actions come (a pause before the password's
+        # prompt, a resume before whatever follows it, a transfer included).
+        lines.append(_recording_logs(recording, "    "))
     if not ended and gather is None and not transfer and not hangup:
         # Nothing to wait for (should not happen); end the dialogue rather than loop.
         ended = True
@@ -143,6 +165,6 @@ def document(
             + "    </catch>\n"
         )
     lines.append("  </form>\n")
-    lines.extend(_fallback_form(fallback_prompt))
+    lines.extend(_fallback_form(fallback_prompt, paused=paused))
     lines.append("</vxml>\n")
     return "".join(lines)

@@ -30,6 +30,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("reports:dashboard", _("Dashboard"), frozenset({Role.DIRECTOR, Role.ANALYST})),
     NavItem("reports:index", _("Reports"), frozenset({Role.TEAM_LEAD, Role.ANALYST, Role.DIRECTOR})),
     NavItem("agents:wfm-staffing", _("Staffing"), frozenset({Role.TEAM_LEAD, Role.DIRECTOR, Role.ANALYST})),
+    NavItem("agents:wfm-my-shifts", _("My shifts"), frozenset({Role.AGENT})),
     NavItem("banking:batches", _("Settlement batches"), frozenset({Role.ANALYST, Role.DIRECTOR})),
     NavItem("risk:alerts", _("Risk alerts"), frozenset({Role.RISK_OFFICER, Role.DIRECTOR})),
     NavItem("ivr:simulator", _("IVR simulator"), frozenset({Role.MAINTAINER, Role.TEAM_LEAD, Role.AGENT})),

@@ -15,4 +15,11 @@ urlpatterns = [
     path("rosters/<int:pk>/swaps/", apis.RosterSwapApi.as_view(), name="roster-swaps"),
     path("adherence/", apis.AdherenceApi.as_view(), name="adherence"),
     path("me/shifts/", apis.MyShiftsApi.as_view(), name="my-shifts"),
+    path("requests/", apis.ShiftRequestListApi.as_view(), name="requests"),
+    *[
+        path(
+            f"requests/<int:pk>/{action}/", apis.ShiftRequestActionApi.as_view(action=action), name=f"request-{action}"
+        )
+        for action in apis.ShiftRequestActionApi.ROLES
+    ],
 ]

@@ -18,13 +18,18 @@ from rest_framework.views import APIView
 from core.errors import NotFound
 from org.permissions import roles_allowed, staff_user
 from org.roles import Role
+from org.scoping import user_role
 
 from . import erlang, jobs, selectors, services
+from .models import RequestStatus
 from .serializers import (
+    DecisionSerializer,
     ErlangARequestSerializer,
     ErlangRequestSerializer,
     ErlangResponseSerializer,
     RosterRequestSerializer,
+    ShiftRequestInputSerializer,
+    ShiftRequestSerializer,
     SwapRequestSerializer,
 )
 
@@ -199,3 +204,77 @@ class AdherenceApi(APIView):
         except drf_serializers.ValidationError as exc:
             raise drf_serializers.ValidationError({"date": exc.detail}) from exc
         return Response({"date": day.isoformat(), "results": selectors.adherence(day)})
+
+
+class ShiftRequestListApi(APIView):
+    """``GET /api/wfm/requests/`` (an agent: theirs and those asking them; a team lead: all,
+    ``?status=``) and ``POST`` (an agent: a swap or leave request)."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        roles = (Role.AGENT,) if self.request.method == "POST" else (Role.AGENT, Role.TEAM_LEAD)
+        return [roles_allowed(*roles)()]
+
+    @extend_schema(operation_id="wfm_requests_list", responses={200: ShiftRequestSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        user = staff_user(request)
+        rows = selectors.requests_recent() if user_role(user) == Role.TEAM_LEAD else selectors.requests_for(user)
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in RequestStatus.values:
+                raise drf_serializers.ValidationError({"status": ["unknown status"]})
+            rows = rows.filter(status=wanted)
+        return Response({"results": ShiftRequestSerializer(rows[:200], many=True).data})
+
+    @extend_schema(request=ShiftRequestInputSerializer, responses={201: ShiftRequestSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ShiftRequestInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = staff_user(request)
+        if data["kind"] == "swap":
+            colleague = selectors.user_by_username(data["colleague"])
+            if colleague is None or user_role(colleague) != Role.AGENT:
+                raise drf_serializers.ValidationError({"colleague": ["no such agent"]})
+            item = services.swap_request(requester=user, colleague=colleague, day=data["date"], note=data["note"])
+        else:
+            item = services.leave_request(
+                requester=user,
+                kind=data["leave_kind"],
+                date_from=data["date_from"],
+                date_to=data["date_to"],
+                note=data["note"],
+            )
+        return Response(ShiftRequestSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class ShiftRequestActionApi(APIView):
+    """``POST /api/wfm/requests/{id}/{accept|decline|cancel|approve|reject}/``: the colleague
+    answers, the requester withdraws, a team lead decides (``{"note", "force"}``; a rejection
+    needs the note, ``force`` approves leave that breaks a rule, audited)."""
+
+    action: str = ""
+    ROLES = {
+        "accept": (Role.AGENT,),
+        "decline": (Role.AGENT,),
+        "cancel": (Role.AGENT,),
+        "approve": (Role.TEAM_LEAD,),
+        "reject": (Role.TEAM_LEAD,),
+    }
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [roles_allowed(*self.ROLES[self.action])()]
+
+    @extend_schema(request=DecisionSerializer, responses={200: ShiftRequestSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        user = staff_user(request)
+        if self.action in ("accept", "decline"):
+            item = services.swap_answer(request_id=pk, actor=user, accept=self.action == "accept")
+        elif self.action == "cancel":
+            item = services.request_cancel(request_id=pk, actor=user)
+        else:
+            serializer = DecisionSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            item = services.request_decide(
+                request_id=pk, actor=user, approve=self.action == "approve", **serializer.validated_data
+            )
+        return Response(ShiftRequestSerializer(item).data)

@@ -177,3 +177,77 @@ class RosterAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.agent_id} {self.shift_code}"
+
+
+class RequestKind(models.TextChoices):
+    SWAP = "swap", _("Shift swap")
+    LEAVE = "leave", _("Leave")
+
+
+class RequestStatus(models.TextChoices):
+    AWAITING_COLLEAGUE = "awaiting_colleague", _("Awaiting the colleague")
+    PENDING = "pending", _("Awaiting a team lead")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    DECLINED = "declined", _("Declined by the colleague")
+    CANCELLED = "cancelled", _("Withdrawn")
+
+
+class ShiftRequest(models.Model):
+    """An agent's request to swap a shift with a colleague (the colleague agrees first) or to
+    take leave; a team lead approves it with the roster's rules re-checked (``services``). Every
+    step is an audit event; the row keeps the outcome."""
+
+    kind = models.CharField(_("kind"), max_length=8, choices=RequestKind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=RequestStatus.choices)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    colleague = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("colleague"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    roster = models.ForeignKey(
+        Roster, verbose_name=_("roster"), on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
+    )
+    date_from = models.DateField(_("from"))
+    date_to = models.DateField(_("to"))
+    leave_kind = models.CharField(_("kind of leave"), max_length=12, choices=LeaveKind.choices, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("shift request")
+        verbose_name_plural = _("shift requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_to__gte=models.F("date_from")), name="agents_request_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="leave") | (Q(colleague__isnull=False) & Q(date_to=models.F("date_from"))),
+                name="agents_swap_names_a_colleague",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="agents_request_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.requester_id} {self.date_from} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (RequestStatus.AWAITING_COLLEAGUE, RequestStatus.PENDING)

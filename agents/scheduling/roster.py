@@ -93,6 +93,19 @@ class AgentSpec:
     unavailable: frozenset[int] = frozenset()  # day indexes, not counted as worked
     preferences: tuple[Preference, ...] = ()
     week_hours: int = 40
+    # The days before the period from the published rosters, oldest first: "off", "day" or
+    # "night". The rules that reach back honour them (no day shift after a night on the eve, a
+    # run of nights or working days carried in, the rest owed after a night block).
+    prior: tuple[str, ...] = ()
+
+    def prior_run(self, *kinds: str) -> int:
+        """How many of the last prior days in a row were of ``kinds``."""
+        run = 0
+        for kind in reversed(self.prior):
+            if kind not in kinds:
+                break
+            run += 1
+        return run
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,7 @@ class _Builder:
                     self.le("leave", agent.id, [d], self.work[a, d], 0)
                 if agent.no_nights and night:
                     self.le("night_ban", agent.id, [d], self.nights[a, d], 0)
+            self.carried_in(a, agent)
             for d in range(p.days - 1):
                 day_next = self.work[a, d + 1] - self.nights[a, d + 1]
                 self.le("no_day_after_night", agent.id, [d, d + 1], self.nights[a, d] + day_next, 1)
@@ -312,6 +326,34 @@ class _Builder:
             self.overtime[a] = ot
             terms.append(W_OVERTIME_H * ot)
         m.minimize(sum(terms))
+
+    def carried_in(self, a: int, agent: AgentSpec) -> None:
+        """The rules that reach back into the days before the period (``AgentSpec.prior``)."""
+        p, rules = self.p, self.p.rules
+        if not agent.prior or not p.days:
+            return
+        nights_in = agent.prior_run("night")
+        if nights_in:
+            # a night on the eve: no day shift on the first day
+            self.le("no_day_after_night", agent.id, [0], self.work[a, 0] - self.nights[a, 0], 0)
+            k = rules.max_consecutive_nights
+            first = list(range(min(p.days, max(1, k - nights_in + 1))))
+            self.le(
+                "max_consecutive_nights", agent.id, first, sum(self.nights[a, d] for d in first), max(0, k - nights_in)
+            )
+            # the block ends on the eve unless the first day is a night: then the rest is owed
+            for d in range(min(p.days, rules.rest_after_nights)):
+                self.le("rest_after_nights", agent.id, [d], self.work[a, d] - self.nights[a, 0], 0)
+        else:
+            off_since = agent.prior_run("off")
+            if off_since < len(agent.prior) and agent.prior[-1 - off_since] == "night":
+                for d in range(min(p.days, max(0, rules.rest_after_nights - off_since))):
+                    self.le("rest_after_nights", agent.id, [d], self.work[a, d], 0)
+        days_in = agent.prior_run("day", "night")
+        if days_in:
+            k = rules.max_consecutive_days
+            first = list(range(min(p.days, max(1, k - days_in + 1))))
+            self.le("max_consecutive_days", agent.id, first, sum(self.work[a, d] for d in first), max(0, k - days_in))
 
     def minutes(self, a: int, days: list[int] | None = None) -> Any:
         days = list(range(self.p.days)) if days is None else days

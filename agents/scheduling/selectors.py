@@ -16,7 +16,7 @@ from org.roles import Role
 from . import erlang
 from .forecast import Forecaster, ForecastInterval, holdout
 from .history_port import IntervalFigures, history_side
-from .models import Leave, Roster, RosterAssignment, ShiftPreference, ShiftTemplate, WorkRule
+from .models import Leave, Roster, RosterAssignment, ShiftPreference, ShiftRequest, ShiftTemplate, WorkRule
 
 HISTORY_DAYS = 56
 
@@ -208,6 +208,69 @@ def published_shifts_for(user: Any, first: date, last: date) -> list[dict[str, A
     return list(seen.values())
 
 
+def published_roster_on(day: date) -> Roster | None:
+    """The published roster that speaks for ``day`` (the latest published covering it)."""
+    for roster in Roster.objects.filter(published_at__isnull=False, start__lte=day).order_by("-published_at"):
+        if day < roster.start + timedelta(days=roster.days):
+            return roster
+    return None
+
+
+def published_rosters_between(first: date, last: date) -> list[Roster]:
+    """Published rosters with a day in ``[first, last]``."""
+    return [
+        roster
+        for roster in Roster.objects.filter(published_at__isnull=False, start__lte=last).order_by("published_at")
+        if roster.start + timedelta(days=roster.days - 1) >= first
+    ]
+
+
+def requests_for(user: Any) -> QuerySet[ShiftRequest]:
+    """The requests an agent made or is asked to agree to."""
+    from django.db.models import Q
+
+    return ShiftRequest.objects.filter(Q(requester=user) | Q(colleague=user)).select_related(
+        "requester", "colleague", "decided_by"
+    )
+
+
+def requests_open_for_leads() -> QuerySet[ShiftRequest]:
+    return ShiftRequest.objects.filter(status="pending").select_related("requester", "colleague")
+
+
+def requests_recent() -> QuerySet[ShiftRequest]:
+    return ShiftRequest.objects.select_related("requester", "colleague", "decided_by")
+
+
+PRIOR_DAYS = 7
+
+
+def prior_days(first: date, *, exclude_roster: int | None = None, days: int = PRIOR_DAYS) -> dict[int, tuple[str, ...]]:
+    """What each agent worked on the ``days`` days before ``first`` in the published rosters
+    (the latest published wins a day two cover): ``"off"``, ``"day"`` or ``"night"`` per day,
+    oldest first. A roster starting there honours them (a night on its eve, a run of working
+    days or nights carried in: ``roster.AgentSpec.prior``)."""
+    since = first - timedelta(days=days)
+    found = RosterAssignment.objects.filter(date__gte=since, date__lt=first, roster__published_at__isnull=False)
+    if exclude_roster is not None:
+        found = found.exclude(roster_id=exclude_roster)
+    rows = found.order_by("date", "-roster__published_at").values_list("agent_id", "date", "shift_code", "roster_id")
+    covered: dict[date, int] = {}  # the roster that speaks for a day
+    worked: dict[tuple[int, date], str] = {}
+    nights = {t.code: t.night for t in ShiftTemplate.objects.all()}
+    for agent_id, day, code, roster_id in rows:
+        covered.setdefault(day, roster_id)
+        if covered[day] != roster_id:
+            continue
+        worked[agent_id, day] = "night" if nights.get(code, False) else "day"
+    if not covered:
+        return {}
+    agents = {agent for agent, _day in worked}
+    return {
+        agent: tuple(worked.get((agent, since + timedelta(days=k)), "off") for k in range(days)) for agent in agents
+    }
+
+
 def user_by_username(username: str) -> Any:
     return get_user_model().objects.filter(username=username, is_active=True).first()
 
@@ -283,4 +346,32 @@ def adherence(day: date, *, now: datetime | None = None) -> list[dict[str, Any]]
                 "conformance": round(around / scheduled_s, 4),
             }
         )
+    return out
+
+
+def adherence_period(first: date, last: date, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """``adherence`` summed over the days ``first``…``last`` per agent: time-weighted, so an
+    agent's period figure is their working time in shifts over their scheduled time (not the
+    mean of daily ratios). Shifts not begun yet are left out."""
+    now = now or timezone.now()
+    totals: dict[str, dict[str, Any]] = {}
+    day = first
+    while day <= last and _midnight(day) <= now:
+        for row in adherence(day, now=now):
+            total = totals.setdefault(
+                row["agent"],
+                {"agent": row["agent"], "shifts": 0, "scheduled_s": 0, "working_in_shift_s": 0, "around_s": 0.0},
+            )
+            total["shifts"] += 1
+            total["scheduled_s"] += row["scheduled_s"]
+            total["working_in_shift_s"] += row["working_in_shift_s"]
+            total["around_s"] += row["conformance"] * row["scheduled_s"]
+        day += timedelta(days=1)
+    out = []
+    for total in sorted(totals.values(), key=lambda t: t["agent"]):
+        scheduled = total["scheduled_s"]
+        around = total.pop("around_s")
+        total["adherence"] = round(total["working_in_shift_s"] / scheduled, 4) if scheduled else None
+        total["conformance"] = round(around / scheduled, 4) if scheduled else None
+        out.append(total)
     return out

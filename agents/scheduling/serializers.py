@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from core.api.serializers import InputSerializer
+
+from .models import LeaveKind, RequestKind, RequestStatus
 from .services import MAX_DAYS
 
 
@@ -41,3 +45,44 @@ class SwapRequestSerializer(serializers.Serializer):
     agent_a = serializers.CharField(max_length=150)
     agent_b = serializers.CharField(max_length=150)
     date = serializers.DateField()
+
+
+class ShiftRequestInputSerializer(InputSerializer):
+    """``POST /api/wfm/requests/``: a swap ``{"kind": "swap", "colleague", "date"}`` or leave
+    ``{"kind": "leave", "leave_kind", "date_from", "date_to"}``, each with an optional note."""
+
+    kind = serializers.ChoiceField(choices=RequestKind.choices)
+    colleague = serializers.CharField(max_length=150, required=False)
+    date = serializers.DateField(required=False)
+    leave_kind = serializers.ChoiceField(choices=LeaveKind.choices, required=False)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        needed = ("colleague", "date") if attrs["kind"] == RequestKind.SWAP else ("leave_kind", "date_from", "date_to")
+        missing = {name: [_("This field is required.")] for name in needed if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class DecisionSerializer(InputSerializer):
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    force = serializers.BooleanField(required=False, default=False)
+
+
+class ShiftRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=RequestKind.choices)
+    status = serializers.ChoiceField(choices=RequestStatus.choices)
+    requester = serializers.CharField(source="requester.username")
+    colleague = serializers.CharField(source="colleague.username", allow_null=True, default=None)
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    leave_kind = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()

@@ -62,34 +62,40 @@ def violations(problem: Problem, assignments: Iterable[tuple[int, int, str]]) ->
                 broke("one_shift_a_day", agent.id, [day])
         shift_of = {day: by_code[codes[0]] for day, codes in days.items() if codes}
 
-        def works(day: int, shift_of: dict = shift_of) -> bool:
-            return day in shift_of
+        # The days before the period (published rosters), as negative day indexes.
+        before = {k - len(agent.prior): kind for k, kind in enumerate(agent.prior) if kind != "off"}
 
-        def night(day: int, shift_of: dict = shift_of) -> bool:
-            return day in shift_of and shift_of[day].night
+        def works(day: int, shift_of: dict = shift_of, before: dict = before) -> bool:
+            return day in shift_of or day in before
+
+        def night(day: int, shift_of: dict = shift_of, before: dict = before) -> bool:
+            return (day in shift_of and shift_of[day].night) or before.get(day) == "night"
 
         for day in range(problem.days):
             if works(day) and (day in agent.leave or day in agent.unavailable):
                 broke("leave", agent.id, [day])
             if night(day) and agent.no_nights:
                 broke("night_ban", agent.id, [day])
-            if night(day) and day + 1 < problem.days and works(day + 1) and not night(day + 1):
-                broke("no_day_after_night", agent.id, [day, day + 1])
+        # From the first day known (the prior days included); a break is reported only where it
+        # reaches into the period (the days before it are published, not this roster's to fix).
+        for day in range(-len(agent.prior), problem.days):
+            if night(day) and 0 <= day + 1 < problem.days and works(day + 1) and not night(day + 1):
+                broke("no_day_after_night", agent.id, [d for d in (day, day + 1) if d >= 0])
         # runs of nights and of working days
         run_nights = 0
         run_days = 0
-        for day in range(problem.days):
+        for day in range(-len(agent.prior), problem.days):
             run_nights = run_nights + 1 if night(day) else 0
-            if run_nights > rules.max_consecutive_nights:
-                broke("max_consecutive_nights", agent.id, list(range(day - run_nights + 1, day + 1)))
+            if run_nights > rules.max_consecutive_nights and day >= 0:
+                broke("max_consecutive_nights", agent.id, list(range(max(0, day - run_nights + 1), day + 1)))
             run_days = run_days + 1 if works(day) else 0
-            if run_days > rules.max_consecutive_days:
-                broke("max_consecutive_days", agent.id, list(range(day - run_days + 1, day + 1)))
+            if run_days > rules.max_consecutive_days and day >= 0:
+                broke("max_consecutive_days", agent.id, list(range(max(0, day - run_days + 1), day + 1)))
             # the end of a night block: the next rest_after_nights days off
             if night(day) and not night(day + 1):
                 for r in range(1, rules.rest_after_nights + 1):
-                    if day + r < problem.days and works(day + r):
-                        broke("rest_after_nights", agent.id, [day, day + r])
+                    if 0 <= day + r < problem.days and works(day + r):
+                        broke("rest_after_nights", agent.id, [d for d in (day, day + r) if d >= 0])
         for week_start in range(0, problem.days - 6, 7):
             if all(works(d) for d in range(week_start, week_start + 7)):
                 broke("weekly_day_off", agent.id, list(range(week_start, week_start + 7)))

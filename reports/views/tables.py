@@ -39,6 +39,7 @@ from .. import exports
 from .. import selectors as rs
 from .. import service_figures as sf
 from ..exports import COUNT, DECIMAL, DURATION, MONEY, RATE, TEXT, Column, Table
+from ..adherence import adherence_table
 from ..forms import PRESETS, ReportFilterForm, month_end, preset_range
 from ..kpi import occupancy_from
 
@@ -383,7 +384,10 @@ def build_agents(filters: Filters, *, short: bool = False) -> list[Table]:
     }
     _link_calls(rows, columns, lambda row: {**common, "agent": row["agent"]} if row["agent"] else None)
     _link_calls([total], columns, lambda row: {**common, "agent": filters.agent})
-    return [Table(pgettext_lazy("report", "Agents"), columns, rows, total, caption=filters.caption)]
+    agents_table = Table(pgettext_lazy("report", "Agents"), columns, rows, total, caption=filters.caption)
+    adherence = None if short else adherence_table(filters.date_from, filters.date_to, agent=filters.agent)
+    # Adherence where the period has published shifts (docs/wfm.md).
+    return [agents_table, adherence] if adherence and adherence.rows else [agents_table]
 
 
 def build_ivr(filters: Filters) -> list[Table]:
