@@ -338,3 +338,46 @@ def _day_shifts(
         shift.end = max(min(shift.end, limit), last_done + settle)
         kept.append(shift)
     return kept
+
+
+# --- the published roster of the demo rotation ------------------------------------------------
+
+ROSTER_BACK_DAYS = 28
+ROSTER_AHEAD_DAYS = 14
+
+
+def seed_published_roster(agent_ids: Sequence[int], *, today: date | None = None) -> int:
+    """The demo rotation (``roster``) as a published roster from four weeks back to two weeks
+    ahead — the shifts the seeded state history follows, so adherence has real figures and every
+    agent sees their shifts this week and next. Idempotent (one demo roster); → assignments."""
+    from .scheduling.models import Roster, RosterAssignment, RosterStatus
+
+    today = today or timezone.localdate()
+    first = today - timedelta(days=ROSTER_BACK_DAYS)
+    days = ROSTER_BACK_DAYS + ROSTER_AHEAD_DAYS
+    if not agent_ids or Roster.objects.filter(start=first, days=days, error="demo rotation").exists():
+        return 0
+    published = Roster.objects.create(
+        start=first,
+        days=days,
+        status=RosterStatus.DONE,
+        progress=100,
+        shifts=[{"code": "D", "start": "08:00", "end": "20:00"}, {"code": "N", "start": "20:00", "end": "08:00"}],
+        error="demo rotation",
+        published_at=timezone.now(),
+    )
+    rows = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        on_days, on_nights = roster(day, agent_ids)
+        rows += [RosterAssignment(roster=published, agent_id=a, date=day, shift_code="D") for a in on_days]
+        rows += [RosterAssignment(roster=published, agent_id=a, date=day, shift_code="N") for a in on_nights]
+    RosterAssignment.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def demo_agent_ids() -> list[int]:
+    """The agents the demo history rotates (every active agent, by id)."""
+    from django.contrib.auth import get_user_model
+
+    return sorted(get_user_model().objects.filter(profile__role="agent", is_active=True).values_list("pk", flat=True))

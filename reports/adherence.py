@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from agents.scheduling.selectors import adherence_period
 from org.navigation import display_name
@@ -26,7 +26,7 @@ def adherence_table(first: date, last: date, *, agent: str = "", caption: str = 
     working = sum(row["working_in_shift_s"] for row in rows)
     around = sum((row["conformance"] or 0) * row["scheduled_s"] for row in rows)
     total = {
-        "name": pgettext_lazy("report", "Total"),
+        "name": gettext_lazy("Total"),
         "agent": "",
         "shifts": sum(row["shifts"] for row in rows),
         "scheduled_s": scheduled,

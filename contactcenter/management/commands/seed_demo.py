@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from agents import demo as agents_demo
 from banking import batch_demo
 from banking import demo as banking_demo
 from banking.risk import demo as risk_demo
@@ -54,6 +55,9 @@ class Command(BaseCommand):
             seed_queues()
             calls = seed_call_history(history_days)
         self.stdout.write(f"Calls: queues and agent skills ready; {calls} historical calls created.")
+        with transaction.atomic():
+            shifts = agents_demo.seed_published_roster(agents_demo.demo_agent_ids())
+        self.stdout.write(f"Rosters: the demo rotation published ({shifts} shifts, four weeks back, two ahead).")
         with transaction.atomic():
             tickets = seed_tickets(history_days)
         self.stdout.write(f"Work orders: {tickets} created ({history_days} days of history).")
