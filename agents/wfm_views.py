@@ -160,6 +160,18 @@ def _two_weeks(user: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _with_swap_shifts(items: list[Any]) -> list[Any]:
+    """Each swap request with both agents' published shifts that day (``shift_a``, ``shift_b``:
+    a code, or "" for a day off), so the page says what would change."""
+    for item in items:
+        if item.kind != "swap" or item.colleague is None:
+            continue
+        for attr, person in (("shift_a", item.requester), ("shift_b", item.colleague)):
+            found = selectors.published_shifts_for(person, item.date_from, item.date_from)
+            setattr(item, attr, found[0]["shift"] if found else "")
+    return items
+
+
 def _domain_error_message(exc: DomainError) -> str:
     rules = (exc.details or {}).get("rules") if isinstance(exc.details, dict) else None
     if rules:
@@ -192,7 +204,7 @@ def my_shifts(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, _domain_error_message(exc))
         return redirect("agents:wfm-my-shifts")
-    requests = list(selectors.requests_for(user)[:30])
+    requests = _with_swap_shifts(list(selectors.requests_for(user)[:30]))
     return render(
         request,
         "agents/wfm_my_shifts.html",
@@ -279,7 +291,7 @@ def shift_requests(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, _domain_error_message(exc))
         return redirect("agents:wfm-requests")
-    pending = list(selectors.requests_open_for_leads())
+    pending = _with_swap_shifts(list(selectors.requests_open_for_leads()))
     awaiting = selectors.requests_recent().filter(status=RequestStatus.AWAITING_COLLEAGUE)[:30]
     decided = selectors.requests_recent().exclude(status__in=services.OPEN_STATUSES)[:30]
     return render(
