@@ -86,4 +86,5 @@ class CallbackAdmin(ReadOnlyAdmin):
     raw_id_fields = ["call", "assigned_to", "created_by", "completed_by"]
 
 
+from .quality import admin as _qa_admin  # noqa: E402, F401  (registers the quality-scoring models)
 from .scheduling import admin as _wfm_admin  # noqa: E402, F401  (registers the workforce models)

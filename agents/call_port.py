@@ -29,6 +29,9 @@ class CallSide:
     sweep_if_due: Callable[[], Any]
     # The desktop's choices from the call side: ``{"queues": [...], "dispositions": [...]}``.
     desktop_choices: Callable[[], dict[str, list[dict[str, str]]]]
+    # An outbound dial reserved the agent (``ringing`` without a call: calls.outbound.dialer); a
+    # state change of theirs gives that dial up (``status=`` the locked row, ``now=``).
+    reservation_release: Callable[..., Any] | None = None
 
 
 _side: list[CallSide] = []

@@ -221,6 +221,22 @@ class Callback(models.Model):
         return f"{self.phone} {self.get_status_display()}"
 
 
+# Quality scoring of recorded calls (issue 17 point 8); its models belong to this app too.
+from .quality.models import (  # noqa: E402, F401
+    Criterion,
+    CriterionScore,
+    Dispute,
+    DisputeStatus,
+    Evaluation,
+    EvaluationComment,
+    EvaluationStatus,
+    SampleProposal,
+    Scorecard,
+    ScorecardVersion,
+    Team,
+    TeamMember,
+)
+
 # Workforce management (issue 18) lives in its own module; its models belong to this app.
 from .scheduling.models import (  # noqa: E402, F401
     Leave,

@@ -58,6 +58,10 @@ def agent_user_get(username: str) -> User | None:
     return User.objects.select_related("profile").filter(username=username, is_active=True).first()
 
 
+def agent_user_by_id(user_id: int) -> User | None:
+    return User.objects.select_related("profile").filter(pk=user_id, is_active=True).first()
+
+
 def callbacks_for(user: User, *, include_closed: bool = False) -> QuerySet[Callback]:
     """Open callbacks the agent can make: assigned to them, or unassigned in a queue they serve."""
     queues = AgentSkill.objects.filter(agent=user).values("queue_id")

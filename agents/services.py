@@ -225,6 +225,8 @@ def _state_set(status_pk: int, *, state: str, reason: str, actor: User, by_lead:
             if withdrawn:
                 return AgentStatus.objects.get(pk=status_pk)
             raise RowsMoved()  # the call was answered or moved on meanwhile: nothing written
+        if status.state == AgentState.RINGING and status.call_id is None and side.reservation_release is not None:
+            side.reservation_release(status=status, now=now)  # reserved for an outbound dial: given up
         if status.state == AgentState.ACW and status.acw_call_id is not None:
             if not by_lead:
                 raise errors.WrapupPending()

@@ -8,3 +8,6 @@ def roster_solve(roster_id: int) -> str:
     from .scheduling.services import roster_solve as solve
 
     return solve(roster_id=roster_id).status
+
+
+from .quality.tasks import qa_sample_weekly  # noqa: E402, F401  (beat: agents-qa-sample)

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -296,3 +296,33 @@ def transfer_refusal_labels() -> dict[str, Any]:
 def sms_notice_of(account: Account) -> SmsNoticeSubscription | None:
     """The account's 短信通 subscription (active or not), ``None`` when it never had one."""
     return SmsNoticeSubscription.objects.filter(account=account).first()
+
+
+# --- for outbound campaigns (``calls.outbound.segments``): a customer segment, without a scope ------
+
+
+def customers_in_segment(
+    *,
+    account_kinds: Iterable[str] = (Account.Kind.DEBIT_CARD,),
+    min_balance_fen: int = 0,
+    sms_notice: bool | None = None,
+    limit: int | None = None,
+) -> Iterable[tuple[int, str, str]]:
+    """(customer id, name, mobile) of the customers with an active account of ``account_kinds``
+    holding at least ``min_balance_fen``, and (``sms_notice`` True/False) with or without an active
+    短信通 subscription on one of their accounts; oldest customer first, streamed."""
+    accounts = Account.objects.filter(
+        customer_id=OuterRef("pk"),
+        kind__in=list(account_kinds),
+        status=Account.Status.ACTIVE,
+        is_internal=False,
+        balance_fen__gte=min_balance_fen,
+    )
+    rows = Customer.objects.filter(Exists(accounts)).exclude(mobile="")
+    if sms_notice is not None:
+        notices = SmsNoticeSubscription.objects.filter(account__customer_id=OuterRef("pk"), active=True)
+        rows = rows.filter(Exists(notices)) if sms_notice else rows.exclude(Exists(notices))
+    rows = rows.order_by("id")
+    if limit is not None:
+        rows = rows[:limit]
+    return rows.values_list("id", "name", "mobile").iterator(chunk_size=2000)

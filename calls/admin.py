@@ -74,3 +74,7 @@ class CallEventAdmin(ReadOnlyAdmin):
     list_filter = ["type", "source"]
     search_fields = ["event_id", "call__call_id"]
     list_select_related = ["call", "agent"]
+
+
+# The outbound tables (campaigns, lists, do-not-call) register their own read-only pages.
+from .outbound import admin as outbound_admin  # noqa: E402, F401

@@ -16,6 +16,7 @@ from agents.selectors import agent_state_payload, callback_subscribers
 from . import dispatch, realtime
 from .locks import lock_call
 from .models import Disposition
+from .outbound import dialer
 from .selectors import call_get, queue_list, screen_pop
 from .serializers import CallDetailSerializer
 from .services.events import routing_request
@@ -64,4 +65,5 @@ CALL_SIDE = CallSide(
     desk_calls=desk_calls,
     sweep_if_due=dispatch.sweep_if_due,
     desktop_choices=desktop_choices,
+    reservation_release=dialer.reservation_release,
 )

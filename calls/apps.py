@@ -46,6 +46,18 @@ class CallsConfig(AppConfig):
         agent_changed.connect(agents_side.on_agent_changed, dispatch_uid="calls.on_agent_changed")
         callbacks_changed.connect(agents_side.on_callbacks_changed, dispatch_uid="calls.on_callbacks_changed")
         routing_requested.connect(dispatch.on_routing_requested, dispatch_uid="calls.on_routing_requested")
+        # Quality scoring (agents) reads recordings through its port.
+        from agents.quality import recording_port
+
+        from .recordings.qa_side import RECORDING_SIDE
+
+        recording_port.register(RECORDING_SIDE)
+        # The maintainer's health page shows the recordings' last integrity check (core knows no app).
+        from core.health import register_panel
+
+        from .recordings.integrity import health_panel
+
+        register_panel("recordings", health_panel)
         # The IVR announces a caller handed to an agent queue (on its commit). The signal arrives
         # with the IVR's hook; until then the switch's CTI ``queued`` event queues the call.
         try:

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from agents.demo import CallSpan, on_duty, seed_state_history
@@ -333,6 +334,10 @@ def seed_call_history(history_days: int) -> int:
             CallEvent.objects.bulk_create(all_events, batch_size=2000)
         created += len(calls)
     window_end = timezone.make_aware(datetime.combine(today, time.min), tz)
+    # Yesterday's outbound marketing dials, before the state log is written around the calls.
+    from .outbound.demo import seed_outbound_marketing
+
+    seed_outbound_marketing()
     with transaction.atomic():
         seed_agent_history(window_end - timedelta(days=history_days), window_end, agent_ids)
     return created
@@ -343,7 +348,7 @@ def seed_agent_history(start: datetime, end: datetime, agent_ids: list[int]) -> 
     (``agents.demo.seed_state_history``: the calls come in as spans); returns the rows created."""
     rows = (
         Call.objects.filter(
-            call_id__startswith="H",
+            Q(call_id__startswith="H") | Q(call_id__startswith="OB"),  # inbound history, outbound dials
             agent_id__isnull=False,
             answered_at__gte=start,
             answered_at__lt=end + timedelta(hours=2),  # a call queued before midnight, answered after
@@ -370,3 +375,60 @@ def _call_row(call_id: str, folded) -> Call:
     fields = call_fields(folded)
     fields["direction"] = fields["direction"] or "inbound"
     return Call(call_id=call_id, **fields)
+
+
+# Recordings of the history: each agent's last few answered calls (≈ 3 × 15 = 45 rows), a handful
+# of rendered conversations reused (``calls.recordings.demo_audio``), through the real ingest
+# (hash chain, per-file SHA-256, peaks, masked password span). Without espeak-ng and sox there
+# are no clips and no recordings; the rest of the demo is the same.
+RECORDINGS_PER_AGENT = 3
+RECORDINGS_DAYS = 5
+
+
+def seed_recordings(*, per_agent: int = RECORDINGS_PER_AGENT, days: int = RECORDINGS_DAYS) -> int:
+    """Attach demo recordings to the latest answered history calls of each agent in the last
+    ``days`` days; returns how many were created (0 when clips cannot be rendered)."""
+    from django.core.files import File
+
+    from .recordings import demo_audio
+    from .recordings.services import recording_ingest
+
+    clips = demo_audio.clips(encoding="alaw")  # G.711 A-law, as switches record (half the bytes)
+    if not clips or per_agent <= 0 or days <= 0:
+        return 0
+    since = timezone.now() - timedelta(days=days)
+    picked: list[tuple[str, datetime]] = []
+    calls = (
+        Call.objects.filter(
+            call_id__startswith="H", agent_id__isnull=False, answered_at__gte=since, ended_at__isnull=False
+        )
+        .exclude(recordings__isnull=False)
+        .order_by("agent_id", "-answered_at")
+        .values_list("agent_id", "call_id", "answered_at")
+    )
+    taken: dict[int, int] = {}
+    for agent_id, call_id, answered_at in calls:
+        if answered_at is not None and taken.get(agent_id, 0) < per_agent:
+            taken[agent_id] = taken.get(agent_id, 0) + 1
+            picked.append((call_id, answered_at))
+    created = 0
+    for number, (call_id, answered_at) in enumerate(sorted(picked, key=lambda item: item[1])):
+        # In turn, so every conversation (the masked password pause too) is among the recordings.
+        clip = clips[number % len(clips)]
+        with clip.path.open("rb") as handle:
+            result = recording_ingest(
+                call_id=call_id,
+                started_at=answered_at,
+                content=File(handle, name=clip.path.name),
+                masked=clip.masked_segments,
+            )
+        created += result.created
+    return created
+
+
+def seed_outbound() -> dict[str, int]:
+    """The outbound campaigns of the demo (``calls.outbound.demo``): after the customers and the
+    work orders, whose closed ones feed the revisit campaign."""
+    from .outbound.demo import seed_outbound as seed
+
+    return seed()

@@ -53,6 +53,8 @@ from agents.services import agents_disconnected_sweep
 
 from . import realtime
 from .models import Call, CallState, Queue
+from .outbound.dialer import progressive_after_routing
+from .outbound.dialer import sweep as outbound_sweep
 from .selectors import wallboard_snapshot
 from .services.routing import call_auto_wrapup, call_callback_offer, call_offer, call_offer_withdraw, call_overflow
 
@@ -70,6 +72,8 @@ def on_routing_requested(sender: Any = None, **_kwargs: Any) -> None:
         _local.again = True
         return
     route_waiting()
+    # Inbound first: agents the router left ready get progressive dials (issue 19).
+    progressive_after_routing()
 
 
 def route_waiting(now: datetime | None = None) -> int:
@@ -192,6 +196,9 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         ).values_list("pk", flat=True)
         done["auto_wrapups"] = sum(call_auto_wrapup(status_pk=pk, now=now) for pk in list(stale))
     done["offers"] = route_waiting(now)
+    # Outbound (issue 19): re-send unacknowledged switch commands, give up stale dials, and a
+    # progressive pass for the agents routing left ready (calls.outbound.dialer).
+    done.update(outbound_sweep(now))
     return done
 
 

@@ -305,3 +305,7 @@ class CallEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+from .outbound.models import Campaign, CampaignContact, DialAttempt, DoNotCall, ImportJob  # noqa: E402, F401
+from .recordings.models import AudioFormat, IntegrityCheck, Recording, RecordingPause  # noqa: E402, F401

@@ -38,14 +38,27 @@ class CtiEventSerializer(FlatInputSerializer):
     ani = AniField(allow_null=True)
     dnis = AniField(allow_null=True, code="invalid_dnis")  # the called number: the same forms
     direction = serializers.CharField(max_length=8, required=False, allow_blank=True, allow_null=True)
+    # An outbound dial's events (docs/cti.md "The switch contract"): the command they answer,
+    # and for ``ended`` the cause (busy, no_answer, rejected, invalid_number).
+    command_id = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True)
+    cause = serializers.ChoiceField(
+        choices=("busy", "no_answer", "rejected", "invalid_number", "failed", "normal"),
+        required=False,
+        allow_blank=True,
+    )
 
     def validate_event_id(self, value: str) -> str:
         if not EVENT_ID_PATTERN.fullmatch(value):
             raise _fail(_("1–100 letters, digits and . _ : @ / + = -"), "invalid_event_id")
         return value
 
+    def validate_command_id(self, value: str | None) -> str:
+        if value and not EVENT_ID_PATTERN.fullmatch(value):
+            raise _fail(_("1–64 letters, digits and . _ : @ / + = -"), "invalid_command_id")
+        return value or ""
+
     def validate_type(self, value: str) -> str:
-        if value not in CTI_EVENT_TYPES:
+        if value not in CTI_EVENT_TYPES and value != "dialing":
             raise _fail(_("Unknown event type."), "invalid_event_type")
         return value
 
@@ -72,9 +85,12 @@ class CtiEventSerializer(FlatInputSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = attrs["type"]
+        outbound = bool(attrs.get("command_id"))
+        if kind == "dialing" and not outbound:
+            raise _fail(_("A dialing event names its command."), "command_id_required")
         if kind == "queued" and not attrs.get("queue"):
             raise _fail(_("A queued event names its queue."), "queue_required")
-        if kind == "ringing" and not attrs.get("agent"):
+        if kind == "ringing" and not attrs.get("agent") and not outbound:
             raise _fail(_("A ringing event names its agent."), "agent_required")
         if kind == "transferred" and not (attrs.get("queue") or attrs.get("agent")):
             raise _fail(_("A transfer names its target queue or agent."), "transfer_target_required")

@@ -21,12 +21,19 @@ exponential (mean 90 s), after which the caller hangs up; callers offered a call
 one time in three; ring 2–8 s before the agent answers (3 % never do: the offer times out);
 talk log-normal (mean 150 s, complaints 240 s); hold on 20 % of calls (10–60 s); after-call work
 log-normal (mean 25 s); one agent in twenty takes a short break after a call.
+
+Outbound: the simulator plays the switch too (``SimSwitch``): every ``originate`` of the
+platform's outbox (progressive campaigns dial for its ready agents; a human's preview dials too)
+is acknowledged and dialled once; ``outbound_answer_rate`` (0.3) of the dials are answered after
+3–15 s of ringing, 15 % are busy (and numbers ending in 44), 2 % invalid, the rest ring out after
+30 s; an answered call talks log-normal 120 s and the simulated agent records an outcome.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import logging
 import math
 import random
@@ -88,6 +95,7 @@ class SimCall:
     state: str = "ivr"  # ivr | waiting | with_agent | done
     plan: list[str] = field(default_factory=list)
     patience_at: float = 0.0
+    answered_at: str = ""  # ISO time the agent answered: the recording starts then
 
 
 @dataclass
@@ -96,6 +104,132 @@ class SimAgent:
     client: APIClient
     busy_with: str = ""
     ignoring: str = ""
+
+
+class SimSwitch:
+    """The switch's side of outbound dialing (docs/cti.md "The switch contract"): it takes the
+    platform's ``originate`` / ``cancel`` commands, **dials a command id once** (a re-sent or
+    replayed command is only acknowledged again), acknowledges (``ack``) and answers with CTI
+    events carrying the ``command_id``: ``dialing``, ``ringing``, then ``answered`` (the share
+    ``answer_rate`` of the dials, after a ring time in ``ring_s``) or ``ended`` with a cause —
+    ``busy`` (``busy_rate``; numbers ending in 44 are always busy), ``invalid_number``
+    (``invalid_rate``), ``rejected`` or ``no_answer`` after ``no_answer_s``. An answered call ends
+    after ``talk(command)`` seconds, or when ``hangup(command_id)`` is called. A ``cancel`` of a
+    command not yet answered ends it (and a cancelled id is never dialled later)."""
+
+    def __init__(
+        self,
+        *,
+        post_cti: Callable[[dict[str, Any]], Any],
+        at: Callable[[float, Callable[[], object]], None] | None = None,
+        ack: Callable[[str], Any] | None = None,
+        rng: random.Random | None = None,
+        answer_rate: float = 0.3,
+        busy_rate: float = 0.15,
+        invalid_rate: float = 0.02,
+        ring_s: tuple[float, float] = (3.0, 15.0),
+        no_answer_s: float = 30.0,
+        talk: Callable[[dict[str, Any]], float] | None = None,
+        on_answered: Callable[[dict[str, Any]], Any] | None = None,
+    ):
+        self.post_cti = post_cti
+        self.at = at or (lambda _delay, action: action())
+        self.ack = ack
+        self.rng = rng or random.Random()  # noqa: S311 - traffic, not secrets
+        self.answer_rate, self.busy_rate, self.invalid_rate = answer_rate, busy_rate, invalid_rate
+        self.ring_s, self.no_answer_s = ring_s, no_answer_s
+        self.talk = talk
+        self.on_answered = on_answered
+        self.calls: dict[str, dict[str, Any]] = {}  # command id → its call (the dedupe store)
+        self.dialled: list[str] = []
+        self.stats: Counter[str] = Counter()
+
+    def command(self, message: dict[str, Any]) -> None:
+        command_id = str(message.get("command_id") or "")
+        if not command_id:
+            return
+        if message.get("type") == "cancel":
+            call = self.calls.setdefault(command_id, {"state": "cancelled", "command": message})
+            if call["state"] in ("dialing", "ringing"):
+                self._event(command_id, "ended", cause="failed")
+            call["state"] = "cancelled"
+            return
+        if message.get("type") != "originate":
+            return
+        if self.ack is not None:
+            self.ack(command_id)
+        if command_id in self.calls:
+            self.stats["duplicates"] += 1
+            return  # re-sent or replayed: acknowledged again, never dialled twice
+        call = self.calls[command_id] = {"state": "dialing", "command": message, "seq": 0}
+        call["call_id"] = f"pbx-{command_id[-12:]}"
+        self.dialled.append(command_id)
+        self.stats["dials"] += 1
+        roll = self.rng.random()
+        number = str(message.get("number") or "")
+        self.at(0.3, lambda: self._step(command_id, "dialing"))
+        if number.endswith("44") or roll < self.busy_rate:
+            self.at(1.5, lambda: self._end(command_id, "busy"))
+        elif roll < self.busy_rate + self.invalid_rate:
+            self.at(1.0, lambda: self._end(command_id, "invalid_number"))
+        else:
+            self.at(1.0, lambda: self._step(command_id, "ringing"))
+            answered = self.rng.random() < self.answer_rate / max(1.0 - self.busy_rate - self.invalid_rate, 0.01)
+            if answered:
+                self.at(1.0 + self.rng.uniform(*self.ring_s), lambda: self._answer(command_id))
+            else:
+                cause = "rejected" if self.rng.random() < 0.1 else "no_answer"
+                self.at(1.0 + self.no_answer_s, lambda: self._end(command_id, cause))
+
+    def in_progress(self) -> bool:
+        """Whether a dial is still dialling, ringing or talking."""
+        return any(call["state"] in ("dialing", "ringing", "answered") for call in self.calls.values())
+
+    def hangup(self, command_id: str) -> None:
+        """The customer (or the agent) hangs up the answered call."""
+        if self.calls.get(command_id, {}).get("state") == "answered":
+            self._end(command_id, "normal")
+
+    def _step(self, command_id: str, stage: str) -> None:
+        call = self.calls[command_id]
+        if call["state"] in ("cancelled", "ended"):
+            return
+        call["state"] = stage
+        self._event(command_id, stage)
+
+    def _answer(self, command_id: str) -> None:
+        call = self.calls[command_id]
+        if call["state"] != "ringing":
+            return
+        self._step(command_id, "answered")
+        self.stats["answered"] += 1
+        if self.on_answered is not None:
+            self.on_answered(call["command"])
+        talk = self.talk(call["command"]) if self.talk is not None else self.rng.uniform(30, 180)
+        self.at(talk, lambda: self.hangup(command_id))
+
+    def _end(self, command_id: str, cause: str) -> None:
+        call = self.calls[command_id]
+        if call["state"] in ("cancelled", "ended"):
+            return
+        call["state"] = "ended"
+        self.stats[cause] += 1
+        self._event(command_id, "ended", cause=cause)
+
+    def _event(self, command_id: str, type_: str, **extra: Any) -> None:
+        call = self.calls[command_id]
+        call["seq"] = call.get("seq", 0) + 1
+        body = {
+            "event_id": f"{call.get('call_id', command_id)}:{type_}:{call['seq']}",
+            "call_id": call.get("call_id", f"pbx-{command_id[-12:]}"),
+            "command_id": command_id,
+            "type": type_,
+            "ts": timezone.now().isoformat(),
+            **extra,
+        }
+        response = self.post_cti(body)
+        if getattr(response, "status_code", 200) != 200:
+            self.stats["errors"] += 1
 
 
 class Simulator:
@@ -109,6 +243,7 @@ class Simulator:
         agents: int | None = None,
         out: Callable[[str], None] = print,
         use_ivr: bool = True,
+        outbound_answer_rate: float = 0.3,
     ):
         self.rate = calls_per_hour / 3600.0
         self.duration = minutes * 60.0
@@ -127,6 +262,19 @@ class Simulator:
         self.switch.force_authenticate(self._switch_user())
         self.use_ivr = use_ivr and self._ivr_ready()
         self.agents = self._agents(agents)
+        # The switch's side of outbound dialing: originate commands from the platform's outbox
+        # (what a /ws/switch/ adapter gets), dialled once each, answered with CTI events.
+        self.outbound = SimSwitch(
+            post_cti=lambda body: self.switch.post("/api/cti/events/", body, format="json"),
+            at=self.at,
+            ack=self._ack,
+            rng=self.rng,
+            answer_rate=outbound_answer_rate,
+            talk=lambda _command: lognormal(self.rng, 120),
+            on_answered=self._outbound_answered,
+        )
+        self.recording_clips = self._recording_clips()
+        self.winding_down = False
 
     # --- setup ---------------------------------------------------------------------------------
 
@@ -138,6 +286,16 @@ class Simulator:
             user = User.objects.create_user(username="sim-switch")
             StaffProfile.objects.create(user=user, role=Role.SWITCH)
         return user
+
+    def _recording_clips(self) -> list:
+        """Demo conversations (espeak-ng, sox) the switch uploads as each answered call's
+        recording; none (no uploads) when they cannot be rendered."""
+        from .recordings import demo_audio
+
+        clips = demo_audio.clips(encoding="alaw")
+        if not clips:
+            self.out("Recordings: espeak-ng or sox missing, calls are not recorded.")
+        return clips
 
     def _ivr_ready(self) -> bool:
         from ivr.selectors import published_version
@@ -205,12 +363,17 @@ class Simulator:
                 if time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + 0.25
                     self._poll_agents()
+                    self._poll_switch_commands()
                     dispatch.sweep_if_due()
                 if self.sim_now >= next_report:
                     next_report += 60.0
                     self._report()
-                settled = not any(c.state != "done" for c in self.calls.values()) and not any(
-                    a.busy_with for a in self.agents
+                if self.sim_now > self.duration and not self.winding_down:
+                    self._wind_down()
+                settled = (
+                    not any(c.state != "done" for c in self.calls.values())
+                    and not any(a.busy_with for a in self.agents)
+                    and not self.outbound.in_progress()
                 )
                 if self.sim_now > self.duration and settled:
                     break
@@ -232,7 +395,12 @@ class Simulator:
             "answered": self.stats["answered"],
             "abandoned": self.stats["abandoned"],
             "callbacks": self.stats["callbacks"],
+            "recordings": self.stats["recordings"],
             "missed_offers": self.stats["ignored_offers"],
+            "outbound_dials": self.outbound.stats["dials"],
+            "outbound_answered": self.outbound.stats["answered"],
+            "outbound_busy": self.outbound.stats["busy"],
+            "outbound_no_answer": self.outbound.stats["no_answer"],
             "errors": self.stats["errors"],
             "started_at": started_at.isoformat(),
             "kpis_today": kpi_port.by_queue_and_total(today, today)[1],
@@ -358,10 +526,63 @@ class Simulator:
         call.state = "done"
         self.stats[outcome] += 1
 
+    # --- the switch's outbound side -------------------------------------------------------------
+
+    def _ack(self, command_id: str) -> None:
+        from .outbound import dialer
+
+        dialer.acknowledge(command_id)
+
+    def _poll_switch_commands(self) -> None:
+        """What a ``/ws/switch/`` adapter is sent on connect: the unacknowledged ``originate`` and
+        the recent ``cancel`` commands (in process, as the CTI events go through the test client)."""
+        from .outbound import commands
+
+        for message in commands.replay_for_reconnect():
+            self.outbound.command(message)
+
+    def _outbound_answered(self, command: dict[str, Any]) -> None:
+        """The customer answered: the simulated agent talks; after the switch reports the end,
+        they record an outcome on the desktop's API (which closes the after-call work)."""
+        agent = next((a for a in self.agents if a.user.get_username() == command.get("agent")), None)
+        if agent is None:
+            return  # a human's dial (agent01): they record it themselves
+        agent.busy_with = command["command_id"]
+        self.stats["answered_outbound"] += 1
+        self.at(lognormal(self.rng, 120) + lognormal(self.rng, 20), lambda: self._outbound_outcome(agent, command))
+
+    def _outbound_outcome(self, agent: SimAgent, command: dict[str, Any]) -> None:
+        from .outbound.models import DialAttempt
+
+        attempt = DialAttempt.objects.filter(command_id=command["command_id"]).values("pk", "status").first()
+        if attempt is None:
+            agent.busy_with = ""
+            return
+        if attempt["status"] != "ended":
+            self.outbound.hangup(command["command_id"])
+        outcome = pick(self.rng, (("interested", 0.25), ("not_interested", 0.55), ("sale", 0.1), ("completed", 0.1)))
+        agent.client.post(
+            f"/api/outbound/desk/attempts/{attempt['pk']}/outcome/", {"outcome": outcome, "note": ""}, format="json"
+        )
+        agent.busy_with = ""
+        if self.winding_down:
+            self._agent_state(agent, "not_ready", "meeting")
+
     # --- agents --------------------------------------------------------------------------------
 
     def _agent_state(self, agent: SimAgent, state: str, reason: str = "") -> None:
+        if state == "ready" and self.winding_down:
+            state, reason = "not_ready", "meeting"  # the run is over: no new call, no new dial
         agent.client.post("/api/agents/me/state/", {"state": state, "reason": reason}, format="json")
+
+    def _wind_down(self) -> None:
+        """The run's time is up: the idle agents go not ready (a dial not yet answered for them is
+        cancelled), those on a call once it is done, so the calls in progress finish and no new
+        one starts."""
+        self.winding_down = True
+        for agent in self.agents:
+            if not agent.busy_with:
+                self._agent_state(agent, "not_ready", "meeting")
 
     def _poll_agents(self) -> None:
         rows = AgentStatus.objects.filter(user__in=[a.user for a in self.agents], state=AgentState.RINGING).values_list(
@@ -390,6 +611,7 @@ class Simulator:
         call = self.calls.get(call_id)
         if call is not None:
             call.state = "with_agent"
+            call.answered_at = self._ts()
             self.stats["answered"] += 1
         talk = lognormal(self.rng, 240 if call is not None and call.queue == "complaint" else 150)
         if self.rng.random() < 0.2:
@@ -404,12 +626,33 @@ class Simulator:
         call = self.calls.get(call_id)
         if call is not None:
             call.state = "done"
+            self._upload_recording(call)
         self.at(lognormal(self.rng, 25), lambda: self._wrapup(agent, call_id))
+
+    def _upload_recording(self, call: SimCall) -> None:
+        """The switch uploads the call's recording as the call ends (``POST /api/recordings/``),
+        with the paused span of a password prompt when the conversation has one."""
+        if not self.recording_clips or not call.answered_at:
+            return
+        # Not self.rng: the traffic of a seeded run stays what it was before calls were recorded.
+        clip = self.recording_clips[sum(call.call_id.encode()) % len(self.recording_clips)]
+        with clip.path.open("rb") as handle:
+            body = {"call_id": call.call_id, "started_at": call.answered_at, "file": handle}
+            if clip.masked_segments:
+                body["masked"] = json.dumps(clip.masked_segments)
+            response = self.switch.post("/api/recordings/", body, format="multipart")
+        if response.status_code in (200, 201):
+            self.stats["recordings"] += 1
+        else:
+            self.stats["errors"] += 1
+            self.out(f"Recording of {call.call_id}: {response.status_code} {response.content[:200]!r}")
 
     def _wrapup(self, agent: SimAgent, call_id: str) -> None:
         disposition = pick(self.rng, DISPOSITIONS)
         agent.client.post(f"/api/calls/{call_id}/wrapup/", {"disposition": disposition, "note": ""}, format="json")
         agent.busy_with = ""
+        if self.winding_down:
+            self._agent_state(agent, "not_ready", "meeting")
         if self.rng.random() < 0.05:
             self._agent_state(agent, "not_ready", "break")
             self.at(self.rng.uniform(120, 600), lambda: self._agent_state(agent, "ready"))

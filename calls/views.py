@@ -226,6 +226,8 @@ def call_detail(request, pk: int):
         raise Http404(_("No such call.")) from None
     from ivr.selectors import ivr_call_trail
 
+    from .recordings.selectors import recordings_of_call
+
     names = queue_names()
     ivr = ivr_call_trail(call.call_id)
     legs, holds = search.call_legs(call)
@@ -263,6 +265,7 @@ def call_detail(request, pk: int):
         "holds": holds,
         "customer": _customer(request.user, call),
         "tickets": _tickets_of_call(request.user, call),
+        "recordings": recordings_of_call(user=request.user, call_id=call.call_id),
         "can_open_tickets": user_role(request.user) in TICKET_READERS,
         "same_day_url": f"{reverse('calls:search')}?date_from={day.isoformat()}&date_to={day.isoformat()}",
         "customer_calls_url": _customer_calls_url(call.customer_id, day) if call.customer_id else "",

@@ -21,9 +21,13 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("tickets/", include("tickets.api_urls")),
     path("cti/", include("calls.cti_urls")),
     path("calls/", include("calls.api_urls")),
+    path("outbound/desk/", include("calls.outbound.desk")),  # the agent desktop's outbound side
+    path("outbound/", include("calls.outbound.api_urls")),  # campaigns, lists, do-not-call
+    path("recordings/", include("calls.recordings.api_urls")),
     path("agents/", include("agents.api_urls")),
     path("reports/", include("reports.api_urls")),
     path("wfm/", include("agents.scheduling.api_urls")),
+    path("qa/", include("agents.quality.api_urls")),
     path("notifications/", include("notifications.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -46,6 +50,8 @@ urlpatterns = [
     path("", include("org.urls")),
     path("agent/", include("agents.urls")),
     path("calls/", include("calls.urls")),
+    path("recordings/", include("calls.recordings.urls")),
+    path("outbound/", include("calls.outbound.urls")),
     path("tickets/", include("tickets.urls")),
     path("reports/", include("reports.urls")),
     path("banking/", include("banking.urls")),

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
@@ -55,6 +56,28 @@ def system_health() -> dict:
         "mode": "full" if settings.FULL_STACK else "embedded",
         "checks": checks,
     }
+
+
+# Apps add panels to the maintainer's health page without core importing them: a panel is a
+# function returning ``{"title", "status": "ok|error|not_configured", "text"}``, registered from
+# the app's ``ready()`` (the recordings' last integrity check: ``calls/apps.py``).
+_panels: dict[str, Callable[[], dict]] = {}
+
+
+def register_panel(name: str, panel: Callable[[], dict]) -> None:
+    _panels[name] = panel
+
+
+def health_panels() -> list[dict]:
+    """The registered panels' reports; a failing panel shows as an error, never breaks the page."""
+    reports = []
+    for name, panel in _panels.items():
+        try:
+            reports.append({"name": name, **panel()})
+        except Exception as exc:  # an app's panel failing must not take the health page down
+            logger.warning("health: panel %s failed: %s", name, exc.__class__.__name__)
+            reports.append({"name": name, "title": name, "status": "error", "text": exc.__class__.__name__})
+    return reports
 
 
 @never_cache

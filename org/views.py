@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from core.api.exceptions import api_bad_request, api_not_found, api_server_error
-from core.health import system_health
+from core.health import health_panels, system_health
 
 from .models import Outlet, Unit
 from .navigation import home_url_for
@@ -42,6 +42,7 @@ def config(request):
         "org/config.html",
         {
             "health": system_health(),
+            "health_panels": health_panels(),
             "units": [(unit, outlet_counts.get(unit.pk, 0)) for unit in units],
             "outlet_total": sum(outlet_counts.values()),
         },

@@ -265,3 +265,35 @@ def test_an_agent_gets_a_screen_pop_for_an_ivr_call_and_wraps_it_up(browser, asg
     finally:
         context.close()
         lead_context.close()
+
+
+def test_the_recording_pauses_while_the_caller_says_the_password_for_a_loss_report(browser, asgi_server, center):
+    """The desktop's loss report verified by the withdrawal password: choosing that verification
+    pauses the recording of the call, cancelling resumes it (docs/recordings.md)."""
+    from calls.models import RecordingPause
+
+    base = asgi_server
+    context, page = login(browser, base, "agent01", "zh-hans")
+    try:
+        page.wait_for_url(f"{base}/agent/desktop/")
+        page.wait_for_selector("#link.link-up")
+        page.click("#btn-ready")
+        page.wait_for_selector("#state-badge.state-ready")
+        place_call(base, center, "browser-pause-1")
+        page.wait_for_selector("#btn-answer", timeout=10_000)
+        page.click("#btn-answer")
+        page.wait_for_selector("#state-badge.state-on_call")
+        page.get_by_role("button", name="口头挂失").first.click()
+        page.select_option(".loss-form select[name=verification]", "password")
+        page.wait_for_selector(".recording-paused:not([hidden])")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not RecordingPause.objects.filter(state="pause").exists():
+            time.sleep(0.1)
+        assert list(RecordingPause.objects.values_list("call__call_id", "state")) == [("browser-pause-1", "pause")]
+        page.locator(".loss-form").get_by_role("button", name="取消").click()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not RecordingPause.objects.filter(state="resume").exists():
+            time.sleep(0.1)
+        assert list(RecordingPause.objects.order_by("at").values_list("state", flat=True)) == ["pause", "resume"]
+    finally:
+        context.close()

@@ -474,8 +474,9 @@ def test_a_calls_page_merges_its_ivr_and_cti_events(client_for, committed, calle
     with CaptureQueriesContext(connection) as captured:
         client.get(f"/calls/{call.pk}/")
     # The session and user (3), the call, queues, the IVR call, its menu's names and events, the
-    # legs' agents, the call's events, the customer's name and mobile, the work orders: a fixed 12.
-    assert len(captured) == 12
+    # legs' agents, the call's events, the customer's name and mobile, the work orders, the
+    # recordings: a fixed 13.
+    assert len(captured) == 13
 
 
 def test_a_calls_page_in_english(client_for, day):

@@ -35,11 +35,15 @@ def test_beat_at_start_schedules_each_periodic_task_once_and_each_is_a_known_tas
     at_start = [task for task in periodic_tasks_at_beat_start() if not task.task.startswith("celery.")]
     scheduled = sorted(task.task for task in at_start)
     assert scheduled == [
+        "agents.qa_sample_weekly",
         "banking.loss_report_reminders_send",
         "banking.loss_reports_expire",
         "banking.pos_prize_batch_from_drop",
         "calls.sweep",
         "notifications.sweep",
+        "outbound.feed_revisits",
+        "recordings.purge",
+        "recordings.verify",
         "reports.refresh",
         "reports.sweep",
         "risk.evaluate",

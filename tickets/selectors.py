@@ -460,3 +460,43 @@ def contact_choices() -> dict[str, list[dict[str, str]]]:
         return [{"value": value, "label": str(label)} for value, label in enum.choices]
 
     return {"kinds": choices(ContactKind), "categories": choices(Category), "states": choices(State)}
+
+
+# --- for outbound revisit campaigns (``calls.outbound.feeds``): reads without a user's scope --------
+
+
+def revisit_candidates(*, since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
+    """Whom to call back about a work order: work orders closed in ``[since, until)`` and open
+    callbacks (回访 tasks) created in it, each with a phone (the customer's mobile, else the
+    caller's number). ``{"ref", "kind": "ticket" | "callback", "ticket", "phone", "customer_id",
+    "name"}``, oldest first."""
+    until = until or timezone.now()
+    found: list[dict[str, Any]] = []
+    closed = (
+        Ticket.objects.filter(state=State.CLOSED, closed_at__gte=since, closed_at__lt=until)
+        .select_related("customer")
+        .order_by("closed_at", "id")
+    )
+    for ticket in closed:
+        if ticket.contact_phone:
+            found.append(_revisit_row("ticket", f"ticket:{ticket.pk}", ticket))
+    callbacks = (
+        TicketCallback.objects.filter(status=TicketCallbackStatus.OPEN, created_at__gte=since, created_at__lt=until)
+        .select_related("ticket__customer")
+        .order_by("created_at", "id")
+    )
+    for callback in callbacks:
+        if callback.ticket.contact_phone:
+            found.append(_revisit_row("callback", f"ticket-callback:{callback.pk}", callback.ticket))
+    return found
+
+
+def _revisit_row(kind: str, ref: str, ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "kind": kind,
+        "ticket": ticket.number,
+        "phone": ticket.contact_phone,
+        "customer_id": ticket.customer_id,
+        "name": ticket.customer.name if ticket.customer is not None else "",
+    }

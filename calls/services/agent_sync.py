@@ -15,7 +15,7 @@ from agents.selectors import involved_statuses
 from agents.services import status_transition
 
 from .. import cdr
-from ..models import Call, CallState, EventType
+from ..models import Call, CallState, Direction, EventType
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +87,14 @@ def sync_agents(
         target = locked.get(targets[target_id].pk) if target_id in targets else None
         if target is not None and target.call_id != call.pk:
             wanted = AgentState.RINGING if call.state == CallState.OFFERED else AgentState.ON_CALL
-            if target.call_id is None and target.state != AgentState.OFFLINE:
+            # An outbound call connects only the agent still reserved for it (ringing, no call):
+            # one who left the reservation meanwhile had the dial cancelled (calls.outbound.dialer).
+            reserved = call.direction != Direction.OUTBOUND or target.state == AgentState.RINGING
+            if target.call_id is None and target.state != AgentState.OFFLINE and reserved:
                 status_transition(target, state=wanted, call=call, at=now, call_id=call.call_id)
             else:
                 code = "agent_offline" if target.state == AgentState.OFFLINE else "agent_busy"
+                code = code if reserved else "reservation_released"
                 logger.warning("call %s: agent %s not assigned (%s)", call.call_id, target.user.get_username(), code)
                 call.anomalies = [*call.anomalies, {"event_id": new[-1].event_id, "type": new[-1].type, "code": code}]
         acw = locked.get(acws[pk].pk) if pk in acws else None

@@ -19,6 +19,25 @@ from .events import EventResult, NewEvent, ensure_calls, record_tolerant, routin
 
 
 def cti_events_ingest(*, events: list[dict[str, Any]]) -> list[EventResult]:
+    """Record CTI events; those of an outbound dial carry its ``command_id`` and are correlated
+    with the dial attempt first and move it on afterwards (``calls.outbound.dialer``: docs/cti.md
+    "The switch contract"); an unknown ``command_id`` is refused (``unknown_command``)."""
+    if not any(item.get("command_id") for item in events):
+        return _ingest(events)
+    from ..outbound import dialer
+
+    refused = dialer.cti_prepare(events)
+    kept = [item for index, item in enumerate(events) if index not in refused]
+    outcome = iter(_ingest(kept) if kept else [])
+    results = [
+        EventResult(item["event_id"], "rejected", *refused[index]) if index in refused else next(outcome)
+        for index, item in enumerate(events)
+    ]
+    dialer.cti_apply([item for item, result in zip(events, results, strict=True) if result.status != "rejected"])
+    return results
+
+
+def _ingest(events: list[dict[str, Any]]) -> list[EventResult]:
     """Record CTI events (already validated: ``calls.serializers.CtiEventSerializer``); one
     result per event, in order.
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -226,9 +227,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "/media/"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # "recordings": set with the recordings' settings below.
 }
 WHITENOISE_USE_FINDERS = True
 
@@ -461,11 +463,64 @@ AGENTS_CALLBACK_MAX_AHEAD_DAYS = env.int("AGENTS_CALLBACK_MAX_AHEAD_DAYS", defau
 AGENTS_DISCONNECT_OFFLINE_S = env.int("AGENTS_DISCONNECT_OFFLINE_S", default=60)
 AGENTS_PRESENCE_HEARTBEAT_S = env.float("AGENTS_PRESENCE_HEARTBEAT_S", default=10.0)
 AGENTS_DISCONNECT_RING_GRACE_S = env.float("AGENTS_DISCONNECT_RING_GRACE_S", default=5.0)
+# --- Recordings (calls/recordings/, docs/recordings.md) -------------------------------------------
+# Files sit behind the named storage "recordings" (STORAGES): a directory outside MEDIA_ROOT (never
+# served by /media/, only by the authorised audio view), or an S3-compatible bucket
+# (django-storages) when RECORDINGS_S3_BUCKET is set.
+RECORDINGS_ROOT = env.path("RECORDINGS_ROOT", default=str(VAR_DIR / "recordings"))
+RECORDINGS_S3_BUCKET = env.str("RECORDINGS_S3_BUCKET", default="")
+RECORDINGS_S3_ENDPOINT_URL = env.str("RECORDINGS_S3_ENDPOINT_URL", default="")  # empty: AWS itself
+RECORDINGS_S3_REGION = env.str("RECORDINGS_S3_REGION", default="")
+RECORDINGS_S3_ACCESS_KEY = env.str("RECORDINGS_S3_ACCESS_KEY", default="")  # empty: boto3's chain
+RECORDINGS_S3_SECRET_KEY = env.str("RECORDINGS_S3_SECRET_KEY", default="")
+RECORDINGS_S3_PREFIX = env.str("RECORDINGS_S3_PREFIX", default="recordings")
+# The largest file the switch may upload (bytes; an hour of 8 kHz 16-bit mono WAV is ~58 MB).
+RECORDINGS_MAX_BYTES = env.int("RECORDINGS_MAX_BYTES", default=200 * 1024 * 1024)
+# Files older than this are purged (rows stay) unless on legal hold or linked to an open work
+# order or an open risk alert.
+RECORDINGS_RETENTION_DAYS = env.int("RECORDINGS_RETENTION_DAYS", default=1825)
+# One playback = one user's audio requests for one recording with no gap longer than this.
+RECORDINGS_PLAYBACK_WINDOW_S = env.int("RECORDINGS_PLAYBACK_WINDOW_S", default=600)
+STORAGES["recordings"] = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": RECORDINGS_S3_BUCKET,
+            "endpoint_url": RECORDINGS_S3_ENDPOINT_URL or None,
+            "region_name": RECORDINGS_S3_REGION or None,
+            "access_key": RECORDINGS_S3_ACCESS_KEY or None,
+            "secret_key": RECORDINGS_S3_SECRET_KEY or None,
+            "location": RECORDINGS_S3_PREFIX,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if RECORDINGS_S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(RECORDINGS_ROOT)}}
+)
+
 if REDIS_URL:
     # channels_redis waits for messages with BZPOPMIN for 5 s; redis-py 8 reads with a 5 s socket
     # timeout by default, so an idle websocket's read sometimes times out first and the consumer
     # dies (the desktop then reconnects). A longer socket timeout on the layer's pool avoids it.
     CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{"address": REDIS_URL, "socket_timeout": 15}]
+
+# Outbound campaigns (docs/outbound.md): the center-wide calling window (local time, every
+# campaign's own window lies within it), at most N marketing calls reaching one number in 7 days
+# (any campaign), and where uploaded lists wait for their import task.
+OUTBOUND_WINDOW = env.str("OUTBOUND_WINDOW", default="09:00-20:00")
+OUTBOUND_MARKETING_PER_WEEK = env.int("OUTBOUND_MARKETING_PER_WEEK", default=1)
+OUTBOUND_IMPORT_DIR = env.path("OUTBOUND_IMPORT_DIR", default=str(VAR_DIR / "outbound-imports"))
+# Outbound dialing (calls.outbound.dialer; docs/cti.md "The switch contract").
+OUTBOUND_RESEND_AFTER_S = env.float("OUTBOUND_RESEND_AFTER_S", default=5.0)
+OUTBOUND_ACK_GIVE_UP_S = env.float("OUTBOUND_ACK_GIVE_UP_S", default=60.0)
+OUTBOUND_DIAL_TIMEOUT_S = env.float("OUTBOUND_DIAL_TIMEOUT_S", default=120.0)
+OUTBOUND_CANCEL_REPLAY_S = env.float("OUTBOUND_CANCEL_REPLAY_S", default=600.0)
+OUTBOUND_BLEND_MIN_SL = env.float("OUTBOUND_BLEND_MIN_SL", default=0.8)
+OUTBOUND_BLEND_WINDOW_S = env.float("OUTBOUND_BLEND_WINDOW_S", default=900.0)
+OUTBOUND_BLEND_MIN_CALLS = env.int("OUTBOUND_BLEND_MIN_CALLS", default=5)
+OUTBOUND_PREVIEW_HOLD_S = env.int("OUTBOUND_PREVIEW_HOLD_S", default=900)
 
 # Periodic tasks, all of them and only here: django-celery-beat's database scheduler writes these
 # entries into its tables each time beat starts (their timing and arguments are reset to these,
@@ -487,4 +542,11 @@ CELERY_BEAT_SCHEDULE = {
     # SMS rows no task got (the database function's, a process that died after its commit) and
     # rows left "sending" by a crash.
     "notifications-sweep": {"task": "notifications.sweep", "schedule": 15.0, "options": {"expire_seconds": 14}},
+    # Quality scoring: last ISO week's random sample per agent, proposed to the leads on Mondays.
+    "agents-qa-sample": {"task": "agents.qa_sample_weekly", "schedule": crontab(minute=30, hour=6, day_of_week="mon")},
+    # Recordings (docs/recordings.md): the integrity check and the retention purge, at night.
+    "recordings-verify": {"task": "recordings.verify", "schedule": crontab(hour=2, minute=30)},
+    "recordings-purge": {"task": "recordings.purge", "schedule": crontab(hour=3, minute=45)},
+    # Closed work orders and work-order callbacks into the running revisit campaigns (idempotent).
+    "outbound-feed-revisits": {"task": "outbound.feed_revisits", "schedule": 600.0},
 }

@@ -9,3 +9,19 @@ if USING_POSTGRES:
     # Tests open many short-lived connections from threads; a pool per test database is not needed.
     DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 WHITENOISE_AUTOREFRESH = True
+
+# Recordings the tests store go to a directory of their own (never the developer's var/recordings,
+# which verify_recordings would then report as stray files), removed when the run ends.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+from .base import RECORDINGS_S3_BUCKET, STORAGES  # noqa: E402
+
+RECORDINGS_ROOT = tempfile.mkdtemp(prefix="cc-test-recordings-")
+atexit.register(shutil.rmtree, RECORDINGS_ROOT, ignore_errors=True)
+if not RECORDINGS_S3_BUCKET:
+    STORAGES["recordings"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": RECORDINGS_ROOT},
+    }

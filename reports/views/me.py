@@ -7,6 +7,8 @@ never anyone else's; other roles 403, anonymous to the login page."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -14,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from agents.quality.selectors import agent_qa_summary
 from org.permissions import role_required
 from org.roles import Role
 
@@ -38,8 +41,12 @@ def me_today(request: HttpRequest) -> HttpResponse:
         "occupancy": display(RATE, figures["occupancy"]),
         "not_ready": display(DURATION, figures["not_ready_s"]),
     }
+    today = timezone.localdate(now)
+    qa = agent_qa_summary(request.user, today - timedelta(days=29), today)  # quality scores, last 30 days
     return render(
-        request, "reports/me_today.html", {"figures": figures, "shown": shown, "as_of": timezone.localtime(now)}
+        request,
+        "reports/me_today.html",
+        {"figures": figures, "shown": shown, "as_of": timezone.localtime(now), "qa": qa},
     )
 
 

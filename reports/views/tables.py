@@ -26,6 +26,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from agents.quality.selectors import qa_averages
 from audit.services import audit_record
 from calls.selectors import queue_list
 from org.models import Unit
@@ -38,10 +39,11 @@ from tickets.models import Category
 from .. import exports
 from .. import selectors as rs
 from .. import service_figures as sf
-from ..exports import COUNT, DECIMAL, DURATION, MONEY, RATE, TEXT, Column, Table
 from ..adherence import adherence_table
+from ..exports import COUNT, DECIMAL, DURATION, MONEY, RATE, TEXT, Column, Table
 from ..forms import PRESETS, ReportFilterForm, month_end, preset_range
 from ..kpi import occupancy_from
+from ..outbound import build_outbound
 
 TEAM = (Role.TEAM_LEAD, Role.ANALYST, Role.DIRECTOR)
 ANALYSTS = (Role.ANALYST, Role.DIRECTOR)
@@ -565,6 +567,41 @@ def build_service(filters: Filters) -> list[Table]:
     ]
 
 
+def build_quality(filters: Filters) -> list[Table]:
+    """Quality scoring (质检): the average score of the calls recorded in the period, per agent and
+    per team (``agents.quality.selectors.qa_averages``; a failed fatal item counts as 0)."""
+    figures = qa_averages(filters.date_from, filters.date_to, agent=filters.agent)
+    scored = [
+        Column("evaluations", pgettext_lazy("report", "Calls scored"), COUNT),
+        Column("average", pgettext_lazy("report", "Average QA score (%)"), DECIMAL),
+        Column("fatal", pgettext_lazy("report", "Fatal items failed"), COUNT),
+    ]
+    agent_columns = [
+        Column("name", pgettext_lazy("report", "Agent"), TEXT),
+        Column("agent", pgettext_lazy("report", "Username"), TEXT),
+        Column("team", pgettext_lazy("report", "Team"), TEXT),
+        *scored,
+    ]
+    team_columns = [
+        Column("team", pgettext_lazy("report", "Team"), TEXT),
+        Column("lead", pgettext_lazy("report", "Team lead"), TEXT),
+        Column("agents", pgettext_lazy("report", "Agents scored"), COUNT),
+        *scored,
+    ]
+    teams = [{**row, "team": row["team"] or _("No team")} for row in figures["teams"]]
+    total = {**figures["total"], "name": _("Total"), "team": _("Total"), "agents": len(figures["agents"])}
+    return [
+        Table(
+            pgettext_lazy("report", "QA scores by agent"),
+            agent_columns,
+            figures["agents"],
+            total,
+            caption=filters.caption,
+        ),
+        Table(pgettext_lazy("report", "QA scores by team"), team_columns, teams, total, caption=filters.caption),
+    ]
+
+
 REPORTS: dict[str, Report] = {
     report.name: report
     for report in (
@@ -624,6 +661,26 @@ REPORTS: dict[str, Report] = {
             (),
             "this_month",
             build_service,
+        ),
+        Report(
+            "quality",
+            pgettext_lazy("report", "Quality scoring"),
+            gettext_lazy(
+                "Average quality (QA) score of the recorded calls per agent and per team; fatal items failed."
+            ),
+            TEAM,
+            ("agent",),
+            "this_month",
+            build_quality,
+        ),
+        Report(
+            "outbound",
+            pgettext_lazy("report", "Outbound campaigns"),
+            gettext_lazy("Dials, contact rate, conversion and handle time per campaign."),
+            TEAM,
+            (),
+            "this_month",
+            build_outbound,
         ),
     )
 }

@@ -22,7 +22,7 @@
   var root = document.getElementById("desk");
   var csrf = root.dataset.csrf;
 
-  var model = { status: null, current: null, pop: null, acw: null, clockSkewMs: 0 };
+  var model = { status: null, current: null, pop: null, acw: null, outbound: null, clockSkewMs: 0 };
   var socket = null;
   var retries = 0;
   var reconnectTimer = null;
@@ -208,6 +208,7 @@
         }
         renderAll();
         loadCallbacks();
+        loadOutbound();
         break;
       case "agent.state":
         var before = model.status;
@@ -219,7 +220,7 @@
         }
         renderStatus();
         renderCall();
-        if (!before || before.state !== message.state) loadCallbacks();
+        if (!before || before.state !== message.state) { loadCallbacks(); loadOutbound(); }
         break;
       case "call.offered":
         model.withdrawn = null;
@@ -250,6 +251,9 @@
         break;
       case "callbacks.changed":
         loadCallbacks();
+        break;
+      case "outbound.changed":
+        loadOutbound();
         break;
       default:
         break;
@@ -352,7 +356,8 @@
     var current = model.current;
     var call = current && current.call;
     // Re-render only when what the panel shows changed: a push must not wipe a half-typed note.
-    var key = [status.state, current ? current.call_id : "", call ? call.held : "", model.acw ? model.acw.call_id : "", model.withdrawn || ""].join("|");
+    var outboundKey = model.outbound && model.outbound.dial ? model.outbound.dial.id + ":" + model.outbound.dial.status + ":" + model.outbound.dial.awaiting_outcome : "";
+    var key = [status.state, current ? current.call_id : "", call ? call.held : "", model.acw ? model.acw.call_id : "", model.withdrawn || "", outboundKey].join("|");
     if (key === callPanelKey && body.firstChild) return;
     callPanelKey = key;
     if (status.state === "ringing" && current) {
@@ -400,8 +405,20 @@
         el("p", { id: "call-error", className: "error", hidden: true }));
       return;
     }
+    var dial = model.outbound && model.outbound.dial;
     if (status.state === "acw" && model.acw) {
+      if (dial && dial.awaiting_outcome && dial.call_id === model.acw.call_id) {
+        fill(body, el("p", { className: "notice", id: "outbound-outcome-below", text: T.outbound_outcome_below }));
+        return;
+      }
       fill(body, wrapupForm(model.acw));
+      return;
+    }
+    if (status.state === "ringing" && !current && dial) {
+      // Reserved for an outbound dial: the switch is calling the customer for this agent.
+      fill(body, el("div", { className: "ringing-banner", id: "outbound-dialing" },
+        el("strong", { text: fmt(T.outbound_dialing, { phone: dial.contact.phone, campaign: dial.contact.campaign.name }) }),
+        " ", el("span", { className: "muted", text: dial.status_label })));
       return;
     }
     fill(body,
@@ -701,17 +718,32 @@
     var verification = el("select", { name: "verification" });
     config.banking.verifications.forEach(function (v) { verification.appendChild(el("option", { value: v.value, text: v.label })); });
     var password = el("input", { type: "password", name: "password", inputmode: "numeric", maxlength: 6, autocomplete: "off", hidden: true, "aria-label": T.password });
-    verification.addEventListener("change", function () { password.hidden = verification.value !== "password"; });
+    // The caller says the password aloud: the recording is paused while it is asked for
+    // (POST /api/recordings/pause/; the span is masked and silenced at ingest, docs/recordings.md).
+    var paused = false;
+    var pauseNote = el("span", { className: "muted recording-paused", text: T.recording_paused, hidden: true });
+    function recording(state) {
+      if ((state === "pause") === paused) return;
+      paused = state === "pause";
+      pauseNote.hidden = !paused;
+      api("POST", config.urls.recording_pause, { call_id: pop.call_id, state: state });
+    }
+    verification.addEventListener("change", function () {
+      password.hidden = verification.value !== "password";
+      recording(verification.value === "password" ? "pause" : "resume");
+    });
     var message = el("span", { className: "error" });
     var form = el("form", { className: "loss-form" }, verification, password,
       el("button", { type: "submit", className: "btn btn-small btn-hangup", text: T.confirm_loss }),
-      button(T.cancel, "btn-small btn-quiet", function () { renderPop(true); }), message);
+      button(T.cancel, "btn-small btn-quiet", function () { recording("resume"); renderPop(true); }), pauseNote, message);
+    if (verification.value === "password") { password.hidden = false; recording("pause"); }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var body = { account: account.id, verification: verification.value, call_id: pop.call_id };
       if (verification.value === "password") body.password = password.value;
       api("POST", config.urls.loss, body).then(function (result) {
         password.value = "";
+        recording("resume");
         if (!result.ok) { message.textContent = errorText(result); return; }
         account.status = result.data.status;
         fill(cell, el("span", { className: "ok", text: fmt(T.loss_done, { until: when(result.data.valid_until) }) }));
@@ -786,6 +818,12 @@
         el("td", { text: label(config.queues, cb.queue) }), el("td", { text: cb.note }),
         el("td", { className: "num", text: String(cb.attempts) }),
         el("td", { className: "actions" },
+          button(T.outbound_dial, "btn-small btn-answer callback-dial", function () {
+            api("POST", config.urls.outbound + "callbacks/" + cb.id + "/dial/").then(function (result) {
+              if (!result.ok) { window.alert(errorText(result)); return; }
+              renderOutbound(result.data);
+            });
+          }),
           button(T.done, "btn-small btn-ready", function () { complete("done"); }),
           button(T.failed, "btn-small btn-quiet", function () { complete("failed"); })));
     }));
@@ -809,6 +847,108 @@
       loadCallbacks();
     });
   });
+
+  // --- outbound (issue 19): preview card, dial in progress, outcome ----------------------------
+
+  function loadOutbound() {
+    if (!config.urls.outbound || !model.status || model.status.state === "offline") {
+      renderOutbound(null);
+      return;
+    }
+    api("GET", config.urls.outbound).then(function (result) {
+      if (result.ok) renderOutbound(result.data);
+    });
+  }
+
+  function outboundError(result) {
+    var node = $("outbound-error");
+    node.hidden = !result;
+    node.textContent = result ? errorText(result) : "";
+  }
+
+  function outboundPost(url, body) {
+    outboundError(null);
+    return api("POST", config.urls.outbound + url, body).then(function (result) {
+      if (!result.ok) { outboundError(result); return; }
+      renderOutbound(result.data);
+    });
+  }
+
+  function contactCard(contact) {
+    var customer = contact.customer;
+    var history = contact.history || [];
+    var recent = customer && customer.recent_contacts ? customer.recent_contacts : [];
+    return el("div", { className: "outbound-contact", id: "outbound-contact" },
+      el("p", {},
+        el("strong", { className: "outbound-name", text: contact.name || (customer && customer.name) || "—" }), " ",
+        el("span", { className: "phone", id: "outbound-phone", text: contact.phone }), " · ",
+        el("span", { className: "muted", text: T.outbound_campaign + ": " }),
+        el("span", { id: "outbound-campaign", text: contact.campaign.name + " (" + contact.campaign.kind_label + ")" })),
+      customer && customer.id ? el("p", { className: "muted" },
+        T.outbound_customer + ": " + customer.name + (customer.mobile_masked ? " · " + customer.mobile_masked : "")) : null,
+      contact.campaign.script ? el("div", { className: "outbound-script" },
+        el("h3", { text: T.outbound_script }), el("p", { id: "outbound-script", text: contact.campaign.script })) : null,
+      history.length || recent.length ? el("div", { className: "outbound-history" },
+        el("h3", { text: T.outbound_history }),
+        el("ul", {}, history.map(function (h) { return el("li", { text: when(h.decided_at) + " · " + h.outcome + (h.note ? " · " + h.note : "") }); }),
+          recent.map(function (c) { return el("li", { text: when(c.started_at) + " · " + (c.disposition || (c.answered ? T.answered : T.missed)) }); }))) : null);
+  }
+
+  function outcomeForm(dial) {
+    var select = el("select", { name: "outcome", id: "outbound-outcome", "aria-label": T.outbound_outcome });
+    dial.contact.outcomes.forEach(function (o) { select.appendChild(el("option", { value: o.value, text: o.label })); });
+    var at = el("input", { type: "datetime-local", name: "callback_at", id: "outbound-callback-at" });
+    var atLabel = el("label", { hidden: true }, T.outbound_callback_at + " ", at);
+    select.addEventListener("change", function () { atLabel.hidden = select.value !== "callback"; });
+    var note = el("input", { name: "note", maxlength: 500, id: "outbound-note" });
+    var form = el("form", { className: "inline-form", id: "outbound-outcome-form" },
+      el("label", {}, T.outbound_outcome + " ", select), atLabel,
+      el("label", { className: "grow" }, T.note + " ", note),
+      el("button", { type: "submit", className: "btn", id: "outbound-record", text: T.outbound_record }));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = { outcome: select.value, note: note.value };
+      if (select.value === "callback" && at.value) body.callback_at = new Date(at.value).toISOString();
+      outboundPost("attempts/" + dial.id + "/outcome/", body);
+    });
+    return form;
+  }
+
+  var outboundKey = "";
+
+  function renderOutbound(data) {
+    var panel = $("outbound-panel");
+    if (!panel) return;
+    var before = model.outbound;
+    model.outbound = data;
+    var dial = data && data.dial;
+    var preview = data && data.preview;
+    panel.hidden = !(data && (data.enabled || dial || preview));
+    var key = JSON.stringify([dial ? [dial.id, dial.status, dial.awaiting_outcome] : null, preview ? preview.id : null, data ? data.enabled : null]);
+    if (key !== outboundKey || !$("outbound-body").firstChild) {
+      outboundKey = key;
+      var body = $("outbound-body");
+      if (dial) {
+        fill(body,
+          el("p", { className: "outbound-status", id: "outbound-status" },
+            dial.answered ? fmt(T.outbound_connected, { phone: dial.contact.phone }) : fmt(T.outbound_dialing, { phone: dial.contact.phone, campaign: dial.contact.campaign.name }),
+            " · ", el("span", { className: "muted", text: dial.status_label })),
+          contactCard(dial.contact),
+          dial.awaiting_outcome ? outcomeForm(dial) : null);
+      } else if (preview) {
+        var reason = el("input", { name: "reason", maxlength: 200, id: "outbound-skip-reason", placeholder: T.outbound_skip_reason, "aria-label": T.outbound_skip_reason });
+        fill(body, contactCard(preview),
+          el("div", { className: "actions" },
+            button(T.outbound_dial, "btn-answer", function () { outboundPost("contacts/" + preview.id + "/dial/"); }, "outbound-dial"),
+            reason,
+            button(T.outbound_skip, "btn-quiet", function () { outboundPost("contacts/" + preview.id + "/skip/", { reason: reason.value }); }, "outbound-skip")));
+      } else {
+        fill(body, el("p", { className: "muted", text: T.outbound_none }),
+          el("div", { className: "actions" }, button(T.outbound_next, "btn", function () { outboundPost("next/"); }, "outbound-next")));
+      }
+    }
+    if (JSON.stringify(before && before.dial) !== JSON.stringify(dial)) renderCall();
+  }
 
   // --- rendering and clocks --------------------------------------------------------------------
 

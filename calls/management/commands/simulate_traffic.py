@@ -24,6 +24,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=None, help="random seed (same choices, not same timings)")
         parser.add_argument("--no-ivr", action="store_true", help="queue callers directly (CTI only)")
+        parser.add_argument(
+            "--outbound-answer-rate",
+            type=float,
+            default=0.3,
+            help="share of outbound dials the customer answers (the simulator plays the switch's side)",
+        )
 
     def handle(self, *args, **options):
         if options["calls_per_hour"] <= 0 or options["minutes"] <= 0 or options["speed"] <= 0:
@@ -37,6 +43,7 @@ class Command(BaseCommand):
                 agents=options["agents"],
                 out=self.stdout.write,
                 use_ivr=not options["no_ivr"],
+                outbound_answer_rate=options["outbound_answer_rate"],
             )
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None

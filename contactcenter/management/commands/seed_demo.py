@@ -10,10 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents import demo as agents_demo
+from agents.quality.demo import seed_quality
 from banking import batch_demo
 from banking import demo as banking_demo
 from banking.risk import demo as risk_demo
-from calls.demo import seed_call_history, seed_queues
+from calls.demo import seed_call_history, seed_outbound, seed_queues, seed_recordings
 from ivr.demo import seed_default_menu
 from org import demo
 from org.models import Unit
@@ -63,6 +64,18 @@ class Command(BaseCommand):
         self.stdout.write(f"Work orders: {tickets} created ({history_days} days of history).")
         self.stdout.write(f"Settlement: {batch_demo.seed_batches(timezone.localdate())} demo batches.")
         self.stdout.write(f"Risk: {risk_demo.seed_alerts()} demo alerts.")
+        self.stdout.write(f"Recordings: {seed_recordings()} demo recordings attached to recent calls.")
+        outbound = seed_outbound()
+        self.stdout.write(
+            f"Outbound: {outbound['campaigns']} campaigns, {outbound['contacts']} contacts,"
+            f" {outbound['attempts']} dials."
+        )
+        # Quality scoring after the recordings: demo evaluations score seeded recordings.
+        with transaction.atomic():
+            qa = seed_quality()
+        self.stdout.write(
+            f"Quality scoring: default scorecard; {qa['evaluations']} demo evaluations, {qa['proposed']} proposed."
+        )
         today = timezone.localdate()
         done = rollups.rebuild(today - timedelta(days=history_days), today)
         self.stdout.write(f"Reports: rollups built for {done['days']} days ({done['call_intervals']} call rows).")
