@@ -381,3 +381,51 @@ def demo_agent_ids() -> list[int]:
     from django.contrib.auth import get_user_model
 
     return sorted(get_user_model().objects.filter(profile__role="agent", is_active=True).values_list("pk", flat=True))
+
+
+def seed_shift_requests(*, today: date | None = None) -> int:
+    """Two requests for the team leads' queue, through the services (rules checked, audited): a
+    swap the colleague has agreed to and a leave request. Idempotent; → requests created."""
+    from django.contrib.auth import get_user_model
+
+    from core.errors import DomainError
+
+    from .scheduling import selectors as wfm
+    from .scheduling import services as wfm_services
+    from .scheduling.models import ShiftRequest
+
+    if ShiftRequest.objects.exists():
+        return 0
+    today = today or timezone.localdate()
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=demo_agent_ids())}
+    made = 0
+    for offset in range(3, 10):
+        day = today + timedelta(days=offset)
+        on_days, on_nights = roster(day, sorted(users))
+        off = [pk for pk in sorted(users) if pk not in on_days + on_nights]
+        if not on_days or not off or wfm.published_roster_on(day) is None:
+            continue
+        try:
+            item = wfm_services.swap_request(
+                requester=users[on_days[0]], colleague=users[off[-1]], day=day, note="孩子学校开家长会"
+            )
+        except DomainError:
+            continue
+        wfm_services.swap_answer(request_id=item.pk, actor=users[off[-1]], accept=True)
+        made += 1
+        break
+    requester = users[sorted(users)[4]] if len(users) > 4 else None
+    if requester is not None:
+        first = today + timedelta(days=12)
+        try:
+            wfm_services.leave_request(
+                requester=requester,
+                kind="annual",
+                date_from=first,
+                date_to=first + timedelta(days=1),
+                note="回老家探亲",
+            )
+            made += 1
+        except DomainError:
+            pass
+    return made

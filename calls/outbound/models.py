@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CampaignKind(models.TextChoices):
@@ -28,10 +29,10 @@ class DialMode(models.TextChoices):
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    RUNNING = "running", _("Running")
-    PAUSED = "paused", _("Paused")
-    FINISHED = "finished", _("Finished")
+    DRAFT = "draft", pgettext_lazy("campaign", "Draft")
+    RUNNING = "running", pgettext_lazy("campaign", "Running")
+    PAUSED = "paused", pgettext_lazy("campaign", "Paused")
+    FINISHED = "finished", pgettext_lazy("campaign", "Finished")
 
 
 class Outcome(models.TextChoices):
@@ -290,9 +291,9 @@ class ImportJob(models.Model):
     and what was refused, row by row."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+        RUNNING = "running", pgettext_lazy("list import", "Running")
+        DONE = "done", pgettext_lazy("list import", "Done")
+        FAILED = "failed", pgettext_lazy("list import", "Failed")
 
     campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="imports")
     source = models.CharField(_("source"), max_length=10, choices=ContactSource.choices)

@@ -271,6 +271,11 @@ def recording_list(request):
         dispositions = {code: str(label) for code, label in Disposition.choices}
         queues = {q.code: q.display_name for q in queue_list(active_only=False)}
         rows = [_row(r, dispositions=dispositions, tickets=tickets, queues=queues) for r in found]
+        from banking.selectors import customer_labels
+
+        names = customer_labels(user=request.user, customer_ids=[row["customer_id"] for row in rows])
+        for row in rows:
+            row["customer"] = names.get(row["customer_id"]) if row["customer_id"] else None
     if form.is_valid() and form.cleaned_data.get("date_from"):
         dates = {
             "date_from": form.cleaned_data["date_from"].isoformat(),

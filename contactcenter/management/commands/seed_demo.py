@@ -58,7 +58,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Calls: queues and agent skills ready; {calls} historical calls created.")
         with transaction.atomic():
             shifts = agents_demo.seed_published_roster(agents_demo.demo_agent_ids())
-        self.stdout.write(f"Rosters: the demo rotation published ({shifts} shifts, four weeks back, two ahead).")
+            requests = agents_demo.seed_shift_requests()
+        self.stdout.write(
+            f"Rosters: the demo rotation published ({shifts} shifts, four weeks back, two ahead);"
+            f" {requests} shift requests for the team leads."
+        )
         with transaction.atomic():
             tickets = seed_tickets(history_days)
         self.stdout.write(f"Work orders: {tickets} created ({history_days} days of history).")
