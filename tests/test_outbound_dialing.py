@@ -409,3 +409,37 @@ def test_the_desk_api_answers_bad_input_with_the_envelope(make_agent, queues, as
     assert switch.get("/api/outbound/desk/").status_code == 403  # the switch has no desk
     dialled = client.post(f"/api/outbound/desk/contacts/{contact.pk}/dial/")
     assert dialled.status_code == 201 and dialled.json()["dial"]["status"] == "sent"
+
+
+def test_an_answered_dial_left_without_an_outcome_is_closed_and_retried(make_agent, queues, settings):
+    """The after-call work closed without an outcome (a browser closed): after the grace the dial
+    counts as failed and its contact is retried — never left "being called" for ever."""
+    from calls.outbound.models import DialMode
+
+    agent = make_agent("nooutcome", state=AgentState.READY, skills={"card": 3})
+    campaign = make_campaign(queues["card"], retry_minutes={"failed": 30})
+    (contact,) = add_contacts(campaign, 1)
+    CampaignContact.objects.filter(pk=contact.pk).update(status=ContactStatus.DIALING)
+    ended = timezone.now() - timedelta(hours=1)
+    attempt = DialAttempt.objects.create(
+        campaign=campaign,
+        contact=contact,
+        phone=contact.phone,
+        agent=agent,
+        mode=DialMode.PREVIEW,
+        command_id="no-outcome-1",
+        status=AttemptStatus.ENDED,
+        decided_at=ended - timedelta(minutes=5),
+        answered_at=ended - timedelta(minutes=4),
+        ended_at=ended,
+    )
+    dialer._outcome_check.clear()
+    settings.OUTBOUND_OUTCOME_GRACE_S = 7200  # not yet: within the grace nothing moves
+    assert dialer.sweep()["no_outcome"] == 0
+    dialer._outcome_check.clear()
+    settings.OUTBOUND_OUTCOME_GRACE_S = 1800
+    assert dialer.sweep()["no_outcome"] == 1
+    attempt.refresh_from_db()
+    contact.refresh_from_db()
+    assert attempt.outcome == "failed"
+    assert contact.status == ContactStatus.PENDING and contact.attempts == 1 and contact.next_attempt_at is not None

@@ -780,8 +780,31 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     CampaignContact.objects.filter(
         status=ContactStatus.PENDING, reserved_by__isnull=False, reserved_at__lt=now - hold
     ).update(reserved_by=None, reserved_at=None)
+    done["no_outcome"] = _close_without_outcome(now)
     done["dials"] = progressive_pass(now)
     return done
+
+
+_outcome_check: list[datetime] = []
+
+
+def _close_without_outcome(now: datetime) -> int:
+    """An answered dial whose agent never recorded an outcome (the after-call work closed without
+    one) within ``OUTBOUND_OUTCOME_GRACE_S`` (30 min): counted as ``failed`` and its contact retried
+    (``services.record_cause``), never left "being called" for ever. Checked once a minute."""
+    if _outcome_check and now - _outcome_check[0] < timedelta(seconds=60):
+        return 0
+    _outcome_check[:] = [now]
+    horizon = now - timedelta(seconds=float(setting("OUTBOUND_OUTCOME_GRACE_S", 1800)))
+    closed = 0
+    for attempt in DialAttempt.objects.filter(
+        status=AttemptStatus.ENDED, outcome="", answered_at__isnull=False, ended_at__lte=horizon
+    ).select_related("campaign")[:200]:
+        _record_cause(attempt, Outcome.FAILED)
+        closed += 1
+    if closed:
+        logger.info("%d answered dials without an outcome closed as failed", closed)
+    return closed
 
 
 def progressive_after_routing() -> None:

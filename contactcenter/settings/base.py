@@ -521,6 +521,8 @@ OUTBOUND_BLEND_MIN_SL = env.float("OUTBOUND_BLEND_MIN_SL", default=0.8)
 OUTBOUND_BLEND_WINDOW_S = env.float("OUTBOUND_BLEND_WINDOW_S", default=900.0)
 OUTBOUND_BLEND_MIN_CALLS = env.int("OUTBOUND_BLEND_MIN_CALLS", default=5)
 OUTBOUND_PREVIEW_HOLD_S = env.int("OUTBOUND_PREVIEW_HOLD_S", default=900)
+# An answered dial with no outcome recorded this long after it ended is closed as failed and retried.
+OUTBOUND_OUTCOME_GRACE_S = env.int("OUTBOUND_OUTCOME_GRACE_S", default=1800)
 
 # Periodic tasks, all of them and only here: django-celery-beat's database scheduler writes these
 # entries into its tables each time beat starts (their timing and arguments are reset to these,
