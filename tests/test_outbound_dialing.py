@@ -328,7 +328,7 @@ def test_simulate_traffic_plays_the_switch_for_a_progressive_campaign(queues):
         "--calls-per-hour",
         "60",
         "--minutes",
-        "3",
+        "6",  # real seconds at speed 60: room for a loaded machine's slower loop
         "--speed",
         "60",
         "--seed",
