@@ -194,6 +194,7 @@ def main() -> int:
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{scratch}/db.sqlite3"
     env.setdefault("MEDIA_ROOT", f"{scratch}/media")
+    env.setdefault("RECORDINGS_ROOT", f"{scratch}/recordings")  # the seed's files, the server's reads
     password = env.setdefault("DEMO_PASSWORD", "demo12345")
     started = time.monotonic()
     prepare_database(env)

@@ -431,3 +431,20 @@ def test_a_media_element_accept_header_still_gets_the_error_envelope(stored, age
     assert response.json()["error"]["code"] == "purged"
     ok = client_as(agent).get(f"/api/recordings/{rec.pk + 999}/audio/", HTTP_ACCEPT="audio/wav")
     assert ok.status_code == 404
+
+
+@pytest.mark.parametrize("started_at", ["0500-06-24T00:45:12Z", "2026-12-01T08:00:00+22:09"])
+def test_a_time_postgresql_cannot_store_next_to_a_file_is_a_400(switch, started_at):
+    """The edge rules refuse the field and still check the others: the uploaded file in the same
+    body must not be deep-copied on the way (schemathesis found a 500)."""
+    make_call("c-edge")
+    body = {
+        "call_id": "c-edge",
+        "started_at": started_at,
+        "file": SimpleUploadedFile("rec.wav", wav_pcm(0.5), content_type="application/octet-stream"),
+        "masked": "¦ñ0w´",
+    }
+    response = switch.post("/api/recordings/", body, format="multipart")
+    assert response.status_code == 400, response.content
+    assert "started_at" in response.json()["error"]["fields"]
+    assert Recording.objects.count() == 0

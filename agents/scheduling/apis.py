@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.permissions import BasePermission
@@ -214,7 +214,10 @@ class ShiftRequestListApi(APIView):
         roles = (Role.AGENT,) if self.request.method == "POST" else (Role.AGENT, Role.TEAM_LEAD)
         return [roles_allowed(*roles)()]
 
-    @extend_schema(operation_id="wfm_requests_list", responses={200: ShiftRequestSerializer(many=True)})
+    @extend_schema(
+        operation_id="wfm_requests_list",
+        responses={200: inline_serializer("ShiftRequestList", {"results": ShiftRequestSerializer(many=True)})},
+    )
     def get(self, request: Request) -> Response:
         user = staff_user(request)
         rows = selectors.requests_recent() if user_role(user) == Role.TEAM_LEAD else selectors.requests_for(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import InputSerializer, QuerySerializer
@@ -19,6 +20,7 @@ from .models import (
     DncReason,
     DoNotCall,
     ImportJob,
+    Outcome,
 )
 
 
@@ -33,11 +35,30 @@ class RetryMinutesField(serializers.DictField):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "example": "09:00"})
+class LocalTimeField(serializers.TimeField):
+    """A local time of day (Asia/Shanghai), ``HH:MM`` — no UTC offset: a calling window is the
+    clock on the wall, whatever the date."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%H:%M")
+        super().__init__(**kwargs)
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     queue: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    contacts_total = serializers.IntegerField(read_only=True, required=False)
-    contacts_open = serializers.IntegerField(read_only=True, required=False)
+    window_start = LocalTimeField(read_only=True)
+    window_end = LocalTimeField(read_only=True)
+    # Counted on the list and after a write; null where the page did not count them.
+    contacts_total = serializers.SerializerMethodField()
+    contacts_open = serializers.SerializerMethodField()
+
+    def get_contacts_total(self, obj: Campaign) -> int | None:
+        return getattr(obj, "contacts_total", None)
+
+    def get_contacts_open(self, obj: Campaign) -> int | None:
+        return getattr(obj, "contacts_open", None)
 
     class Meta:
         model = Campaign
@@ -85,8 +106,8 @@ class CampaignWriteSerializer(InputSerializer):
         default=list,
         max_length=len(services.AGENT_OUTCOMES),
     )
-    window_start = serializers.TimeField()
-    window_end = serializers.TimeField()
+    window_start = LocalTimeField()
+    window_end = LocalTimeField()
     allow_holidays = serializers.BooleanField(default=False)
     date_from = serializers.DateField()
     date_to = serializers.DateField()
@@ -97,6 +118,8 @@ class CampaignWriteSerializer(InputSerializer):
 
 class ContactSerializer(serializers.ModelSerializer):
     reserved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Empty until the first dial's result: the schema lists the blank too.
+    last_outcome = serializers.ChoiceField(choices=[("", ""), *Outcome.choices], read_only=True)
     phone_display = serializers.SerializerMethodField()
 
     class Meta:

@@ -17,6 +17,8 @@ API) cannot take, and reaching it answered 500:
 
 from __future__ import annotations
 
+import copy
+
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -204,7 +206,8 @@ def validate_with_edges(serializer: serializers.Serializer, data: Any, to_intern
     refused = edge_errors(serializer, data)
     if not refused:
         return to_internal_value(data)
-    rest = data.copy()
+    # Shallow: a multipart body's uploaded files cannot be deep-copied (QueryDict.copy() would).
+    rest = copy.copy(data)
     for name in refused:
         rest.pop(name, None)
     try:
