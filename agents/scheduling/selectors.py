@@ -142,6 +142,11 @@ def shift_templates() -> QuerySet[ShiftTemplate]:
     return ShiftTemplate.objects.filter(active=True)
 
 
+def shift_templates_all() -> QuerySet[ShiftTemplate]:
+    """Retired templates too (a published roster may still use one)."""
+    return ShiftTemplate.objects.all()
+
+
 def leave_between(first: date, last: date) -> QuerySet[Leave]:
     return Leave.objects.filter(date_from__lte=last, date_to__gte=first)
 

@@ -51,10 +51,13 @@ def roster_create(*, start: date, days: int, actor: User) -> Roster:
 
 def _problem(roster: Roster, *, stored_requirement: bool = False) -> tuple[solver.Problem, dict[int, str]]:
     first, last = roster.start, roster.start + timedelta(days=roster.days - 1)
-    templates = list(selectors.shift_templates())
-    shifts = [
-        solver.Shift(t.code, t.start.hour * 60 + t.start.minute, t.minutes, t.night, t.paid_minutes) for t in templates
-    ]
+    if stored_requirement and roster.shifts:
+        shifts = _stored_shifts(roster)  # a solved roster is checked with the shifts it was solved with
+    else:
+        shifts = [
+            solver.Shift(t.code, t.start.hour * 60 + t.start.minute, t.minutes, t.night, t.paid_minutes)
+            for t in selectors.shift_templates()
+        ]
     targets = selectors.StaffingTargets.from_settings()
     if stored_requirement and roster.requirement:
         required = roster.requirement
@@ -103,6 +106,22 @@ def _problem(roster: Roster, *, stored_requirement: bool = False) -> tuple[solve
     )
     problem = solver.Problem(first, roster.days, shifts, agents, required, floor=floor, holidays=holidays)
     return problem, names
+
+
+def _stored_shifts(roster: Roster) -> list[solver.Shift]:
+    """The shifts a roster was solved with (``Roster.shifts``), their night flag and paid time from
+    the template of that code where it still exists, else read off the times (a shift that ends
+    the next morning is a night)."""
+    templates = {t.code: t for t in selectors.shift_templates_all()}
+    shifts = []
+    for spec in roster.shifts:
+        start = int(spec["start"][:2]) * 60 + int(spec["start"][3:5])
+        end = int(spec["end"][:2]) * 60 + int(spec["end"][3:5])
+        minutes = end - start if end > start else end + 24 * 60 - start
+        template = templates.get(spec["code"])
+        night = template.night if template else end <= start
+        shifts.append(solver.Shift(spec["code"], start, minutes, night, template.paid_minutes if template else None))
+    return shifts
 
 
 def _progress(roster_id: int) -> Any:

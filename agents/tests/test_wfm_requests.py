@@ -245,3 +245,23 @@ def test_pages_carry_the_requests_from_ask_to_decision(week, client_for):
     assert [str(m) for m in refused.context["messages"]]
     # agents do not reach the lead's queue
     assert client_for(week["a"]).get("/agent/wfm/requests/").status_code == 403
+
+
+def test_a_published_roster_is_checked_with_the_shifts_it_was_solved_with(week, api_for):
+    """The templates changed (or are gone) since the roster was published: its swaps are still
+    checked with its own shifts (the night flag read off their times)."""
+    from agents.models import ShiftTemplate
+
+    ShiftTemplate.objects.all().delete()
+    day = (week["start"] + timedelta(days=3)).isoformat()
+    refused = api_for(week["b"]).post(
+        "/api/wfm/requests/", {"kind": "swap", "colleague": "agent_c", "date": day}, format="json"
+    )
+    assert refused.status_code == 409
+    assert "no_day_after_night" in refused.json()["error"]["details"]["rules"]
+    ok = api_for(week["a"]).post(
+        "/api/wfm/requests/",
+        {"kind": "swap", "colleague": "agent_c", "date": (week["start"] + timedelta(days=1)).isoformat()},
+        format="json",
+    )
+    assert ok.status_code == 201, ok.json()
