@@ -18,7 +18,6 @@ API) cannot take, and reaching it answered 500:
 from __future__ import annotations
 
 import copy
-
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
