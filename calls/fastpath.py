@@ -12,12 +12,15 @@ Here one statement does the database's part (``_record_sql``):
   lock before the agents', so the lock order of ``calls.locks`` holds); for a call's first
   event there is no row yet, and the call is created (``INSERT … ON CONFLICT DO NOTHING``, which
   locks the new row) before the statement runs again;
-* it inserts the event unless its ``event_id`` is stored (``ON CONFLICT DO NOTHING``);
+* it inserts the event unless its ``event_id`` is stored (``ON CONFLICT DO NOTHING``), its
+  columns in one JSON document (``core.rows.json_document``: one parameter for the driver to
+  adapt, not one per column);
 * it returns the call's columns the rebuild reads before overwriting them (``_loaded_fields``:
   the others are folded again from the events, and loading them was a third of the statement's
   cost), the digest stored under that id (a resend, or the id reused with other content),
   whether an agent holds the call (else no holder is looked up: ``agent_sync.sync_agents``
-  gets ``held``) and all the call's events (those stored plus the new one).
+  gets ``held``), whether one wraps it up (a late event that takes a call from an agent tells
+  their desk only if a desk shows it) and all the call's events (those stored plus the new one).
 
 The lock returns the row's latest version, but the statement's snapshot is older when it had
 to wait for the lock: then the call's ``event_count`` (rebuilt with every event) does not match
@@ -33,7 +36,7 @@ more (the agents). A duplicate or a reused id rolls the transaction back (no cal
 behind); a race the statement cannot judge (the id stored by a transaction that committed while
 it ran) goes to the plain path.
 ``tests/test_calls_fastpath.py`` checks, on random event sequences, that both paths build the
-same calls and agents.
+same calls and agents, and that the rows the JSON documents store are those the ORM stores.
 """
 
 from __future__ import annotations
@@ -73,15 +76,15 @@ class _Event:
     data: dict[str, Any]
 
 
-def _insert_parts(model: type[Model], connection, *, skip: tuple[str, ...] = ()) -> tuple[list, str, str]:
-    return _insert_parts_of(model, connection.alias, skip)
+def _insert_parts(model: type[Model], connection) -> tuple[list, str, str]:
+    return _insert_parts_of(model, connection.alias)
 
 
 @cache
-def _insert_parts_of(model: type[Model], alias: str, skip: tuple[str, ...]) -> tuple[list, str, str]:
+def _insert_parts_of(model: type[Model], alias: str) -> tuple[list, str, str]:
     """(fields, column list, cast placeholders) of an ``INSERT`` of every concrete field but the pk."""
     connection = connections[alias]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in skip]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     casts = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)  # type: ignore[attr-defined]  # not in the stubs
     return fields, columns, casts
@@ -146,21 +149,23 @@ def _record_sql(alias: str) -> str:
     """Lock the call (``SELECT … FOR UPDATE``, the row lock ``lock_calls`` takes), insert the
     event unless its id is stored (or the call is a simulator test call, which no switch
     carries); → the call's row (its latest version: the lock re-reads it), the digest stored under
-    the event id, whether it was inserted, whether an agent holds the call and the call's events.
+    the event id, whether it was inserted, whether an agent holds the call, whether one wraps it
+    up and the call's events.
     No row: no such call yet."""
     from agents.models import AgentStatus
 
     connection = connections[alias]
     q = connection.ops.quote_name
     calls, events, holders = q(Call._meta.db_table), q(CallEvent._meta.db_table), q(AgentStatus._meta.db_table)
-    _fields, columns, casts = _insert_parts(CallEvent, connection, skip=("call_id",))
+    columns = [q(field.column) for field in _event_fields()]
     loaded = ", ".join(f"{calls}.{q(f.column)}" for f in _loaded_fields())
     return f"""
 WITH c AS (
     SELECT {loaded} FROM {calls} WHERE {calls}.call_id = %s FOR UPDATE
 ), e AS (
-    INSERT INTO {events} ({columns}, call_id)
-    SELECT {casts}, c.id FROM c WHERE NOT c.is_test
+    INSERT INTO {events} ({", ".join(columns)}, call_id)
+    SELECT {", ".join(f"r.{column}" for column in columns)}, c.id
+      FROM c, json_populate_record(NULL::{events}, %s::json) AS r WHERE NOT c.is_test
     ON CONFLICT (event_id) DO NOTHING
     RETURNING {READ}
 )
@@ -168,14 +173,23 @@ SELECT c.*,
     (SELECT digest FROM {events} WHERE event_id = %s),
     (SELECT count(*) FROM e),
     EXISTS (SELECT 1 FROM {holders} WHERE call_id = c.id),
+    EXISTS (SELECT 1 FROM {holders} WHERE acw_call_id = c.id),
     (SELECT json_agg(json_build_array({READ}))
        FROM (SELECT {READ} FROM {events} WHERE call_id = c.id UNION ALL SELECT {READ} FROM e) AS x)
 FROM c"""  # noqa: S608 - names from the models, values bound
 
 
 @cache
+def _event_fields() -> list[Any]:
+    """The event's columns the statement inserts from its JSON document (all but the id and the
+    call, which it sets)."""
+    return [f for f in CallEvent._meta.concrete_fields if not f.primary_key and f.attname != "call_id"]
+
+
+@cache
 def _reread_sql(alias: str) -> str:
-    """Whether an agent holds the call and its events, in a snapshot taken after the lock."""
+    """Whether an agent holds the call, whether one wraps it up, and its events, in a snapshot
+    taken after the lock."""
     from agents.models import AgentStatus
 
     connection = connections[alias]
@@ -183,11 +197,12 @@ def _reread_sql(alias: str) -> str:
     events, holders = q(CallEvent._meta.db_table), q(AgentStatus._meta.db_table)
     return f"""
 SELECT EXISTS (SELECT 1 FROM {holders} WHERE call_id = %s),
+    EXISTS (SELECT 1 FROM {holders} WHERE acw_call_id = %s),
     (SELECT json_agg(json_build_array({READ})) FROM {events} WHERE call_id = %s)"""  # noqa: S608
 
 
-def _prep(connection, model: type[Model], instance: Model, *, skip: tuple[str, ...] = ()) -> list[Any]:
-    fields, _columns, _casts = _insert_parts(model, connection, skip=skip)
+def _prep(connection, model: type[Model], instance: Model) -> list[Any]:
+    fields, _columns, _casts = _insert_parts(model, connection)
     return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
 
 
@@ -206,7 +221,7 @@ def _record(new, *, now: datetime):
     event = events.event_row(new)
     names = _loaded_names()
     converters = _loaded_converters(connection)
-    record = [new.call_id, *_prep(connection, CallEvent, event, skip=("call_id",)), new.event_id]
+    record = [new.call_id, rows.json_document(event, _event_fields(), add=True), new.event_id]
     with transaction.atomic(), rows._cursor(connection) as cursor:
         cursor.execute(_record_sql(connection.alias), record)
         row = cursor.fetchone()
@@ -217,15 +232,15 @@ def _record(new, *, now: datetime):
             cursor.execute(_record_sql(connection.alias), record)
             row = cursor.fetchone()
         call = rows._instance(connection, Call, names, converters, row[: len(names)])  # the rest deferred
-        stored, inserted, held, stored_events = row[len(names) :]
+        stored, inserted, held, wrapped_up, stored_events = row[len(names) :]
         if call.is_test:  # the IVR simulator's test call: no switch carries it (read with the lock)
             transaction.set_rollback(True)
             return events.EventResult(new.event_id, "rejected", "call_not_found", _("No such call."))
         if inserted and len(stored_events) - 1 != call.event_count:
             # The statement's snapshot predates the lock (someone recorded an event of this call
             # while we waited): read the events again, now that we hold it.
-            cursor.execute(_reread_sql(connection.alias), [call.pk, call.pk])
-            held, stored_events = cursor.fetchone()
+            cursor.execute(_reread_sql(connection.alias), [call.pk, call.pk, call.pk])
+            held, wrapped_up, stored_events = cursor.fetchone()
             stored_events = stored_events or []
         if not inserted:
             transaction.set_rollback(True)  # nothing new: leave no call row behind
@@ -245,5 +260,6 @@ def _record(new, *, now: datetime):
             now=now,
             events_by_call={call.pk: call_events},
             held={call.pk} if held else set(),
+            shown={call.pk} if held or wrapped_up else set(),
         )
     return events.EventResult(new.event_id, "accepted")

@@ -98,7 +98,7 @@ def test_one_event_per_request_builds_what_the_batch_path_builds(steps, live, ma
     to_fast = {plain.pk: fast.pk for plain, fast in zip(plain_agents, fast_agents, strict=True)}
     assert _normalised(fast_call, f"fast{run}", {}) == _normalised(plain_call, f"plain{run}", to_fast)
     assert CallEvent.objects.filter(call=fast_call).count() == CallEvent.objects.filter(call=plain_call).count()
-    _assert_update_parameters_agree(fast_call)
+    _assert_stored_as_the_orm_stores(_rebuilt(fast_call))
     for fast, plain in zip(fast_agents, plain_agents, strict=True):
         f, p = AgentStatus.objects.get(user=fast), AgentStatus.objects.get(user=plain)
         assert (f.state, f.reason, f.call_id is None, f.acw_call_id is None) == (
@@ -109,20 +109,114 @@ def test_one_event_per_request_builds_what_the_batch_path_builds(steps, live, ma
         )
 
 
-def _assert_update_parameters_agree(call: Call) -> None:
-    """The call's UPDATE parameters (``call_rows._save_preps``: most values as they are on
-    PostgreSQL) equal what each field's ``get_db_prep_save`` makes of the fold's values."""
-    from django.db import connection
+def _assert_stored_as_the_orm_stores(*saved: Call) -> None:
+    """The calls' row as ``call_rows.save_calls`` stores it (on PostgreSQL one JSON document the
+    server unpacks) equals the row the ORM's own update stores from the same values."""
+    names = [field.attname for field in call_rows._saved_fields()]
+    pks = [call.pk for call in saved]
+    call_rows.save_calls(list(saved))
+    fast = list(Call.objects.filter(pk__in=pks).order_by("pk").values(*names))
+    for call in saved:
+        Call.objects.filter(pk=call.pk).update(**{name: getattr(call, name) for name in names})
+    assert fast == list(Call.objects.filter(pk__in=pks).order_by("pk").values(*names))
 
+
+def _rebuilt(call: Call) -> Call:
     rebuilt = Call(pk=call.pk, offer_expires_at=call.offer_expires_at, callback_offered_at=call.callback_offered_at)
     for name, value in fields.call_fields(cdr.fold(list(CallEvent.objects.filter(call=call)))).items():
         setattr(rebuilt, name, value)
     rebuilt.updated_at = timezone.now()
-    quick = [prep(getattr(rebuilt, name)) for name, prep in call_rows._save_preps(connection.vendor)]
-    full = [field.get_db_prep_save(getattr(rebuilt, field.attname), connection) for field in call_rows._saved_fields()]
-    assert [(type(v), v if not hasattr(v, "obj") else v.obj) for v in quick] == [
-        (type(v), v if not hasattr(v, "obj") else v.obj) for v in full
-    ]
+    return rebuilt
+
+
+def test_the_json_document_stores_what_the_orm_stores_for_awkward_values(on_postgres, queues):
+    """Quotes, backslashes, Chinese, control characters, microseconds and offsets other than
+    UTC, empty and nested JSON, nulls: one call alone (the prepared statement) and two at once
+    (the batch's ``executemany``)."""
+    from datetime import UTC, datetime
+    from datetime import timezone as tz
+
+    one, two = Call.objects.create(call_id="fp-json-1"), Call.objects.create(call_id="fp-json-2")
+    for call in (one, two):
+        call.refresh_from_db()
+    one.ani, one.dnis, one.note = 'sip:"张三"\\x@10.0.0.1;tag=a\tb', "95xxx\n", '备注："引号" \\ 反斜杠\r\n第二行'
+    one.started_at = datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=tz(timedelta(hours=8)))
+    one.queued_at = datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    one.ivr_path = ["main", "余额", {"k": [1, None, True, 1.5]}]
+    one.legs = [{"agent": None, "from": "2026-03-01T00:00:00+00:00", "note": "\u0007"}]
+    one.anomalies, one.holds = [], []
+    one.customer_id, one.agent_id, one.wait_ms = 2**40, None, 0
+    one.updated_at = timezone.now()
+    _assert_stored_as_the_orm_stores(one)
+    two.state, two.held, two.direction, two.updated_at = "connected", True, "outbound", timezone.now()
+    one.end_reason = "caller_hung_up"
+    _assert_stored_as_the_orm_stores(one, two)
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_the_fast_path_stores_the_event_the_plain_path_stores(switch, on_postgres, queues, settings, live):
+    """The event's row from its JSON document (text with quotes and backslashes, a time with
+    microseconds and another offset, the switch's details as JSON) is the batch path's row."""
+    from datetime import timezone as tz
+
+    at = (timezone.now() - (timedelta(seconds=5) if live else timedelta(days=3))).astimezone(tz(timedelta(hours=8)))
+    at = at.replace(microsecond=123457)
+    rows = {}
+    for path in ("fast", "plain"):
+        settings.CALLS_CTI_FAST_PATH = path == "fast"
+        body = {
+            "event_id": f"fp-ev-{path}-{live}",
+            "call_id": f"fp-ev-{path}-{live}",
+            "type": "offered",
+            "ts": at.isoformat(),
+            "ani": 'sip:"Zhang \\"San\\""@10.0.0.1;tag=a%20b',
+            "dnis": "tel:+86-10-95511",
+        }
+        answer = switch.post("/api/cti/events/", body, format="json").json()
+        assert answer.get("accepted") == 1, answer
+        event = CallEvent.objects.get(event_id=body["event_id"])
+        # (The digests differ: the call ids do.)
+        rows[path] = (event.type, event.ts, event.source, event.queue, event.agent_id, event.data, len(event.digest))
+        assert event.received_at is not None and abs(event.received_at - timezone.now()) < timedelta(minutes=1)
+    assert rows["fast"] == rows["plain"]
+    assert rows["fast"][1] == at and rows["fast"][5]["ani"] == 'sip:"Zhang \\"San\\""@10.0.0.1;tag=a%20b'
+
+
+@pytest.mark.parametrize("on_a_desk", [False, True])
+def test_a_late_event_taking_a_call_from_an_agent_tells_their_desk_only_if_it_shows_the_call(
+    switch, on_postgres, queues, make_agent, monkeypatch, django_capture_on_commit_callbacks, on_a_desk
+):
+    """A historical load's late ``queued`` takes the call back from the agent its ``ringing``
+    named: nobody's desk shows a two-day-old call, so nobody is told — unless a desk does (here
+    the agent's after-call work), and then that desk is."""
+    from calls.services import events as event_service
+
+    agent = make_agent("fp-late-agent", state=AgentState.READY, skills={})
+    pushed = []
+    monkeypatch.setattr(event_service, "_push_call_changed", lambda pk, previous, withdrawn="": pushed.append(previous))
+    t0 = timezone.now() - timedelta(days=2)
+    sequence = [("offered", 0), ("queued", 10), ("ringing", 20), ("queued", 30)]
+    for n, (type_, seconds) in enumerate(sequence):
+        body = {
+            "event_id": f"fp-late-{on_a_desk}-{n}",
+            "call_id": f"fp-late-{on_a_desk}",
+            "type": type_,
+            "ts": (t0 + timedelta(seconds=seconds)).isoformat(),
+        }
+        if type_ == "queued":
+            body["queue"] = "general"
+        if type_ == "ringing":
+            body["agent"] = agent.username
+            answer = switch.post("/api/cti/events/", body, format="json").json()
+            call = Call.objects.get(call_id=body["call_id"])
+            assert answer["accepted"] == 1 and call.agent_id == agent.pk
+            if on_a_desk:
+                AgentStatus.objects.filter(user=agent).update(acw_call=call)
+            continue
+        with django_capture_on_commit_callbacks(execute=True):
+            assert switch.post("/api/cti/events/", body, format="json").json()["accepted"] == 1
+    assert Call.objects.get(call_id=f"fp-late-{on_a_desk}").agent_id is None
+    assert pushed == ([agent.pk] if on_a_desk else [])
 
 
 def test_a_resent_event_leaves_no_call_behind_and_a_reused_id_is_refused(switch, on_postgres, queues):

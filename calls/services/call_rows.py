@@ -1,13 +1,19 @@
-"""The save of rebuilt calls: one parameterised UPDATE per call, its parameters prepared the fast
-way (``tests/test_calls_fastpath.py`` checks them against Django's own preparation)."""
+"""The save of rebuilt calls: one UPDATE per call.
+
+On PostgreSQL the call's 41 rebuilt columns travel as one JSON document the server unpacks into
+the table's row type (``json_populate_record``): the driver adapts one text parameter instead of
+41 (adapting them, four JSON documents among them, cost more CPU than the database's whole work
+here; ``core.rows.json_document``). ``tests/test_calls_fastpath.py`` checks on random calls
+that the row stored is the row the ORM's own save stores. Elsewhere (SQLite) the fields prepare
+their values as usual.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection
 
 from core import rows
 
@@ -26,62 +32,41 @@ def _saved_fields() -> list:
     return _saved
 
 
-# Fields whose database value is the Python value itself on PostgreSQL (psycopg adapts str, bool
-# and aware datetimes) or, for integers, the value in the integer type Django binds it as:
-# ``get_db_prep_save`` only re-checks types the fold already gives.
-_PLAIN_ON_POSTGRES = (models.CharField, models.TextField, models.BooleanField, models.DateTimeField)
-_INTEGERS = (models.IntegerField, models.ForeignKey)
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _as(kind: type) -> Any:
-    def convert(value: Any) -> Any:
-        return None if value is None else kind(value)
-
-    return convert
-
-
-@cache
-def _save_preps(vendor: str) -> list[tuple[str, Any]]:
-    """(attname, value → database value) per saved field: the field's ``get_db_prep_save``, or
-    the shortcut that gives what it gives (``tests/test_calls_fastpath.py`` checks that both
-    make the same parameters of random calls)."""
-    preps = []
-    for field in _saved_fields():
-        prep: Callable[[Any], Any] = partial(_db_prep_save, field)
-        if vendor == "postgresql" and isinstance(field, _PLAIN_ON_POSTGRES):
-            prep = _identity
-        elif vendor == "postgresql" and isinstance(field, _INTEGERS):
-            bound = type(field.get_db_prep_save(1, connection))  # int, or psycopg's Int2 / Int4 / Int8
-            if issubclass(bound, int):
-                prep = _identity if bound is int else _as(bound)
-        preps.append((field.attname, prep))
-    return preps
-
-
-def _db_prep_save(field: models.Field[Any, Any], value: Any) -> Any:
-    return field.get_db_prep_save(value, connection)
-
-
 @cache
 def _update_sql(vendor: str) -> str:
     """The UPDATE of ``save_calls`` (built once per process: its column list is the model's)."""
+    q = connection.ops.quote_name
     fields = _saved_fields()
-    table = connection.ops.quote_name(Call._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    table = q(Call._meta.db_table)
+    if vendor == "postgresql":
+        assignments = ", ".join(f"{q(field.column)} = r.{q(field.column)}" for field in fields)
+        return (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model, values bound
+            f"FROM json_populate_record(NULL::{table}, %s::json) AS r WHERE {table}.id = %s"
+        )
+    assignments = ", ".join(f"{q(field.column)} = %s" for field in fields)
     return f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 - column names from the model
 
 
+def _document(call: Call) -> str:
+    """The call's saved columns as the JSON document ``_update_sql`` unpacks."""
+    return rows.json_document(call, _saved_fields())
+
+
+def _parameters(call: Call) -> list[Any]:
+    return [field.get_db_prep_save(getattr(call, field.attname), connection) for field in _saved_fields()]
+
+
 def save_calls(calls: list[Call]) -> None:
-    """One parameterised UPDATE per call, sent as a batch. ``bulk_update`` would compile a CASE
-    expression per call and column, which cost more CPU than the database's whole work here."""
+    """One UPDATE per call, sent as a batch (``bulk_update`` would compile a CASE expression per
+    call and column, which cost more CPU than the database's whole work here)."""
     vendor = connection.vendor
     sql = _update_sql(vendor)
-    preps = _save_preps(vendor)
-    values = [[prep(getattr(call, name)) for name, prep in preps] + [call.pk] for call in calls]
+    values: list[list[Any]]
+    if vendor == "postgresql":
+        values = [[_document(call), call.pk] for call in calls]
+    else:
+        values = [[*_parameters(call), call.pk] for call in calls]
     if len(values) == 1:
         # One call (an event, an agent's button): a prepared statement (``core.rows``).
         with rows._cursor(rows._db()) as cursor:

@@ -169,11 +169,14 @@ def rebuild_many(
     now: datetime,
     events_by_call: dict[int, list[cdr.EventLike]] | None = None,
     held: set[int] | None = None,
+    shown: set[int] | None = None,
 ) -> None:
     """Recompute each call from all its events (read here unless given: the fast path of
     ``calls.fastpath`` reads them with its insert), bring the agents involved in line, save the
     calls in one statement and notify after commit. ``held``: the calls an agent holds, when the
-    caller has read it (else any call that was ringing or connected may be held)."""
+    caller has read it (else any call that was ringing or connected may be held); ``shown``: the
+    calls on a desk (held, or in an agent's after-call work), when the caller has read it (else
+    any call may be on one)."""
     if events_by_call is None:
         events_by_call = defaultdict(list)
         for event in CallEvent.objects.filter(call_id__in=list(calls)).only(
@@ -201,7 +204,10 @@ def rebuild_many(
         state, agent_id, queue_id = before[pk]
         changed = (state, agent_id, queue_id) != (call.state, call.agent_id, call.queue_id)
         live = is_live(fresh[pk], now)
-        if (live and (changed or call.state in ACTIVE_STATES)) or (agent_id is not None and agent_id != call.agent_id):
+        # A late event that takes the call from an agent tells their desk, if a desk shows it
+        # (a desk shows only the call its agent holds or wraps up: a historical load tells none).
+        taken = agent_id is not None and agent_id != call.agent_id and (shown is None or pk in shown)
+        if (live and (changed or call.state in ACTIVE_STATES)) or taken:
             if call.agent_id is not None or agent_id is not None:
                 _call_changed_on_commit(
                     call.pk, previous_agent_id=agent_id, withdrawn=_withdrawn_reason(state, agent_id, call, fresh[pk])
