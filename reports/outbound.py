@@ -10,7 +10,7 @@ Wiring (``reports/views/tables.py``, by the lead): add to the report list
            TEAM, (), "last_30_days", build_outbound)
 
 with ``from ..outbound import build_outbound``. ``build_outbound`` takes anything with
-``date_from``, ``date_to`` and ``caption`` (the tables' ``Filters``).
+``date_from``, ``date_to`` and ``caption`` (the tables' ``Filters``, ``reports.table_common``).
 """
 
 from __future__ import annotations

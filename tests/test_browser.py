@@ -1,19 +1,14 @@
 """Every role logs in through the real login page in Chromium and lands on its home, in Chinese
 and in English (Playwright driving Debian's chromium)."""
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 from org.roles import Role
+from tests.browser_helpers import SHOTS
 from tests.factories import PASSWORD
 
+pytest_plugins = ["tests.browser_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 
 # (fixture key, username, home path, Chinese heading, English heading)
 ROLES = [
@@ -27,29 +22,11 @@ ROLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("chromium is not installed (apt-get install chromium); .ci/run installs it")
-    # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
-    # body (fixtures) are still synchronous and safe.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield chromium
-        chromium.close()
-
-
 @pytest.mark.parametrize(("who", "home", "heading_zh", "heading_en"), ROLES)
 def test_role_logs_in_and_lands_on_its_home_in_chinese_and_english(
-    browser, live_server, staff, who, home, heading_zh, heading_en
+    module_browser, live_server, staff, who, home, heading_zh, heading_en
 ):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
+    context = module_browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
     page = context.new_page()
     try:
         page.goto(f"{live_server.url}/accounts/login/")
@@ -71,8 +48,8 @@ def test_role_logs_in_and_lands_on_its_home_in_chinese_and_english(
         context.close()
 
 
-def test_wrong_password_shows_the_error_in_the_browser(browser, live_server, staff):
-    page = browser.new_page()
+def test_wrong_password_shows_the_error_in_the_browser(module_browser, live_server, staff):
+    page = module_browser.new_page()
     try:
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", "director")

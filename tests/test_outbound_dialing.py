@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from agents.models import AgentSkill, AgentState, AgentStatus
 from calls.models import Call, CallState, Queue
 from calls.outbound import commands, dialer
+from calls.outbound import sweep as sweep_module
 from calls.outbound.models import AttemptStatus, CampaignContact, ContactStatus, DialAttempt, DoNotCall
 from calls.tests.helpers import status_of
 from tests.outbound_dialing_helpers import add_contacts, cti, make_campaign
@@ -433,10 +434,10 @@ def test_an_answered_dial_left_without_an_outcome_is_closed_and_retried(make_age
         answered_at=ended - timedelta(minutes=4),
         ended_at=ended,
     )
-    dialer._outcome_check.clear()
+    sweep_module._outcome_check.clear()
     settings.OUTBOUND_OUTCOME_GRACE_S = 7200  # not yet: within the grace nothing moves
     assert dialer.sweep()["no_outcome"] == 0
-    dialer._outcome_check.clear()
+    sweep_module._outcome_check.clear()
     settings.OUTBOUND_OUTCOME_GRACE_S = 1800
     assert dialer.sweep()["no_outcome"] == 1
     attempt.refresh_from_db()

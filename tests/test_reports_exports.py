@@ -56,7 +56,7 @@ def test_the_queue_table_as_csv(client_for, center):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="queues-20261103-20261103.csv"'
     rows = csv_rows(response)
-    from reports.views.tables import QUEUE_KEYS, _call_columns
+    from reports.call_tables import QUEUE_KEYS, _call_columns
 
     # The page's column labels, in the Chinese UI's language.
     header = page_headers(

@@ -469,7 +469,7 @@ def test_the_page_is_chinese_by_default_and_english_on_request(client_for, cente
     client = client_for(make_staff(Role.ANALYST))
     html = get(client, "/reports/queues/").content.decode()
     with translation.override("zh-hans"):
-        from reports.views.tables import _call_columns
+        from reports.call_tables import _call_columns
 
         chinese = [str(column.label) for column in _call_columns("offered", "answered_in_t")]
     assert all(f">{text}</th>" in html for text in chinese)

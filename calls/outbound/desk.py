@@ -5,7 +5,8 @@ outcome form and the 拨打 of today's callbacks — ``/api/outbound/desk/…`` 
 [{"value", "label"}], "enabled": bool}``; a contact carries its campaign (name, kind, script),
 the customer (the list's customer, or the one whose mobile is the number — the screen-pop's
 customer with accounts, recent contacts and work orders) and its earlier dials. The desk reloads
-it on ``{"type": "outbound.changed"}`` over ``/ws/agent/`` (``dialer.outbound_changed_on_commit``).
+it on ``{"type": "outbound.changed"}`` over ``/ws/agent/``
+(``reservations.outbound_changed_on_commit``).
 """
 
 from __future__ import annotations

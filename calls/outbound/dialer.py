@@ -28,14 +28,18 @@ dial locks its contact (``selectors.next_contact``), then the agent, and inserts
 Calls are locked in their own transactions (the CTI events are recorded first, then
 ``cti_apply`` updates the attempt). Attempts are counted by ``services.record_cause`` /
 ``record_outcome``, not here.
+
+The dialer's modules: ``reservations`` (one dial for one agent: the attempt, the agent's
+reservation, its cancel), ``pacing`` (the progressive pass, blending) and ``sweep`` (the
+time-based work); this one holds the preview dials, the switch's answers (``acknowledge``,
+``cti_prepare`` / ``cti_apply``) and the agent's outcome. The rest of the project imports the
+dialer from here: what it uses of the other three is imported into this module.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -45,18 +49,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from agents import presence
 from agents.locks import lock_agents
-from agents.models import AgentSkill, AgentState, AgentStatus
-from agents.services import status_transition
-from audit.services import audit_record
+from agents.models import AgentSkill
 from core.db import retry_on_conflict
 from core.errors import Conflict, DomainError
 
-from .. import errors, realtime
-from ..models import Call, CallState, Queue
+from .. import errors
+from ..models import Call, CallState
 from . import commands
-from .commands import setting
 from .models import (
     AttemptStatus,
     Campaign,
@@ -67,6 +67,27 @@ from .models import (
     DialMode,
     Outcome,
 )
+from .pacing import blend_blocked
+from .pacing import inbound_service_level as inbound_service_level
+from .pacing import progressive_after_routing as progressive_after_routing
+from .pacing import progressive_pass as progressive_pass
+from .reservations import (
+    CAMPAIGN_WIDE,
+    CONTACTS_TRIED_PER_DIAL,
+    _agent_free,
+    _check,
+    _dial_locked,
+    _next_contact,
+    _record_cause,
+    _refused,
+    _release_agent,
+    _status_pk,
+    outbound_changed_on_commit,
+)
+from .reservations import LIVE as LIVE
+from .reservations import attempt_cancel as attempt_cancel
+from .reservations import reservation_release as reservation_release
+from .sweep import sweep as sweep
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -74,16 +95,7 @@ else:
     User = get_user_model()
 
 logger = logging.getLogger(__name__)
-_local = threading.local()
 
-LIVE = (
-    AttemptStatus.SENT,
-    AttemptStatus.ACKNOWLEDGED,
-    AttemptStatus.DIALING,
-    AttemptStatus.RINGING,
-    AttemptStatus.ANSWERED,
-)
-NOT_ANSWERED_YET = LIVE[:-1]
 RANK: dict[str, int] = {
     AttemptStatus.SENT: 0,
     AttemptStatus.ACKNOWLEDGED: 1,
@@ -95,15 +107,6 @@ RANK: dict[str, int] = {
 }
 CTI_STAGE = {"dialing": AttemptStatus.DIALING, "ringing": AttemptStatus.RINGING, "answered": AttemptStatus.ANSWERED}
 CAUSES = (Outcome.BUSY, Outcome.NO_ANSWER, Outcome.REJECTED, Outcome.INVALID_NUMBER, Outcome.FAILED)
-# Compliance refusals that close the campaign for this pass (no other contact passes either).
-CAMPAIGN_WIDE = (
-    "campaign_not_running",
-    "outside_campaign_dates",
-    "outside_center_window",
-    "outside_campaign_window",
-    "public_holiday",
-)
-CONTACTS_TRIED_PER_DIAL = 20
 # The per-queue preview campaigns that carry the dials of today's callbacks (``callback_dial``).
 CALLBACKS_PREFIX = "callbacks-"
 
@@ -113,248 +116,13 @@ class DialRefused(Conflict):
     default_message = _lazy("The dial was refused.")
 
 
-def new_command_id() -> str:
-    return f"dial-{uuid.uuid4().hex}"
-
-
 # --- h5's functions (campaigns, compliance) ------------------------------------------------------
-
-
-def _next_contact(campaign: Campaign, *, now: datetime) -> CampaignContact | None:
-    from . import selectors
-
-    return selectors.next_contact(campaign, now=now)
-
-
-def _check(contact: CampaignContact, *, now: datetime):
-    from . import compliance
-
-    return compliance.check(contact, now=now)
-
-
-def _record_cause(attempt: DialAttempt, cause: str) -> None:
-    from . import services
-
-    services.record_cause(attempt, cause)
 
 
 def _record_outcome(attempt: DialAttempt, **kwargs: Any) -> Any:
     from . import services
 
     return services.record_outcome(attempt, **kwargs)
-
-
-# --- the agent's side ----------------------------------------------------------------------------
-
-
-def _status_pk(user_id: int) -> int | None:
-    return AgentStatus.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
-
-
-def _release_agent(status: AgentStatus, *, now: datetime, call_id: str = "") -> None:
-    """The dial is over without a conversation: a reserved agent (ringing, no call) is ready again."""
-    if status.state == AgentState.RINGING and status.call_id is None:
-        status_transition(status, state=AgentState.READY, at=now, call_id=call_id, keep_ready_since=True)
-
-
-def outbound_changed_on_commit(user_id: int | None) -> None:
-    """The agent's desk reloads its outbound panel (``GET /api/outbound/desk/``)."""
-    if user_id is not None:
-        transaction.on_commit(
-            partial(realtime.push, realtime.agent_group(user_id), {"type": "outbound.changed"}), robust=True
-        )
-
-
-# --- blending -------------------------------------------------------------------------------------
-
-
-def inbound_service_level(queue_id: int, *, now: datetime | None = None) -> float | None:
-    """Share of the inbound calls of ``queue_id`` queued in the last ``OUTBOUND_BLEND_WINDOW_S``
-    whose wait was at most ``CALLS_SERVICE_LEVEL_T_S`` (answered in time / answered + abandoned
-    after ``CALLS_SHORT_ABANDON_S`` + still waiting beyond T). None below
-    ``OUTBOUND_BLEND_MIN_CALLS`` calls (too few to judge: outbound goes on)."""
-    from django.conf import settings
-
-    now = now or timezone.now()
-    since = now - timedelta(seconds=float(setting("OUTBOUND_BLEND_WINDOW_S", 900)))
-    t = timedelta(seconds=settings.CALLS_SERVICE_LEVEL_T_S)
-    short = timedelta(seconds=settings.CALLS_SHORT_ABANDON_S)
-    met = counted = 0
-    rows = Call.objects.filter(
-        direction="inbound", is_test=False, queued_at__gte=since, queued_at__lte=now, service_queue_id=queue_id
-    ).values_list("queued_at", "answered_at", "ended_at")
-    for queued_at, answered_at, ended_at in rows:
-        if queued_at is None:  # filtered out: queued_at__gte
-            continue
-        if answered_at is not None:
-            counted += 1
-            met += int(answered_at - queued_at <= t)
-        elif ended_at is not None:
-            counted += int(ended_at - queued_at > short)
-        elif now - queued_at > t:
-            counted += 1
-    if counted < int(setting("OUTBOUND_BLEND_MIN_CALLS", 5)):
-        return None
-    return met / counted
-
-
-def blend_blocked(campaign: Campaign, *, now: datetime | None = None, cache: dict[int, bool] | None = None) -> bool:
-    """A blended campaign gives no new dial while its queue's inbound service level is low."""
-    if not campaign.blended:
-        return False
-    if cache is not None and campaign.queue_id in cache:
-        return cache[campaign.queue_id]
-    level = inbound_service_level(campaign.queue_id, now=now)
-    blocked = level is not None and level < float(setting("OUTBOUND_BLEND_MIN_SL", 0.8))
-    if cache is not None:
-        cache[campaign.queue_id] = blocked
-    return blocked
-
-
-# --- one dial ------------------------------------------------------------------------------------
-
-
-def _dial_locked(
-    *, contact: CampaignContact, status: AgentStatus, mode: str, decision: Any, now: datetime, actor: Any = None
-) -> DialAttempt:
-    """Create the attempt for a locked, checked contact and a locked agent; reserve the agent;
-    push the command after commit. Inside the caller's transaction."""
-    campaign = contact.campaign
-    attempt = DialAttempt.objects.create(
-        campaign=campaign,
-        contact=contact,
-        phone=contact.phone,
-        agent_id=status.user_id,
-        mode=mode,
-        allowed_because=decision.reasons,
-        command_id=new_command_id(),
-        status=AttemptStatus.SENT,
-        decided_at=now,
-    )
-    contact.status = ContactStatus.DIALING
-    contact.reserved_by = None
-    contact.reserved_at = None
-    contact.save(update_fields=["status", "reserved_by", "reserved_at", "updated_at"])
-    status_transition(status, state=AgentState.RINGING, at=now, actor_id=getattr(actor, "pk", None))
-    audit_record(
-        actor=actor,
-        action="outbound.dial",
-        object_type="dial_attempt",
-        object_id=attempt.command_id,
-        details={
-            "campaign": campaign.code,
-            "contact": contact.pk,
-            "agent": status.user_id,
-            "mode": mode,
-            "allowed_because": decision.reasons,
-        },
-    )
-    transaction.on_commit(partial(commands.push_originate, attempt.pk), robust=True)
-    outbound_changed_on_commit(status.user_id)
-    return attempt
-
-
-def _agent_free(status: AgentStatus | None, *, allow_not_ready: bool) -> bool:
-    if status is None or status.call_id is not None:
-        return False
-    if status.state == AgentState.READY:
-        return True
-    return allow_not_ready and status.state == AgentState.NOT_READY
-
-
-@retry_on_conflict
-def _progressive_one(campaign_pk: int, status_pk: int, now: datetime) -> tuple[DialAttempt | None, bool]:
-    """One progressive dial for one agent → (attempt, campaign still has dialable contacts)."""
-    try:
-        with transaction.atomic():
-            campaign = Campaign.objects.select_related("queue").get(pk=campaign_pk)
-            for _try in range(CONTACTS_TRIED_PER_DIAL):
-                contact = _next_contact(campaign, now=now)
-                if contact is None:
-                    return None, False
-                contact.campaign = campaign
-                decision = _check(contact, now=now)
-                if not decision.allowed:
-                    if decision.code in CAMPAIGN_WIDE:
-                        return None, False
-                    _refused(contact, decision, now=now)
-                    continue
-                status = lock_agents(status_pk).get(status_pk)
-                if not _agent_free(status, allow_not_ready=False):
-                    return None, True
-                assert status is not None
-                return _dial_locked(
-                    contact=contact, status=status, mode=DialMode.PROGRESSIVE, decision=decision, now=now
-                ), True
-            return None, True
-    except IntegrityError:
-        # The agent got another live dial meanwhile (one live dial per agent, in the database).
-        return None, True
-
-
-def _refused(contact: CampaignContact, decision: Any, *, now: datetime) -> None:
-    """A contact that failed its checks is set aside (``services.contact_refuse``: do-not-call,
-    attempts used, postponed to the next window) so the next pass does not read it again."""
-    from . import services
-
-    services.contact_refuse(contact, decision=decision, now=now)
-    logger.info("contact %s not dialled: %s", contact.pk, decision.code)
-
-
-def progressive_pass(now: datetime | None = None) -> int:
-    """Dial for every ready agent of a running progressive campaign for whom no inbound call is
-    waiting (inbound keeps priority: the router ran first). Returns the dials made."""
-    now = now or timezone.now()
-    campaigns = list(
-        Campaign.objects.filter(status=CampaignStatus.RUNNING, mode=DialMode.PROGRESSIVE)
-        .select_related("queue")
-        .order_by("pk")
-    )
-    if not campaigns:
-        return 0
-    ready = list(
-        AgentStatus.objects.filter(state=AgentState.READY, call__isnull=True)
-        .order_by("ready_since", "pk")
-        .values_list("pk", "user_id")
-    )
-    if not ready:
-        return 0
-    seated = presence.connected(user_id for _pk, user_id in ready)
-    ready = [(pk, user_id) for pk, user_id in ready if user_id in seated]
-    if not ready:
-        return 0
-    minimum = dict(Queue.objects.filter(is_active=True).values_list("pk", "min_skill_level"))
-    skills: dict[int, set[int]] = {}
-    for agent_id, queue_id, level in AgentSkill.objects.filter(agent_id__in=[u for _p, u in ready]).values_list(
-        "agent_id", "queue_id", "level"
-    ):
-        if queue_id in minimum and level >= minimum[queue_id]:
-            skills.setdefault(agent_id, set()).add(queue_id)
-    horizon = now - timedelta(seconds=float(setting("CALLS_ROUTE_MAX_AGE_S", 3600)))
-    waiting: set[int] = set()
-    for queue_id, entry_id in Call.objects.filter(state=CallState.QUEUED, queued_at__gte=horizon).values_list(
-        "queue_id", "entry_queue_id"
-    ):
-        waiting.update(q for q in (queue_id, entry_id) if q is not None)
-    blocked: dict[int, bool] = {}
-    exhausted: set[int] = set()
-    made = 0
-    for status_pk, user_id in ready:
-        queues = skills.get(user_id, set())
-        if queues & waiting:
-            continue  # an inbound call waits for this agent: the router rings them
-        for campaign in campaigns:
-            if campaign.pk in exhausted or campaign.queue_id not in queues:
-                continue
-            if blend_blocked(campaign, now=now, cache=blocked):
-                continue
-            attempt, more = _progressive_one(campaign.pk, status_pk, now)
-            if not more:
-                exhausted.add(campaign.pk)
-            if attempt is not None:
-                made += 1
-                break
-    return made
 
 
 # --- preview --------------------------------------------------------------------------------------
@@ -654,52 +422,6 @@ def _apply(command_id: str, stage: str, call_id: str, cause: str, ts: datetime) 
         commands.push_cancel(command_id)
 
 
-@retry_on_conflict
-def attempt_cancel(attempt_pk: int, *, cause: str = Outcome.FAILED, now: datetime | None = None) -> bool:
-    """Give up a dial not answered: cancelled, the agent released, the retry scheduled and a
-    ``cancel`` pushed to the switch (a late ``originate`` of that id must never be dialled)."""
-    now = now or timezone.now()
-    row = DialAttempt.objects.filter(pk=attempt_pk).values("contact_id", "agent_id").first()
-    if row is None:
-        return False
-    status_pk = _status_pk(row["agent_id"]) if row["agent_id"] else None
-    with transaction.atomic():
-        attempt = DialAttempt.objects.select_for_update().select_related("campaign").get(pk=attempt_pk)
-        attempt.contact = CampaignContact.objects.select_for_update().get(pk=row["contact_id"])
-        status = lock_agents(status_pk).get(status_pk) if status_pk else None
-        if attempt.status not in NOT_ANSWERED_YET:
-            return False
-        attempt.status, attempt.cause, attempt.ended_at = AttemptStatus.CANCELLED, cause, now
-        attempt.save(update_fields=["status", "cause", "ended_at"])
-        if status is not None:
-            _release_agent(status, now=now, call_id=attempt.call_id)
-        _record_cause(attempt, cause)
-        outbound_changed_on_commit(attempt.agent_id)
-        transaction.on_commit(partial(commands.push_cancel, attempt.command_id), robust=True)
-    logger.info("dial %s cancelled (%s)", attempt.command_id, cause)
-    return True
-
-
-def reservation_release(*, status: AgentStatus, now: datetime) -> None:
-    """The reserved agent changed their state while their dial rang (``agents.call_port``, inside
-    their state change, the agent row locked): the dial is cancelled (counted as ``failed``) and
-    the switch told to drop it. Their new state is the state change's own."""
-    attempt = (
-        DialAttempt.objects.select_for_update()
-        .select_related("campaign")
-        .filter(agent_id=status.user_id, status__in=NOT_ANSWERED_YET)
-        .first()
-    )
-    if attempt is None:
-        return
-    attempt.status, attempt.cause, attempt.ended_at = AttemptStatus.CANCELLED, Outcome.FAILED, now
-    attempt.save(update_fields=["status", "cause", "ended_at"])
-    _record_cause(attempt, Outcome.FAILED)
-    outbound_changed_on_commit(status.user_id)
-    transaction.on_commit(partial(commands.push_cancel, attempt.command_id), robust=True)
-    logger.info("dial %s cancelled: the agent changed state", attempt.command_id)
-
-
 # --- after the call: the agent's outcome ----------------------------------------------------------
 
 
@@ -748,75 +470,3 @@ def _callback_result(contact: CampaignContact, *, reached: bool, actor: Any = No
         )
     except DomainError:
         logger.info("callback %s not closed", callback_id)
-
-
-# --- the sweep ------------------------------------------------------------------------------------
-
-
-def sweep(now: datetime | None = None) -> dict[str, int]:
-    """Time-based outbound work (run by ``calls.dispatch.sweep``, every second): re-send
-    unacknowledged commands; give up a command never acknowledged within
-    ``OUTBOUND_ACK_GIVE_UP_S`` or a dial with no answer within ``OUTBOUND_DIAL_TIMEOUT_S``;
-    cancel a dial whose agent left (not ready / offline while it rang); release expired preview
-    reservations; then a progressive pass."""
-    now = now or timezone.now()
-    done = {"resent": commands.resend_due(now), "given_up": 0, "orphaned": 0, "dials": 0}
-    ack_horizon = now - timedelta(seconds=float(setting("OUTBOUND_ACK_GIVE_UP_S", 60)))
-    dial_horizon = now - timedelta(seconds=float(setting("OUTBOUND_DIAL_TIMEOUT_S", 120)))
-    stale = list(
-        DialAttempt.objects.filter(status=AttemptStatus.SENT, decided_at__lte=ack_horizon).values_list("pk", flat=True)
-    ) + list(
-        DialAttempt.objects.filter(status__in=NOT_ANSWERED_YET[1:], decided_at__lte=dial_horizon).values_list(
-            "pk", flat=True
-        )
-    )
-    done["given_up"] = sum(attempt_cancel(pk, cause=Outcome.FAILED, now=now) for pk in stale)
-    # A reserved agent who changed state while their dial rang (not ready, offline): the dial goes.
-    live = DialAttempt.objects.filter(status__in=NOT_ANSWERED_YET, decided_at__lte=now - timedelta(seconds=1))
-    for pk, state, call in live.values_list("pk", "agent__agent_status__state", "agent__agent_status__call"):
-        if state != AgentState.RINGING or call is not None:
-            done["orphaned"] += int(attempt_cancel(pk, cause=Outcome.FAILED, now=now))
-    hold = timedelta(seconds=float(setting("OUTBOUND_PREVIEW_HOLD_S", 900)))
-    CampaignContact.objects.filter(
-        status=ContactStatus.PENDING, reserved_by__isnull=False, reserved_at__lt=now - hold
-    ).update(reserved_by=None, reserved_at=None)
-    done["no_outcome"] = _close_without_outcome(now)
-    done["dials"] = progressive_pass(now)
-    return done
-
-
-_outcome_check: list[datetime] = []
-
-
-def _close_without_outcome(now: datetime) -> int:
-    """An answered dial whose agent never recorded an outcome (the after-call work closed without
-    one) within ``OUTBOUND_OUTCOME_GRACE_S`` (30 min): counted as ``failed`` and its contact retried
-    (``services.record_cause``), never left "being called" for ever. Checked once a minute."""
-    if _outcome_check and now - _outcome_check[0] < timedelta(seconds=60):
-        return 0
-    _outcome_check[:] = [now]
-    horizon = now - timedelta(seconds=float(setting("OUTBOUND_OUTCOME_GRACE_S", 1800)))
-    closed = 0
-    for attempt in DialAttempt.objects.filter(
-        status=AttemptStatus.ENDED, outcome="", answered_at__isnull=False, ended_at__lte=horizon
-    ).select_related("campaign")[:200]:
-        _record_cause(attempt, Outcome.FAILED)
-        closed += 1
-    if closed:
-        logger.info("%d answered dials without an outcome closed as failed", closed)
-    return closed
-
-
-def progressive_after_routing() -> None:
-    """After a routing pass requested on commit (``calls.dispatch.on_routing_requested``: the
-    router has offered the waiting calls first): agents still ready get progressive dials. Not
-    re-entered from the commits of its own dials."""
-    if getattr(_local, "dialing", False):
-        return
-    _local.dialing = True
-    try:
-        progressive_pass()
-    except Exception:
-        logger.exception("progressive pass failed")
-    finally:
-        _local.dialing = False

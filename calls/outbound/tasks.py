@@ -5,7 +5,9 @@ eager in embedded mode). ``outbound.feed_revisits`` is scheduled by ``CELERY_BEA
 (every 10 minutes): closed work orders and open work-order callbacks become contacts of the
 running revisit campaigns, idempotently (``feeds``).
 
-Pacing and re-sent commands (h6's dialer) have their own tasks in ``calls.outbound.dialer``.
+Pacing and re-sent commands (h6's dialer) are ``calls.outbound.pacing`` and
+``calls.outbound.sweep``, run by ``calls.dispatch.sweep`` (the ``calls.sweep`` task and each
+process's ticker), not by a task here.
 """
 
 from celery import shared_task

@@ -1,5 +1,6 @@
 """The monthly report (月度运营报告) the analyst hands the director: the page (A4 print) and the
-workbook, from the same tables as the report pages (``tables``)."""
+workbook, from the same tables as the report pages (``reports.call_tables``, ``ticket_tables``,
+``service_tables``; shown with the cells and tabs of ``tables``)."""
 
 from __future__ import annotations
 
@@ -21,26 +22,14 @@ from org.permissions import role_required
 from .. import exports
 from .. import selectors as rs
 from .. import service_figures as sf
+from ..call_tables import MONTHLY_CALL_KEYS, _agent_columns, _agent_rows, _agent_total, _call_columns, _total_row
 from ..exports import COUNT, DECIMAL, DURATION, MONEY, RATE, TEXT, Column, Comparison, MonthlyReport, Table
 from ..forms import MonthForm, month_end, previous_month
 from ..kpi import occupancy_from
-from .tables import (
-    ANALYSTS,
-    MONTHLY_CALL_KEYS,
-    Filters,
-    _agent_columns,
-    _agent_rows,
-    _agent_total,
-    _call_columns,
-    _callback_table,
-    _cells,
-    _link_calls,
-    _loss_report_table,
-    _refusal_table,
-    _tabs,
-    _ticket_columns,
-    _total_row,
-)
+from ..service_tables import _callback_table, _loss_report_table, _refusal_table
+from ..table_common import ANALYSTS, Filters, _link_calls
+from ..ticket_tables import _ticket_columns
+from .tables import _cells, _tabs
 
 
 def _month_filters(first: date, today: date) -> Filters:
