@@ -4,7 +4,7 @@ and in English (Playwright driving Debian's chromium)."""
 import pytest
 
 from org.roles import Role
-from tests.browser_helpers import SHOTS
+from tests.browser_helpers import SHOTS, login
 from tests.factories import PASSWORD
 
 pytest_plugins = ["tests.browser_fixtures"]
@@ -58,3 +58,30 @@ def test_wrong_password_shows_the_error_in_the_browser(module_browser, live_serv
         assert "用户名或密码错误" in page.locator("[role=alert]").inner_text()
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("who", [Role.DIRECTOR, Role.TEAM_LEAD, Role.MAINTAINER])
+def test_every_menu_item_is_in_view_on_a_1366_pixel_screen(module_browser, live_server, staff, who, language):
+    """The roles with the longest menus, in both languages: every item lies inside the menu's box
+    and the menu clear of the name and language on its right — none hidden behind a scroll
+    (the English menu of the director and the team lead lost its last items that way)."""
+    context, page = login(module_browser, live_server.url, staff[who].username, language)
+    try:
+        page.locator("main h1").wait_for()
+        placed = page.evaluate(
+            """() => {
+              const nav = document.querySelector('.mainnav').getBoundingClientRect();
+              const right = document.querySelector('.topbar-right').getBoundingClientRect();
+              const items = [...document.querySelectorAll('.mainnav a')].map(a => {
+                const r = a.getBoundingClientRect();
+                return [a.textContent.trim(), r.left >= nav.left - 1 && r.right <= nav.right + 1
+                        && r.top >= nav.top - 1 && r.bottom <= nav.bottom + 1 && r.right <= right.left];
+              });
+              return {items, clear: nav.right <= right.left + 1};
+            }"""
+        )
+        assert len(placed["items"]) >= 5 and placed["clear"]
+        assert [label for label, inside in placed["items"] if not inside] == []
+    finally:
+        context.close()

@@ -1,10 +1,11 @@
 """Never recording a password said aloud: the agent's desktop pauses the recording around a loss
 report verified by password (``POST /api/recordings/pause/``); the switch is told, and the span is
-masked — and, for WAV, silenced in the stored file — whatever the switch did. The IVR's password
-steps are silenced the same way."""
+masked — and silenced in the stored file (WAV in place, Opus and MP3 encoded again) — whatever the
+switch did. The IVR's password steps are silenced the same way."""
 
 from __future__ import annotations
 
+import io
 import struct
 from datetime import timedelta
 
@@ -104,3 +105,68 @@ def test_g711_is_silenced_with_its_own_silence(on_call):
     data = b"".join(storage.iter_bytes(Recording.objects.get().storage_name))
     header = data.index(b"data") + 8
     assert set(data[header + 8000 : header + 16000]) == {0xD5}  # A-law's zero, 1 s … 2 s
+
+
+def _tone(seconds: float, rate: int, fmt: str, subtype: str) -> bytes:
+    import numpy
+    import soundfile
+
+    t = numpy.arange(int(seconds * rate)) / rate
+    out = io.BytesIO()
+    soundfile.write(out, 0.5 * numpy.sin(2 * numpy.pi * 440 * t), rate, format=fmt, subtype=subtype)
+    return out.getvalue()
+
+
+def _rms(samples, rate: int, start_s: float, end_s: float) -> float:
+    part = samples[int(start_s * rate) : int(end_s * rate)]
+    return float((part**2).mean() ** 0.5)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "subtype", "name", "stored_format"),
+    [("OGG", "OPUS", "rec.opus", "ogg_opus"), ("MP3", "MPEG_LAYER_III", "rec.mp3", "mp3")],
+)
+def test_a_paused_span_of_a_compressed_recording_is_silenced_by_encoding_it_again(
+    on_call, fmt, subtype, name, stored_format
+):
+    import soundfile
+
+    agent, call = on_call
+    started = call.started_at
+    RecordingPause.objects.create(call=call, state="pause", at=started + timedelta(seconds=2), by=agent)
+    RecordingPause.objects.create(call=call, state="resume", at=started + timedelta(seconds=3), by=agent)
+    original = _tone(5.0, 16000, fmt, subtype)
+    response = upload(_client(make_staff(Role.SWITCH)), call.call_id, original, name=name, started_at=started)
+    assert response.status_code == 201, response.content
+    assert response.json()["masked_segments"] == [{"start_ms": 2000, "end_ms": 3000, "reason": "password"}]
+    recording = Recording.objects.get()
+    stored = b"".join(storage.iter_bytes(recording.storage_name))
+    assert recording.format == stored_format and stored != original and recording.size == len(stored)
+    samples, rate = soundfile.read(io.BytesIO(stored), dtype="float32")
+    around = _rms(samples, rate, 1.0, 1.8)
+    assert around > 0.2  # the tone is kept around the span (its RMS is 0.35)
+    assert _rms(samples, rate, 2.0, 3.0) < 0.01 * around  # the span is silence
+    assert abs(recording.duration_ms - 5000) < 200
+    assert integrity.verify().ok  # the row's SHA-256 is the stored (re-encoded) file's
+
+
+def test_a_compressed_recording_that_cannot_be_encoded_again_is_kept_with_its_spans_listed(
+    on_call, caplog, monkeypatch
+):
+    import soundfile
+
+    def broken(*_args, **_kwargs):
+        raise soundfile.LibsndfileError(1, "no encoder")
+
+    original = _tone(4.0, 16000, "OGG", "OPUS")
+    monkeypatch.setattr(soundfile, "write", broken)
+    agent, call = on_call
+    started = call.started_at
+    RecordingPause.objects.create(call=call, state="pause", at=started + timedelta(seconds=1), by=agent)
+    RecordingPause.objects.create(call=call, state="resume", at=started + timedelta(seconds=2), by=agent)
+    response = upload(_client(make_staff(Role.SWITCH)), call.call_id, original, name="rec.opus", started_at=started)
+    assert response.status_code == 201, response.content
+    assert response.json()["masked_segments"] == [{"start_ms": 1000, "end_ms": 2000, "reason": "password"}]
+    assert b"".join(storage.iter_bytes(Recording.objects.get().storage_name)) == original
+    assert "could not be encoded again" in caplog.text
+    assert integrity.verify().ok

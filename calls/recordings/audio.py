@@ -17,13 +17,17 @@ size and the file size), which reads headers and seeks, never decodes.
 
 from __future__ import annotations
 
+import logging
 import struct
+import tempfile
 from dataclasses import dataclass
 from typing import IO, Any
 
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 WAVE_PCM, WAVE_ALAW, WAVE_ULAW, WAVE_EXTENSIBLE = 0x0001, 0x0006, 0x0007, 0xFFFE
 CONTENT_TYPES = {
@@ -133,9 +137,8 @@ _SILENCE = {("wav_pcm", 8): b"\x80", "wav_alaw": b"\xd5", "wav_ulaw": b"\xff"}
 
 def silence(handle: IO[bytes], info: AudioInfo, segments: list[dict[str, Any]]) -> bool:
     """Overwrite the samples of ``segments`` (``start_ms`` … ``end_ms``) with silence, in place —
-    what the platform can do itself for a password a switch recorded anyway. WAV only (other
-    formats would need re-encoding: their segments stay listed, docs/recordings.md); → whether
-    anything was written."""
+    what the platform can do itself for a password a switch recorded anyway. WAV only (the
+    compressed formats are encoded again: ``silenced_copy``); → whether anything was written."""
     if info.data_offset is None or not info.block_align or not info.sample_rate or not segments:
         return False
     fill = _SILENCE.get(info.format) or _SILENCE.get((info.format, info.bits or 0)) or b"\x00"
@@ -156,6 +159,50 @@ def silence(handle: IO[bytes], info: AudioInfo, segments: list[dict[str, Any]]) 
     handle.flush()
     handle.seek(0)
     return written
+
+
+# The compressed formats ``silenced_copy`` encodes again (libsndfile's container and codec).
+_REENCODED = {"ogg_opus": ("OGG", "OPUS"), "mp3": ("MP3", "MPEG_LAYER_III")}
+# Silenced around each span of a compressed file: the codecs' frames (20 ms Opus, 26 ms MP3) and
+# their delays smear a sample's energy over its neighbours.
+COMPRESSED_GUARD_MS = 60
+
+
+def silenced_copy(handle: IO[bytes], info: AudioInfo, segments: list[dict[str, Any]]) -> IO[bytes] | None:
+    """OGG Opus or MP3 with ``segments`` to silence: the file decoded, the samples of each segment
+    (and ``COMPRESSED_GUARD_MS`` around it) set to zero, and encoded again in its own format, in a
+    new temporary file — the only way to take a password out of a compressed recording (the rest
+    goes through the codec a second time). ``None`` when there is nothing to silence, the format
+    is not one of these, or the file cannot be decoded or encoded again (libsndfile, through
+    soundfile): the spans then stay listed only, and the failure is logged."""
+    target = _REENCODED.get(info.format)
+    if target is None or not segments:
+        return None
+    import soundfile
+
+    try:
+        handle.seek(0)
+        samples, rate = soundfile.read(handle, dtype="float32", always_2d=True)
+        silenced = False
+        for segment in segments:
+            first = max(0, (int(segment["start_ms"]) - COMPRESSED_GUARD_MS) * rate // 1000)
+            last = min(len(samples), -(-(int(segment["end_ms"]) + COMPRESSED_GUARD_MS) * rate // 1000))
+            if last > first:
+                samples[first:last] = 0.0
+                silenced = True
+        if not silenced:
+            return None
+        copy = tempfile.TemporaryFile()
+        soundfile.write(copy, samples, rate, format=target[0], subtype=target[1])
+        copy.seek(0)
+        return copy
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        logger.warning(
+            "recordings: a %s file could not be encoded again; its masked spans stay listed only", info.format
+        )
+        return None
+    finally:
+        handle.seek(0)
 
 
 def _ogg_pages_end(handle: IO[bytes], size: int) -> None:

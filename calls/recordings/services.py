@@ -199,6 +199,18 @@ def recording_ingest(
             existing = Recording.objects.filter(call=call, sha256=sha256).first()
             if existing is not None:
                 return IngestResult(existing, False)
+    elif masked_segments:
+        # Compressed (Opus, MP3): decoded, silenced and encoded again; what is stored is the new
+        # file, its facts and hash read from it.
+        rewritten = audio.silenced_copy(content, info, masked_segments)
+        if rewritten is not None:
+            content = File(rewritten, name=content.name)
+            size = content.size or 0
+            info = audio.probe(content, size)
+            sha256 = _sha256_of(content)
+            existing = Recording.objects.filter(call=call, sha256=sha256).first()
+            if existing is not None:
+                return IngestResult(existing, False)
     peaks = _peaks(content, info.format)
     name = storage.save(
         storage.name_for(call_id=call.call_id, started_at=started_at, sha256=sha256, fmt=info.format), content
