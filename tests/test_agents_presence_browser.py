@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from agents.models import AgentState, AgentStateLog, AgentStatus
-from tests.browser_helpers import SHOTS, login, place_call
+from tests.test_calls_browser import SHOTS, asgi_server, browser, center, login  # noqa: F401 - fixtures
 
-pytest_plugins = ["tests.browser_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 OFFLINE_AFTER_S = 3
@@ -25,7 +24,11 @@ def short_presence(monkeypatch):
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_an_agent_who_closes_the_browser_goes_offline_and_the_wallboard_shows_it(
-    short_presence, browser, asgi_server, center, language
+    short_presence,
+    browser,  # noqa: F811 - the fixture
+    asgi_server,  # noqa: F811
+    center,  # noqa: F811
+    language,
 ):
     SHOTS.mkdir(parents=True, exist_ok=True)
     base = asgi_server
@@ -68,7 +71,14 @@ def short_offer(monkeypatch):
     monkeypatch.setenv("CALLS_OFFER_TIMEOUT_S", "3")
 
 
-def test_an_offer_that_times_out_clears_the_caller_panel(short_offer, browser, asgi_server, center):
+def test_an_offer_that_times_out_clears_the_caller_panel(
+    short_offer,
+    browser,  # noqa: F811 - the fixture
+    asgi_server,  # noqa: F811
+    center,  # noqa: F811
+):
+    from tests.test_calls_browser import place_call
+
     base = asgi_server
     context, desk = login(browser, base, "agent01", "zh-hans")
     try:

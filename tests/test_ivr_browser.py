@@ -1,15 +1,43 @@
 """The IVR simulator in Chromium: an agent places a test call and completes a balance query;
 screenshots of the simulator and of the menu editor in Chinese and English."""
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from ivr.demo import seed_default_menu
 from ivr.tests.helpers import PHONE_PIN
 from org.roles import Role
-from tests.browser_helpers import SHOTS, submit_login
+from tests.factories import PASSWORD
 
-pytest_plugins = ["tests.browser_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
@@ -19,7 +47,10 @@ def media(settings, tmp_path):
 
 
 def log_in(page, base_url: str, username: str):
-    submit_login(page, base_url, username)
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
     page.wait_for_load_state()
 
 
@@ -28,12 +59,12 @@ def keys(page, digits: str):
         page.click(f".keypad .key[data-key='{digit}']")
 
 
-def test_the_simulator_completes_a_balance_query(module_browser, live_server, staff, media):
+def test_the_simulator_completes_a_balance_query(browser, live_server, staff, media):
     from tests.factories_banking import phone_banking
 
     seed_default_menu()
     customer = phone_banking(card_fen=5_000_000, linked_fen=(100_000,), pin=PHONE_PIN)
-    context = module_browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
     page = context.new_page()
     try:
         log_in(page, live_server.url, staff[Role.AGENT].username)
@@ -81,9 +112,9 @@ def test_the_simulator_completes_a_balance_query(module_browser, live_server, st
         context.close()
 
 
-def test_the_menu_editor_in_chinese_and_english(module_browser, live_server, staff):
+def test_the_menu_editor_in_chinese_and_english(browser, live_server, staff):
     version = seed_default_menu()
-    context = module_browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = context.new_page()
     try:
         log_in(page, live_server.url, staff[Role.MAINTAINER].username)

@@ -3,7 +3,7 @@ agent; it is queued and rung on a READY agent's desktop with a screen-pop marked
 the simulator page follows it (ringing, answered) and the tester hangs up. A test transfer on the
 way says it was simulated. Chinese and English screenshots.
 
-Runs on the ASGI server of ``tests/browser_fixtures.py`` (websockets; PostgreSQL)."""
+Runs on the ASGI server of ``tests/test_calls_browser.py`` (websockets; PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 
 from agents.models import AgentState, AgentStatus
 from calls.models import Call
-from tests.browser_helpers import SHOTS, login
-from tests.factories_banking import PHONE_PIN
+from tests.test_calls_browser import SHOTS, asgi_server, browser, center, login  # noqa: F401 - fixtures
 
-pytest_plugins = ["tests.browser_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+PHONE_PIN = "123456"
 
 
 def keys(page, digits: str) -> None:
@@ -23,7 +23,7 @@ def keys(page, digits: str) -> None:
         page.click(f".keypad .key[data-key='{digit}']")
 
 
-def ready_agent(browser, base):
+def ready_agent(browser, base):  # noqa: F811 - the fixture's value
     context, page = login(browser, base, "agent01", "zh-hans")
     page.wait_for_url(f"{base}/agent/desktop/")
     page.wait_for_selector("#link.link-up")
@@ -32,7 +32,7 @@ def ready_agent(browser, base):
     return context, page
 
 
-def test_a_simulator_call_reaches_a_ready_agent_as_a_test_call(browser, asgi_server, center):
+def test_a_simulator_call_reaches_a_ready_agent_as_a_test_call(browser, asgi_server, center):  # noqa: F811
     SHOTS.mkdir(parents=True, exist_ok=True)
     base = asgi_server
     agent_context, desk = ready_agent(browser, base)

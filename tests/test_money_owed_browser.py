@@ -6,7 +6,7 @@ awaiting the adjustment (the money still shows as owed), the analyst posts it to
 card and only then is it closed — without the 确认调账 button any more. Screenshots under
 var/screenshots/ (money-owed-*.png).
 
-Runs against uvicorn on PostgreSQL: ``asgi_server`` of tests/browser_fixtures.py (websockets need ASGI)."""
+Runs against uvicorn on PostgreSQL like tests/test_calls_browser.py (websockets need ASGI)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,9 @@ from agents.models import AgentSkill, AgentState, AgentStatus
 from banking.models import Customer
 from calls.demo import ensure_default_queues
 from org.roles import Role
-from tests.browser_helpers import SHOTS, login, switch_post
+from tests.test_calls_browser import SHOTS, _switch, asgi_server, browser, login  # noqa: F401 - fixtures
 from tickets.models import State, Ticket
 
-pytest_plugins = ["tests.browser_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ANI = "13700000077"  # nobody's number: the caller is not recognised
@@ -45,7 +44,7 @@ def scene(staff):
 
 def _ring(base: str, token: str, call_id: str) -> None:
     now = datetime.now(UTC).isoformat()
-    switch_post(
+    _switch(
         base,
         token,
         "/api/cti/events/",
@@ -56,7 +55,7 @@ def _ring(base: str, token: str, call_id: str) -> None:
     )
 
 
-def _login(browser, base: str, username: str):
+def _login(browser, base: str, username: str):  # noqa: F811
     context, page = login(browser, base, username, "zh-hans")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     return context, page
@@ -67,7 +66,7 @@ def _act(page, action: str) -> None:
         page.click(f'form[action$="/do/{action}/"] button[type=submit]')
 
 
-def test_unknown_callers_refund_is_linked_posted_then_closed(browser, asgi_server, scene):
+def test_unknown_callers_refund_is_linked_posted_then_closed(browser, asgi_server, scene):  # noqa: F811
     SHOTS.mkdir(parents=True, exist_ok=True)
     base, card = asgi_server, scene["card"]
     agent_context, desk = _login(browser, base, "agent")

@@ -3,8 +3,7 @@ contact with the customer and the script, clicks 拨打; the test plays the swit
 ``/ws/switch/`` with its token, acknowledges the ``originate`` and answers it with CTI events;
 the agent is connected at once, the customer hangs up, and the agent records the outcome.
 
-The ASGI server and the browser are the fixtures of ``tests/browser_fixtures.py``, the login is
-``tests.browser_helpers.login``.
+The ASGI server, the browser and the login are the ones of ``tests/test_calls_browser.py``.
 """
 
 from __future__ import annotations
@@ -21,11 +20,10 @@ from banking.models import Customer
 from calls.demo import ensure_default_queues
 from calls.outbound.models import AttemptStatus, CampaignContact, ContactStatus, DialAttempt
 from org.roles import Role
-from tests.browser_helpers import SHOTS, login
 from tests.factories import make_staff
 from tests.outbound_dialing_helpers import make_campaign
+from tests.test_calls_browser import SHOTS, asgi_server, browser, login  # noqa: F401 - fixtures
 
-pytest_plugins = ["tests.browser_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
@@ -66,7 +64,7 @@ def all_day(monkeypatch, settings):
     settings.OUTBOUND_WINDOW = "00:00-23:59:59"
 
 
-def test_a_preview_campaign_is_worked_end_to_end(all_day, browser, asgi_server, outbound_center):
+def test_a_preview_campaign_is_worked_end_to_end(all_day, browser, asgi_server, outbound_center):  # noqa: F811
     from websockets.sync.client import connect
 
     SHOTS.mkdir(parents=True, exist_ok=True)

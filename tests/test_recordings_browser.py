@@ -4,7 +4,10 @@ the masked segment is shaded and labelled, a click on the waveform seeks, playba
 ``currentTime`` and is audited once on the page, and the JS API (markers, ``recording:time``)
 works for the quality-scoring form. Chinese and English screenshots under var/screenshots/."""
 
+import os
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files import File
@@ -13,11 +16,35 @@ from django.utils import timezone, translation
 from calls.models import Call
 from calls.recordings import demo_audio
 from org.roles import Role
-from tests.browser_helpers import SHOTS, submit_login
-from tests.factories import make_staff
+from tests.factories import PASSWORD, make_staff
 
-pytest_plugins = ["calls.tests.fixtures", "tests.browser_fixtures"]
+pytest_plugins = ["calls.tests.fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
@@ -60,7 +87,10 @@ def recording(settings, tmp_path, make_agent, queues):
 def _login(browser, live_server, username):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    submit_login(page, live_server.url, username)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
     page.wait_for_load_state()
     return context, page
 
@@ -81,12 +111,12 @@ def _drawn_pixels(page) -> dict:
     )
 
 
-def test_the_player_draws_seeks_plays_and_is_audited(module_browser, live_server, recording):
+def test_the_player_draws_seeks_plays_and_is_audited(browser, live_server, recording):
     SHOTS.mkdir(parents=True, exist_ok=True)
     lead = make_staff(Role.TEAM_LEAD, username="lead-player")
     with translation.override("zh-hans"):
         masked_zh = translation.gettext("Masked (password)")
-    context, page = _login(module_browser, live_server, lead.username)
+    context, page = _login(browser, live_server, lead.username)
     try:
         page.goto(f"{live_server.url}/recordings/{recording.pk}/")
         page.wait_for_function(

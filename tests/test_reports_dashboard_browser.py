@@ -6,11 +6,15 @@ PostgreSQL, through uvicorn, the tiles follow the wallboard's pushes.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 from django.utils import timezone
 
 from agents.models import AgentState
@@ -18,17 +22,41 @@ from agents.services import agent_state_set
 from calls.demo import seed_call_history
 from org.roles import Role
 from reports import rollups
-from tests.browser_helpers import SHOTS, language_context, submit_login
+from tests import test_calls_browser
+from tests.factories import PASSWORD
 from tickets.models import CalendarYear, Category
 from tickets.services.calendar import calendar_sync_from_package
 from tickets.services.contacts import ticket_create
 from tickets.services.workflow import ticket_dispatch
 
-pytest_plugins = ["calls.tests.fixtures", "tests.browser_fixtures"]
+pytest_plugins = ["calls.tests.fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "var" / "screenshots"
 URL = "/reports/dashboard/"
+# uvicorn in a subprocess on the PostgreSQL test database (websockets): the fixture ``asgi_server``.
+asgi_server = test_calls_browser.asgi_server
 CHARTS_DRAWN = "() => window.echarts && echarts.getInstanceByDom(document.getElementById('chart-funnel'))"
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield chromium
+        chromium.close()
+        connections.close_all()
+    connections.close_all()
 
 
 @pytest.fixture
@@ -55,11 +83,15 @@ def center(staff, queues, make_agent):
 
 
 def login(browser, base: str, username: str, language: str):
-    context = language_context(browser, base, language)
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
+    context.add_cookies([{"name": "django_language", "value": language, "url": base}])
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    submit_login(page, base, username)
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
     page.wait_for_url(f"{base}{URL}")
     page.wait_for_function(CHARTS_DRAWN)
     return context, page, errors
@@ -167,7 +199,10 @@ def test_the_tiles_apply_the_pushed_totals(browser, live_server, center):
     context.add_init_script(FAKE_SOCKET)
     page = context.new_page()
     try:
-        submit_login(page, base, "director")
+        page.goto(f"{base}/accounts/login/")
+        page.fill("#id_username", "director")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
         page.wait_for_url(f"{base}{URL}")
         page.wait_for_selector("#link.link-up")
         assert page.evaluate("() => window.__sockets[0].url").endswith("/ws/wallboard/")

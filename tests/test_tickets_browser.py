@@ -1,17 +1,38 @@
 """The work-order pages in Chromium: the branch inbox and the analyst's list, in Chinese and in
 English, with screenshots under var/screenshots/ (tickets-*.png)."""
 
+import os
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from org.roles import Role
-from tests.browser_helpers import SHOTS, submit_login
+from tests.factories import PASSWORD
 
-pytest_plugins = ["tests.browser_fixtures"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
@@ -77,7 +98,10 @@ def work_orders(staff, settings, tmp_path):
 def _login(browser, live_server, username):
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
-    submit_login(page, live_server.url, username)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
     page.wait_for_load_state()
     return context, page
 
@@ -87,9 +111,9 @@ def _switch_to_english(page):
         page.select_option("#lang-select", "en")
 
 
-def test_branch_inbox_in_chinese_and_english(module_browser, live_server, staff, work_orders):
+def test_branch_inbox_in_chinese_and_english(browser, live_server, staff, work_orders):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    context, page = _login(module_browser, live_server, staff["unit_staff_b01"].username)
+    context, page = _login(browser, live_server, staff["unit_staff_b01"].username)
     try:
         page.wait_for_url(f"{live_server.url}/tickets/inbox/")
         assert page.locator("main h1").inner_text() == "工单收件箱"
@@ -109,9 +133,9 @@ def test_branch_inbox_in_chinese_and_english(module_browser, live_server, staff,
         context.close()
 
 
-def test_analyst_list_in_chinese_and_english(module_browser, live_server, staff, work_orders):
+def test_analyst_list_in_chinese_and_english(browser, live_server, staff, work_orders):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    context, page = _login(module_browser, live_server, staff[Role.ANALYST].username)
+    context, page = _login(browser, live_server, staff[Role.ANALYST].username)
     try:
         page.wait_for_url(f"{live_server.url}/tickets/")
         assert page.locator("main h1").inner_text() == "工单管理"

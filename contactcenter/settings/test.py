@@ -30,15 +30,3 @@ if not RECORDINGS_S3_BUCKET:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": RECORDINGS_ROOT},
     }
-
-# A run's cache keys are its own: a fresh test database reuses ids, and a key an earlier run left
-# in Redis (a playback counted within its ten minutes, a lockout) would answer for this run's rows.
-# Set in the environment, so the servers a test starts share this run's keys; an explicit
-# CACHE_PREFIX wins.
-import uuid  # noqa: E402
-
-from .base import CACHES  # noqa: E402
-
-os.environ.setdefault("CACHE_PREFIX", f"test-{uuid.uuid4().hex[:12]}")
-if "KEY_PREFIX" in CACHES["default"]:
-    CACHES["default"]["KEY_PREFIX"] = os.environ["CACHE_PREFIX"]
