@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings as django_settings
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from agents.models import AgentState
@@ -79,7 +81,14 @@ def test_only_the_switchs_token_opens_the_socket(queues, make_agent, client):
 def test_a_resent_command_and_a_reconnecting_adapter_never_dial_twice(queues, make_agent, switch, settings):
     from calls.simulator import SimSwitch
 
-    settings.OUTBOUND_RESEND_AFTER_S = 0
+    # The re-send timeout is not reached on its own while the test runs (the sweep the consumer's
+    # ticker runs every second would re-send too, a fourth send on a slow machine); the test
+    # re-sends by asking as if a minute and a half had passed.
+    settings.OUTBOUND_RESEND_AFTER_S = 60
+
+    def later_on():
+        return timezone.now() + timedelta(seconds=90)
+
     agent = make_agent("twice", state=AgentState.READY)
     campaign = make_campaign(queues["general"])
     (contact,) = add_contacts(campaign, 1)
@@ -127,7 +136,7 @@ def test_a_resent_command_and_a_reconnecting_adapter_never_dial_twice(queues, ma
         }
         # The switch dials but its ack is lost: the sweep re-sends, the same command.
         await database_sync_to_async(sim.command)(pushed)
-        assert await database_sync_to_async(commands.resend_due)() == 1
+        assert await database_sync_to_async(commands.resend_due)(later_on()) == 1
         again = await first.receive_json_from(timeout=3)
         received.append(again)
         assert again == pushed
@@ -142,7 +151,7 @@ def test_a_resent_command_and_a_reconnecting_adapter_never_dial_twice(queues, ma
         # Now the ack arrives: no more re-sends, no replay on the next reconnect.
         await second.send_json_to({"type": "ack", "command_id": attempt.command_id})
         await asyncio.sleep(0.3)
-        assert await database_sync_to_async(commands.resend_due)() == 0
+        assert await database_sync_to_async(commands.resend_due)(later_on()) == 0
         await second.disconnect()
         assert (await third.connect())[0]
         assert await third.receive_nothing(timeout=0.3)
