@@ -28,6 +28,31 @@ def fresh_menu_caches():
 
 
 @pytest.fixture(autouse=True)
+def no_inherited_event_loop():
+    """Each test starts without the event loop asgiref remembers for this thread.
+
+    asgiref records, per thread, the loop a sync function was last run for from async code
+    (``SyncToAsync.threadlocal.main_event_loop``) and never clears it; ``calls.realtime`` takes a
+    running one to mean "this thread serves an event loop" and pushes through it. A loop an
+    earlier test left running in another thread (or suspended, still marked running) then takes
+    a later test's pushes: twice in the full PostgreSQL suite a sync test's push waited on such
+    a loop (``banking/tests/test_batches.py``, hung in ``async_to_sync``) or used its dead Redis
+    connections (``tests/test_calls_push.py``). No test starts inside a loop, so the record is
+    dropped; a running one is reported, to find the test that leaves it."""
+    import threading
+    import warnings
+
+    from asgiref.sync import SyncToAsync
+
+    if threading.current_thread() is threading.main_thread():
+        record = SyncToAsync.threadlocal.__dict__
+        loop = record.pop("main_event_loop", None)
+        record.pop("main_event_loop_pid", None)
+        if loop is not None and loop.is_running():
+            warnings.warn(f"an earlier test left a running event loop recorded: {loop!r}", stacklevel=1)
+
+
+@pytest.fixture(autouse=True)
 def marks_at_once(settings):
     """Rollup marks are written at each change's commit in tests (full mode collects them for
     ``REPORTS_MARK_FLUSH_S`` in a timer thread; ``tests/test_reports_pending_marks.py`` tests that)."""
