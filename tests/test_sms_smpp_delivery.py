@@ -44,8 +44,12 @@ def test_a_notice_goes_out_over_smpp_and_its_receipt_marks_it_delivered(smsc, ga
     assert row.status == "sent" and row.gateway == "smpp" and row.gateway_id
     [submit] = smsc.submits
     assert submit.data_coding == 0x08 and submit.text == row.text  # UCS-2, one segment
-    smsc.send_receipt(row.gateway_id, "DELIVRD")
-    smsc.wait_for(lambda: SmsOutbox.objects.get(pk=row.pk).status == "delivered")
+    sequence = smsc.send_receipt(row.gateway_id, "DELIVRD")
+    # The gateway answers the receipt once its handler has committed: wait for the answer rather
+    # than poll the table while the reader thread writes it (SQLite's shared-cache test database
+    # refuses a read during that write with "table is locked" instead of waiting).
+    response = smsc.wait_for(lambda: smsc.response_to("deliver_sm_resp", sequence))
+    assert response.status == 0
     assert SmsOutbox.objects.get(pk=row.pk).status == "delivered"
 
 
