@@ -4,6 +4,7 @@ plain one, the API contract and its errors, the monthly POS prize list."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 import threading
@@ -638,6 +639,31 @@ def test_pages_list_upload_report_and_reconciliation_download(
 # --- the progress websocket ---------------------------------------------------------------------
 
 
+async def _release_stuck_receivers(*sockets) -> None:
+    """Let the sockets' consumers finish, and free any whose channel-layer receive outlived its
+    cancellation. channels_redis 4.3 on redis-py 8 (Python 3.11) now and then loses the
+    cancellation of a consumer's receive — most often one that had just started, as a refused
+    socket's has — and the receive goes on polling Redis (``BZPOPMIN``) for good; the consumer
+    waits for it, and so would the end of the test's event loop (a 300 s hang in about one run in
+    eight). A message on its channel ends that receive; a consumer that has stopped reads it no
+    further."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    for socket in sockets:
+        with contextlib.suppress(Exception):
+            await socket.wait(timeout=0.5)
+    layer = get_channel_layer()
+    for _ in range(50):
+        stuck = [channel for channel in list(getattr(layer, "receive_buffer", {})) if "!" in channel]
+        if not stuck:
+            return
+        for channel in stuck:
+            await layer.send(channel, {"type": "test.released"})
+        await asyncio.sleep(0.1)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_progress_socket_sends_the_figures_then_relays_pushes_and_refuses_other_roles():
     import asyncio
@@ -680,6 +706,7 @@ def test_the_progress_socket_sends_the_figures_then_relays_pushes_and_refuses_ot
         connected, _code = await agent_socket.connect()
         message = await agent_socket.receive_output(timeout=3)
         assert message["type"] == "websocket.close" and message["code"] == 4403
+        await _release_stuck_receivers(director_socket, agent_socket)
 
     async_to_sync(scenario)()
     channel_layers.backends.clear()
