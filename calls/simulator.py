@@ -12,7 +12,11 @@ changes).
 
 Time: a discrete-event loop in simulated seconds; ``speed`` compresses the waits between events
 (speed 10: an hour in six minutes). Timestamps written are the real clock, so at speed > 1 the
-recorded durations are compressed by the same factor; offer timeouts stay real seconds.
+recorded durations are compressed by the same factor; offer timeouts stay real seconds. After the
+last arrival the calls in progress have ``DRAIN_S`` (15 simulated minutes) to finish; on a machine
+too slow for the speed asked the steps lag behind the clock, and what is still scheduled then is
+played without waiting, so no call is left in progress and no agent on a call. The simulated
+switch reports ``ended`` for every call, one whose caller hangs up in the IVR too.
 
 Distributions: Poisson arrivals; IVR think time 2–6 s per step; half the callers ask for an agent
 straight away, a quarter log in and check a balance first (then an agent or hang up), a quarter
@@ -233,6 +237,9 @@ class SimSwitch:
 
 
 class Simulator:
+    DRAIN_S = 900.0  # simulated seconds after the last arrival for the calls in progress to finish
+    FAST_FORWARD_STEPS = 100_000  # a bound on the steps played without waiting once that is up
+
     def __init__(
         self,
         *,
@@ -344,19 +351,11 @@ class Simulator:
         try:
             next_poll = 0.0
             next_report = 60.0
-            drain_until = self.duration + 900  # let calls in progress finish (15 simulated minutes at most)
+            drain_until = self.duration + self.DRAIN_S
             while self.sim_now < drain_until:
                 self.sim_now = (time.monotonic() - start_real) * self.speed
                 while self.queue and self.queue[0][0] <= self.sim_now:
-                    when, _n, action = heapq.heappop(self.queue)
-                    self.event_time = when
-                    try:
-                        action()
-                    except Exception:
-                        self.stats["errors"] += 1
-                        logger.exception("simulator step failed")
-                    finally:
-                        self.event_time = None
+                    self._play_next()
                 if time.monotonic() >= next_heartbeat:
                     next_heartbeat = time.monotonic() + float(settings.AGENTS_PRESENCE_HEARTBEAT_S)
                     presence.connections_refreshed({self._desktop(a): a.user.pk for a in self.agents})
@@ -370,17 +369,14 @@ class Simulator:
                     self._report()
                 if self.sim_now > self.duration and not self.winding_down:
                     self._wind_down()
-                settled = (
-                    not any(c.state != "done" for c in self.calls.values())
-                    and not any(a.busy_with for a in self.agents)
-                    and not self.outbound.in_progress()
-                )
-                if self.sim_now > self.duration and settled:
+                if self.sim_now > self.duration and self._settled():
                     break
                 wait = 0.05
                 if self.queue:
                     wait = min(wait, max((self.queue[0][0] - self.sim_now) / self.speed, 0.0))
                 time.sleep(wait)
+            else:
+                self._fast_forward()
         except KeyboardInterrupt:
             self.out("Interrupted: logging the simulated agents out.")
         finally:
@@ -406,6 +402,50 @@ class Simulator:
             "kpis_today": kpi_port.by_queue_and_total(today, today)[1],
         }
         return summary
+
+    def _play_next(self) -> None:
+        """Run the earliest scheduled step (a failure is counted and logged, the run goes on)."""
+        when, _n, action = heapq.heappop(self.queue)
+        self.event_time = when
+        try:
+            action()
+        except Exception:
+            self.stats["errors"] += 1
+            logger.exception("simulator step failed")
+        finally:
+            self.event_time = None
+
+    def _settled(self) -> bool:
+        """No call is in the IVR, waiting or talking, no agent is on one, no dial is under way."""
+        return (
+            all(c.state == "done" for c in self.calls.values())
+            and not any(a.busy_with for a in self.agents)
+            and not self.outbound.in_progress()
+        )
+
+    def _fast_forward(self) -> None:
+        """The drain time is up with calls still in progress (a machine too slow for the speed
+        asked: the steps lag behind the clock): play what is scheduled without waiting, so every
+        call still ends, has its recording and its wrap-up, and no agent is left on a call. The
+        queue is finite: no caller arrives after the run's minutes and the agents are winding
+        down."""
+        if not self.winding_down:
+            self._wind_down()
+        behind = sum(1 for c in self.calls.values() if c.state != "done")
+        steps = 0
+        while not self._settled() and steps < self.FAST_FORWARD_STEPS:
+            if not self.queue or steps % 20 == 0:
+                self._poll_agents()  # an offer ringing now is answered in its turn
+                self._poll_switch_commands()
+            if not self.queue:
+                break
+            self.sim_now = max(self.sim_now, self.queue[0][0])
+            self._play_next()
+            steps += 1
+        self.out(
+            f"Drain time up with {behind} call(s) in progress (this machine is slower than --speed "
+            f"{self.speed:g} asks): played their remaining {steps} step(s) without waiting."
+        )
 
     def _report(self) -> None:
         states = Counter(
@@ -519,12 +559,14 @@ class Simulator:
             return
         status = self.switch.get(f"/api/calls/{call.call_id}/").json()
         if status.get("state") in ("queued", "offered"):
-            self._cti(call, "ended")
             self._end(call, "abandoned")
 
     def _end(self, call: SimCall, outcome: str) -> None:
+        """The caller's channel hangs up (in the IVR, waiting, or after asking for a callback):
+        the switch reports ``ended`` as it does for every call (docs/cti.md, ``Hangup``)."""
         call.state = "done"
         self.stats[outcome] += 1
+        self._cti(call, "ended")
 
     # --- the switch's outbound side -------------------------------------------------------------
 

@@ -53,6 +53,36 @@ def test_simulate_traffic_drives_calls_end_to_end(queues):
     codes = {a["code"] for anomalies in Call.objects.values_list("anomalies", flat=True) for a in anomalies}
     assert codes == set(), codes
     assert set(AgentStatus.objects.values_list("state", flat=True)) <= {AgentState.OFFLINE, AgentState.NOT_READY}
+    # The simulated switch reports the end of every call, a caller hanging up in the IVR too.
+    assert not Call.objects.filter(call_id__startswith="sim-", ended_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_drain_time_runs_out_still_ends_every_call_it_answered(queues, monkeypatch):
+    """A machine too slow for the speed asked (the CI host under load) reaches the drain time with
+    calls still talking: they are played to their end without waiting, not left in the database
+    as calls in progress with an agent stuck on them."""
+    from calls.simulator import Simulator
+    from ivr.demo import seed_default_menu
+
+    seed_default_menu()
+    for n in range(1, 4):
+        make_staff(Role.AGENT, username=f"agent{n:02d}")
+    make_staff(Role.SWITCH, username="switch")
+    seed_queues()
+    monkeypatch.setattr(Simulator, "DRAIN_S", 5.0)  # 5 simulated seconds: no talk is that short
+    out = io.StringIO()
+    call_command(
+        "simulate_traffic", "--calls-per-hour", "1800", "--minutes", "1", "--speed", "60", "--seed", "3", stdout=out
+    )
+    summary = json.loads(out.getvalue()[out.getvalue().index("{") :])
+    assert summary["errors"] == 0 and summary["answered"] > 0
+    sims = Call.objects.filter(call_id__startswith="sim-")
+    assert sims.count() == summary["calls"] and not sims.filter(ended_at__isnull=True).exists()
+    answered = sims.filter(answered_at__isnull=False)
+    assert answered.count() == summary["answered"] == answered.filter(wrapup_at__isnull=False).count()
+    assert set(AgentStatus.objects.values_list("state", flat=True)) <= {AgentState.OFFLINE, AgentState.NOT_READY}
+    assert "Drain time up with" in out.getvalue()
 
 
 @pytest.mark.django_db
