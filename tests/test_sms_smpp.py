@@ -443,6 +443,29 @@ def test_close_unbinds(smsc, receipts):
     assert not gw.is_bound
 
 
+def test_close_returns_once_the_reader_thread_has_stopped(smsc, receipts, monkeypatch):
+    """The reader reports the SMSC's unbind_resp after close() has seen the link closed; a slow
+    log handler stands for it: close() must not leave the thread logging behind it (pytest's
+    capture, or the handlers at exit, are gone by then: "--- Logging error ---" in CI)."""
+    from notifications.gateways import smpp
+
+    gw = make_gateway(smsc, receipts)
+    gw.connect()
+    session = gw._session
+    slow = threading.Event()
+    real_info = smpp.logger.info
+
+    def slow_info(*args, **kwargs):
+        if threading.current_thread() is session.thread:
+            slow.wait(0.3)
+        real_info(*args, **kwargs)
+
+    monkeypatch.setattr(smpp.logger, "info", slow_info)
+    gw.close()
+
+    assert not session.thread.is_alive()
+
+
 def test_no_full_phone_number_nor_text_in_the_logs(smsc, gateway, caplog):
     caplog.set_level(logging.DEBUG)
     smsc.fail_next(c.SMPP_ESME_RINVDSTADR)

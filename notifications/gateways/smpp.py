@@ -338,6 +338,11 @@ class _Session:
                 self.send_pdu(self.make_pdu("unbind"))
                 self.closed.wait(min(self.gateway.timeout_s, 2.0))
         self.drop("closed", expected=True)
+        # Return once the reader is done too: it may still be reporting the unbind (a test's log
+        # capture, or the process's handlers at exit, would be gone under it).
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(min(self.gateway.timeout_s, 2.0))
 
     def _close_socket(self) -> None:
         sock = self.client._socket  # smpplib keeps it there; shutdown wakes the reader's select
