@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 OFFERED = "offered"
@@ -46,6 +46,8 @@ RANK = {
     ENDED: 8,
     WRAPUP: 9,
 }
+
+_MILLISECOND = timedelta(milliseconds=1)
 
 S_NEW, S_IVR, S_QUEUED, S_OFFERED, S_CONNECTED, S_ENDED = "new", "ivr", "queued", "offered", "connected", "ended"
 
@@ -136,8 +138,10 @@ class Fold:
         return S_IVR if self.state == S_NEW else self.state
 
 
-def _ms(delta) -> int:
-    return max(int(delta.total_seconds() * 1000), 0)
+def _ms(delta: timedelta) -> int:
+    """Whole milliseconds, truncated, never negative; exact (``total_seconds() * 1000`` in floating
+    point made 1.005 s 1004 ms), as the fold in PL/pgSQL computes them (``calls.fold_sql``)."""
+    return max(delta // _MILLISECOND, 0)
 
 
 def sort_key(event: EventLike) -> tuple:

@@ -209,3 +209,13 @@ def test_ivr_context_comes_from_the_first_event_carrying_it():
 def test_an_unverified_callers_customer_is_not_kept():
     call = fold([Ev("1", "queued", at(3), queue="card", data={"verified": False, "path": ["main"], "customer_id": 7})])
     assert call.customer_id is None and call.ivr_path == ["main"]
+
+
+def test_durations_are_whole_milliseconds_exactly():
+    """1.005 s is 1005 ms (``total_seconds() * 1000`` in floating point made it 1004)."""
+    from datetime import timedelta
+
+    from calls.cdr import _ms
+
+    assert _ms(timedelta(seconds=1, microseconds=5000)) == 1005
+    assert _ms(timedelta(microseconds=999)) == 0 and _ms(timedelta(seconds=-3)) == 0
