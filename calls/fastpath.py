@@ -37,28 +37,16 @@ behind); a race the statement cannot judge (the id stored by a transaction that 
 it ran) goes to the plain path.
 ``tests/test_calls_fastpath.py`` checks, on random event sequences, that both paths build the
 same calls and agents, and that the rows the JSON documents store are those the ORM stores.
-
-An event that moves no agent — historical (outside ``CALLS_LIVE_WINDOW_S``), not a wrap-up, of a
-call no agent holds — has its call **folded in the database** (``CALLS_CTI_FOLD_IN_DB``,
-``calls.fold_sql``): the recording statement then returns no events, and one ``UPDATE`` folds
-the call's events with ``cc_call_fold`` (the same rules as ``cdr.fold``) and saves it as the
-rebuild would (``_fold_sql``); the announcements after it are the rebuild's
-(``events.folded_in_db``). That saves shipping the events to Python, their fold and the call's
-JSON document. When the fold would end an after-call work (a late ``ended`` that makes a stored
-wrap-up count) the ``UPDATE`` saves nothing and the Python rebuild runs as above.
-``tests/test_calls_fold_sql.py`` checks both folds agree.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
@@ -67,9 +55,8 @@ from core import rows
 from core.db import retry_on_conflict
 
 from . import cdr
-from .models import Call, CallEvent, EventType
+from .models import Call, CallEvent
 from .services import events
-from .services.agent_sync import ACTIVE_STATES, is_live
 from .services.fields import call_fields
 
 
@@ -193,47 +180,6 @@ FROM c"""  # noqa: S608 - names from the models, values bound
 
 
 @cache
-def _record_sql_lean(alias: str) -> str:
-    """``_record_sql`` without the call's events, for a call the database folds (``_fold_sql``)."""
-    head, found, _events = _record_sql(alias).rpartition(",\n    (SELECT json_agg")
-    assert found, "the events are the statement's last column"
-    return head + "\nFROM c"
-
-
-@cache
-def _fold_sql(alias: str) -> str:
-    """Fold the call in the database (``calls.fold_sql``) and save it as ``events.rebuild_many``
-    would, unless the fold ends an after-call work (an agent is then involved: no row, and the
-    Python rebuild does it) → the columns its announcements read."""
-    from django.conf import settings
-
-    from .services.call_rows import _saved_fields
-
-    q = connections[alias].ops.quote_name
-    table = q(Call._meta.db_table)
-    timeout = int(settings.CALLS_OFFER_TIMEOUT_S)
-    computed = {
-        "direction": "coalesce(nullif(r.direction, ''), 'inbound')",
-        "offer_expires_at": f"(x.f->>'_offer_at')::timestamptz + interval '{timeout} seconds'",
-        "callback_offered_at": "CASE WHEN r.state IN ('queued', 'ended') THEN t.callback_offered_at END",
-        "updated_at": "%s::timestamptz",
-    }
-    assignments = ", ".join(
-        f"{q(field.column)} = {computed.get(field.column, 'r.' + q(field.column))}" for field in _saved_fields()
-    )
-    returned = ", ".join(f"t.{q(name)}" for name in FOLD_RETURNS)
-    return (
-        f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - names from the model, values bound
-        f"FROM (SELECT cc_call_fold(%s, %s) AS f) AS x, jsonb_populate_record(NULL::{table}, x.f) AS r "
-        f"WHERE t.id = %s AND NOT (r.wrapup_at IS NOT NULL AND %s) RETURNING {returned}"
-    )
-
-
-# What ``events.folded_in_db`` reads of a call the database folded.
-FOLD_RETURNS = ("state", "agent_id", "queue_id", "queued_at", "is_test", "legs", "anomalies")
-
-
-@cache
 def _event_fields() -> list[Any]:
     """The event's columns the statement inserts from its JSON document (all but the id and the
     call, which it sets)."""
@@ -276,43 +222,23 @@ def _record(new, *, now: datetime):
     names = _loaded_names()
     converters = _loaded_converters(connection)
     record = [new.call_id, rows.json_document(event, _event_fields(), add=True), new.event_id]
-    # A historical event moves no agent: the database folds the call (its events stay there) —
-    # unless it is a wrap-up, which may end an agent's after-call work (the Python rebuild does).
-    in_db = settings.CALLS_CTI_FOLD_IN_DB and new.type != EventType.WRAPUP and not is_live([new], now)
-    statement = _record_sql_lean if in_db else _record_sql
     with transaction.atomic(), rows._cursor(connection) as cursor:
-        cursor.execute(statement(connection.alias), record)
+        cursor.execute(_record_sql(connection.alias), record)
         row = cursor.fetchone()
         if row is None:
             # The call's first event: create it (the insert locks the new row; a creator racing
             # us makes it return nothing, and the lock then waits for theirs), then record.
             cursor.execute(_create_sql(connection.alias), _prep(connection, Call, Call(call_id=new.call_id)))
-            cursor.execute(statement(connection.alias), record)
+            cursor.execute(_record_sql(connection.alias), record)
             row = cursor.fetchone()
         call = rows._instance(connection, Call, names, converters, row[: len(names)])  # the rest deferred
-        stored, inserted, held, wrapped_up, *read = row[len(names) :]
-        stored_events = read[0] if read else None
+        stored, inserted, held, wrapped_up, stored_events = row[len(names) :]
         if call.is_test:  # the IVR simulator's test call: no switch carries it (read with the lock)
             transaction.set_rollback(True)
             return events.EventResult(new.event_id, "rejected", "call_not_found", _("No such call."))
-        if in_db and inserted and not (held and call.state in ACTIVE_STATES):
-            # (This statement's snapshot is taken now, with the lock held: it sees every event.)
-            cursor.execute(
-                _fold_sql(connection.alias),
-                [now, call.pk, settings.CALLS_VERIFIED_PRIORITY, call.pk, call.wrapup_at is None],
-            )
-            saved = cursor.fetchone()
-            if saved is not None:
-                values = dict(zip(FOLD_RETURNS, saved, strict=True))
-                for name in ("legs", "anomalies"):
-                    if isinstance(values[name], str):  # Django reads JSONB as text for its fields
-                        values[name] = json.loads(values[name])
-                events.folded_in_db(call, values, new, now=now, shown=bool(held or wrapped_up))
-                return events.EventResult(new.event_id, "accepted")
-        if inserted and (stored_events is None or len(stored_events) - 1 != call.event_count):
+        if inserted and len(stored_events) - 1 != call.event_count:
             # The statement's snapshot predates the lock (someone recorded an event of this call
-            # while we waited), or it did not read them (the fold in the database would involve
-            # an agent): read the events again, now that we hold it.
+            # while we waited): read the events again, now that we hold it.
             cursor.execute(_reread_sql(connection.alias), [call.pk, call.pk, call.pk])
             held, wrapped_up, stored_events = cursor.fetchone()
             stored_events = stored_events or []

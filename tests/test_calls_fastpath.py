@@ -66,11 +66,9 @@ def _normalised(call: Call, prefix: str, agents: dict[int, int]) -> dict:
 
 @pytest.mark.usefixtures("on_postgres")
 @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(step, min_size=1, max_size=12), live=st.booleans(), in_db=st.booleans())
-def test_one_event_per_request_builds_what_the_batch_path_builds(steps, live, in_db, make_agent, switch, settings):
-    """``in_db``: a historical event's call folded in the database (``calls.fold_sql``) or in Python."""
+@given(steps=st.lists(step, min_size=1, max_size=12), live=st.booleans())
+def test_one_event_per_request_builds_what_the_batch_path_builds(steps, live, make_agent, switch, settings):
     run = next(_runs)
-    settings.CALLS_CTI_FOLD_IN_DB = in_db
     # No skills: the router offers them nothing, so only the events move them.
     fast_agents = [make_agent(f"fa{run}-{i}", state=AgentState.READY, skills={}) for i in range(2)]
     plain_agents = [make_agent(f"pa{run}-{i}", state=AgentState.READY, skills={}) for i in range(2)]

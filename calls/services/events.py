@@ -199,48 +199,6 @@ def rebuild_many(
             call.callback_offered_at = None  # the offer was for this wait; a new wait may get a new one
         call.updated_at = now
     # Screens first: the pushes registered here run right after commit, before the agents' own.
-    routing = _announce(calls, before, queued_before, fresh, now=now, shown=shown)
-    # Agents are involved only where one may hold the call (it was ringing or connected: the
-    # holder is released at the rebuild that ends that), a live event rings or connects one, or
-    # the call's after-call work just ended; the others (most of a historical load) skip the
-    # agents' queries and locks.
-    involved = [
-        pk
-        for pk, call in calls.items()
-        if (before[pk][0] in ACTIVE_STATES and (held is None or pk in held))
-        or (call.state in ACTIVE_STATES and is_live(fresh[pk], now))
-        or (folds[pk].wrapup_at is not None and not wrapped_before[pk])
-    ]
-    if involved:
-        sync_agents({pk: calls[pk] for pk in involved}, folds, fresh, now=now, held=held)
-    save_calls(list(calls.values()))
-    _after_save(calls, queued_before, fresh, routing=routing)
-
-
-def folded_in_db(call: Call, saved: dict[str, Any], new: NewEvent, *, now: datetime, shown: bool) -> None:
-    """After ``calls.fastpath`` folded and saved ``call`` in the database (an event that moves no
-    agent): the same announcements as ``rebuild_many``'s. ``call`` holds the columns read before
-    the fold; ``saved`` those the fold wrote that the announcements read."""
-    before = {call.pk: (call.state, call.agent_id, call.queue_id)}
-    queued_before = {call.pk: call.queued_at}
-    for name, value in saved.items():
-        setattr(call, name, value)
-    calls, fresh = {call.pk: call}, {call.pk: [new]}
-    routing = _announce(calls, before, queued_before, fresh, now=now, shown={call.pk} if shown else set())
-    _after_save(calls, queued_before, fresh, routing=routing)
-
-
-def _announce(
-    calls: dict[int, Call],
-    before: dict[int, tuple[str, int | None, int | None]],
-    queued_before: dict[int, datetime | None],
-    fresh: dict[int, list[NewEvent]],
-    *,
-    now: datetime,
-    shown: set[int] | None,
-) -> bool:
-    """The pushes to the desks and the wallboard of rebuilt calls (after commit) → whether one
-    waits for the router."""
     routing = False
     for pk, call in calls.items():
         state, agent_id, queue_id = before[pk]
@@ -260,17 +218,20 @@ def _announce(
     # historical load) changes neither (agents' changes count through their own pushes).
     if any(_on_wallboard(q, now) for pk, call in calls.items() for q in (queued_before[pk], call.queued_at)):
         transaction.on_commit(realtime.wallboard_changed, robust=True)
-    return routing
-
-
-def _after_save(
-    calls: dict[int, Call],
-    queued_before: dict[int, datetime | None],
-    fresh: dict[int, list[NewEvent]],
-    *,
-    routing: bool,
-) -> None:
-    """The rollups' marks, the anomalies' log lines and the routing request of saved calls."""
+    # Agents are involved only where one may hold the call (it was ringing or connected: the
+    # holder is released at the rebuild that ends that), a live event rings or connects one, or
+    # the call's after-call work just ended; the others (most of a historical load) skip the
+    # agents' queries and locks.
+    involved = [
+        pk
+        for pk, call in calls.items()
+        if (before[pk][0] in ACTIVE_STATES and (held is None or pk in held))
+        or (call.state in ACTIVE_STATES and is_live(fresh[pk], now))
+        or (folds[pk].wrapup_at is not None and not wrapped_before[pk])
+    ]
+    if involved:
+        sync_agents({pk: calls[pk] for pk in involved}, folds, fresh, now=now, held=held)
+    save_calls(list(calls.values()))
     # The reports' rollups recompute the intervals a call was and is counted in (its first
     # queue time, before and after this rebuild: a late event may move it), after commit.
     queued = {

@@ -443,9 +443,6 @@ CALLS_MAX_BATCH = env.int("CALLS_MAX_BATCH", default=1000)
 # One event per request (as switches send them) takes calls/fastpath.py on PostgreSQL: one
 # statement records it; off: the batch path (the same result, about ten statements).
 CALLS_CTI_FAST_PATH = env.bool("CALLS_CTI_FAST_PATH", default=True)
-# There, an event that moves no agent (a historical one) is folded in the database too
-# (calls/fold_sql.py: the call's events stay there); off: the events go to Python's fold.
-CALLS_CTI_FOLD_IN_DB = env.bool("CALLS_CTI_FOLD_IN_DB", default=True)
 # Wallboard pushes are coalesced to at most one per interval; the routing sweep runs every second.
 CALLS_WALLBOARD_INTERVAL_S = env.float("CALLS_WALLBOARD_INTERVAL_S", default=0.5)
 CALLS_SWEEP_INTERVAL_S = env.float("CALLS_SWEEP_INTERVAL_S", default=1.0)
