@@ -58,13 +58,16 @@ def _lead() -> Any:
 def _free_agent(at: datetime, length: timedelta, agents: list[Any], index: int) -> Any:
     """An agent the demo rotation has on duty at ``at`` (``agents.demo.on_duty``) with no call of
     theirs within ``length`` of it — the dial fits the state log the history writes around the
-    calls — else the next demo agent in turn."""
+    calls — else one on duty all the same (the dial shares their time on the phone), and only
+    with nobody on duty the next demo agent in turn. (A dial given to an agent off the roster
+    stretched their next shift back over the day: a 14-hour shift without a meal.)"""
     from agents.demo import demo_agent_ids, on_duty
     from agents.selectors import agent_user_by_id
 
     from ..models import Call
 
-    for agent_id in on_duty(at, demo_agent_ids()):
+    duty = on_duty(at, demo_agent_ids())
+    for agent_id in duty:
         busy = Call.objects.filter(
             agent_id=agent_id, answered_at__lt=at + length, ended_at__gt=at - timedelta(minutes=2)
         ).exists()
@@ -72,6 +75,10 @@ def _free_agent(at: datetime, length: timedelta, agents: list[Any], index: int) 
             found = agent_user_by_id(agent_id)
             if found is not None:
                 return found
+    for agent_id in duty:
+        found = agent_user_by_id(agent_id)
+        if found is not None:
+            return found
     return agents[index % len(agents)]
 
 
