@@ -140,7 +140,7 @@ class Fold:
 
 def _ms(delta: timedelta) -> int:
     """Whole milliseconds, truncated, never negative; exact (``total_seconds() * 1000`` in floating
-    point made 1.005 s 1004 ms), as the fold in PL/pgSQL computes them (``calls.fold_sql``)."""
+    point made 1.005 s 1004 ms)."""
     return max(delta // _MILLISECOND, 0)
 
 
