@@ -466,6 +466,30 @@ def test_close_returns_once_the_reader_thread_has_stopped(smsc, receipts, monkey
     assert not session.thread.is_alive()
 
 
+def test_a_read_failing_because_the_link_was_closed_here_is_not_an_unreadable_pdu(smsc, receipts, caplog):
+    """The link dropped by this process (a failed write, close) takes the socket from under the
+    reader: smpplib then fails with whatever it finds (``AttributeError`` on the missing socket),
+    which is a closed link, not a PDU it could not parse (an ERROR with a traceback in the log)."""
+    gw = make_gateway(smsc, receipts)
+    gw.connect()
+    session = gw._session
+    closed_here = threading.Event()
+
+    def read_pdu():
+        closed_here.wait(2)
+        raise AttributeError("'NoneType' object has no attribute 'recv'")
+
+    session.client.read_pdu = read_pdu
+    smsc.send_enquire_link()  # something for the reader's select to see
+    with caplog.at_level(logging.INFO, logger="notifications.smpp"):
+        session.drop("write failed")
+        closed_here.set()
+        session.thread.join(3)
+    assert not session.thread.is_alive()
+    assert not [r for r in caplog.records if "unreadable PDU" in r.getMessage()]
+    gw.close()
+
+
 def test_no_full_phone_number_nor_text_in_the_logs(smsc, gateway, caplog):
     caplog.set_level(logging.DEBUG)
     smsc.fail_next(c.SMPP_ESME_RINVDSTADR)

@@ -376,6 +376,8 @@ class _Session:
                 self.drop(f"read failed ({type(exc).__name__})")
                 break
             except Exception:  # a PDU smpplib cannot parse: the stream is no longer trustworthy
+                if not self.alive:  # closed under the read by this process (drop, close): not the PDU
+                    break
                 logger.exception("smpp: unreadable PDU, dropping the link")
                 self.drop("unreadable PDU")
                 break
