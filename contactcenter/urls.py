@@ -31,7 +31,9 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("notifications/", include("notifications.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    re_path(r"^.*$", api_not_found),
+    # Any other path under /api/, line breaks included (``.`` alone stops at one, and the path
+    # would fall through to Django's HTML 404: its technical page when DEBUG is on).
+    re_path(r"^[\s\S]*$", api_not_found),
 ]
 
 

@@ -4,6 +4,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings.production")
+from contactcenter import celery
+
+if celery.SETTINGS_DEFAULTED:  # nobody named a settings module: this is a production server
+    os.environ["DJANGO_SETTINGS_MODULE"] = "contactcenter.settings.production"
 
 application = get_wsgi_application()

@@ -209,6 +209,17 @@ def test_a_post_to_an_unknown_api_route_is_json_404_even_with_csrf_checks(staff)
     assert_error(Client(enforce_csrf_checks=True).post("/api/nope"), 404, "not_found")
 
 
+@pytest.mark.parametrize("segment", ["%0A", "%0D%0A", "a%0Ab", "%0B", "%E2%80%A8"])
+@pytest.mark.parametrize("debug", [False, True])  # ``make run`` serves with DEBUG on
+def test_a_line_break_in_an_api_path_is_json_404_not_a_page(api_for, staff, segment, debug):
+    # A regex's ``.`` does not match a line break: such a path once missed the API's catch-all
+    # and got Django's HTML 404 (with DEBUG, its technical page listing the URLconf).
+    with override_settings(DEBUG=debug):
+        for url in (f"/api/tickets/{segment}/accept/", f"/api/wfm/rosters/{segment}/", f"/api/{segment}"):
+            assert_error(api_for(staff[Role.ANALYST]).post(url, {}, format="json"), 404, "not_found")
+            assert_error(api_for(staff[Role.ANALYST]).get(url), 404, "not_found")
+
+
 def test_a_session_write_without_the_csrf_token_is_403_envelope(staff):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff[Role.AGENT])
