@@ -67,3 +67,31 @@ def bad_request_response(request, code: str, message: str, status: int = 400):
 
         return JsonResponse(error_body(code, str(message)), status=status)
     return HttpResponse(str(message), status=status, content_type="text/plain; charset=utf-8")
+
+
+class DomainErrorMiddleware:
+    """A service's refusal (``core.errors.DomainError``) that a page view did not catch is the
+    page of its status — 404 with the message for a missing object, 403, or the refusal with its
+    message — never a 500; under ``/api/`` (views outside DRF) the envelope. DRF's views turn
+    them into the envelope themselves (``core.api.exceptions``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.shortcuts import render
+
+        from core.errors import DomainError
+
+        if not isinstance(exception, DomainError):
+            return None
+        status = exception.status if 400 <= exception.status < 500 else 400
+        if request.path.startswith("/api/"):
+            from core.api.exceptions import error_body
+
+            return JsonResponse(error_body(exception.code, exception.message), status=status)
+        template = {404: "errors/404.html", 403: "errors/403.html"}.get(status, "errors/refused.html")
+        return render(request, template, {"message": exception.message}, status=status)

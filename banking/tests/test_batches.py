@@ -710,3 +710,12 @@ def test_the_progress_socket_sends_the_figures_then_relays_pushes_and_refuses_ot
 
     async_to_sync(scenario)()
     channel_layers.backends.clear()
+
+
+@pytest.mark.parametrize("name", ["banking:batch-detail", "banking:batch-report", "banking:batch-reconciliation"])
+def test_a_batch_page_for_a_batch_that_does_not_exist_is_404_not_500(client, analyst, name):
+    client.force_login(analyst)
+    client.raise_request_exception = False  # a server error is a 500 answer here, not a raise
+    response = client.get(reverse(name, args=[999999]))
+    assert response.status_code == 404
+    assert "批次不存在" in response.content.decode()  # the service's message, on the site's page

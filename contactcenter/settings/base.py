@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A service's refusal a page view did not catch: the page of its status, not a 500.
+    "core.middleware.DomainErrorMiddleware",
     # AxesMiddleware last: it turns a lockout flagged during authentication into a response.
     "axes.middleware.AxesMiddleware",
 ]
