@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from core.websocket import JsonConsumer
 
 from . import batch_policy
 from .realtime import batch_group
@@ -24,7 +25,7 @@ def _snapshot(batch_id: int) -> dict | None:
     return {"type": "batch.progress", **BatchProgressSerializer(batch).data} if batch else None
 
 
-class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
+class BatchProgressConsumer(JsonConsumer):
     async def connect(self):
         self.group = None
         user = self.scope.get("user")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from agents import presence
+from core.websocket import JsonConsumer
 from org.roles import Role
 from org.scoping import user_role
 
@@ -26,7 +26,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-class _RelayConsumer(AsyncJsonWebsocketConsumer):
+class _RelayConsumer(JsonConsumer):
     roles: tuple[str, ...] = ()
     is_wallboard = False
     is_desktop = False  # an agent's desktop: its connection is the agent's presence

@@ -234,3 +234,22 @@ def test_an_idle_desktop_socket_survives_on_redis(make_agent):
         await comm.disconnect()
 
     run(scenario)
+
+
+@pytest.mark.parametrize("frame", [{"text_data": "not json"}, {"text_data": "[" * 5000}, {"bytes_data": b"\x00\xff"}])
+def test_a_frame_that_is_not_json_is_answered_and_the_desktop_stays_open(make_agent, frame):
+    # A junk frame (a wall display's or a bridge's bug) used to raise in the consumer: the
+    # socket closed with 1011 and the desk went dark until it reconnected.
+    agent = make_agent("junk", state=AgentState.READY)
+    comm = communicator("/ws/agent/", user=agent)
+
+    async def scenario():
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=3)  # the desk
+        await comm.send_to(**frame)
+        assert (await comm.receive_json_from(timeout=2)) == {"type": "error", "code": "malformed_json"}
+        await comm.send_json_to({"type": "ping"})
+        assert (await comm.receive_json_from(timeout=2)) == {"type": "pong"}
+        await comm.disconnect()
+
+    run(scenario)

@@ -232,3 +232,17 @@ def test_the_switch_is_told_to_pause_the_recording_of_a_call(make_agent):
         await comm.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_a_frame_the_adapter_sends_that_is_not_json_is_answered_and_the_link_stays(queues):
+    comm = adapter(make_staff(Role.SWITCH, username="pbx-junk"))
+
+    async def scenario():
+        assert (await comm.connect())[0]
+        await comm.send_to(text_data="ack 1234")
+        assert (await comm.receive_json_from(timeout=2)) == {"type": "error", "code": "malformed_json"}
+        await comm.send_json_to({"type": "ping"})
+        assert (await comm.receive_json_from(timeout=2)) == {"type": "pong"}
+        await comm.disconnect()
+
+    async_to_sync(scenario)()

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from core.websocket import JsonConsumer
 from org.roles import Role
 from org.scoping import user_role
 
@@ -29,7 +29,7 @@ def _has_token(scope) -> bool:
     return bool(parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token"))
 
 
-class SwitchConsumer(AsyncJsonWebsocketConsumer):
+class SwitchConsumer(JsonConsumer):
     async def connect(self):
         self.joined = False
         user = self.scope.get("user")
