@@ -22,6 +22,7 @@ its fallback, before that transfer to the general queue.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -32,8 +33,19 @@ CONTENT_TYPE = "application/voicexml+xml; charset=utf-8"
 KEYS = "0123456789*"
 
 
+# Characters XML 1.0 cannot carry at all, escaped or not (C0 controls but tab and line breaks,
+# lone surrogates, U+FFFE/U+FFFF): one pasted into a prompt, an announcement or a memo would make
+# the document unreadable to the platform, and every caller on that menu would hear its error.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value: str) -> str:
+    """``value`` as XML character data: escaped, without the characters XML cannot hold."""
+    return escape(_NOT_XML.sub("", value))
+
+
 def _prompt(action: dict[str, Any], indent: str) -> str:
-    text = escape(action.get("text", ""))
+    text = _text(action.get("text", ""))
     url = action.get("audio_url")
     if url:
         return f"{indent}<prompt><audio src={quoteattr(url)}>{text}</audio></prompt>\n"
@@ -50,7 +62,7 @@ def _grammar(max_digits: int, indent: str) -> str:
 
 
 def _recording_logs(states: list[str], indent: str) -> str:
-    logs = "".join(f'<log label="recording">{escape(state)}</log>' for state in states)
+    logs = "".join(f'<log label="recording">{_text(state)}</log>' for state in states)
     return f"{indent}<block>{logs}</block>\n"
 
 
@@ -85,7 +97,7 @@ def _fallback_form(prompt: str, *, paused: bool = False) -> list[str]:
     resume = '<log label="recording">resume</log>' if paused else ""
     return [
         '  <form id="fallback">\n',
-        f"    <block>{resume}<prompt>{escape(prompt or FALLBACK_PROMPT)}</prompt></block>\n",
+        f"    <block>{resume}<prompt>{_text(prompt or FALLBACK_PROMPT)}</prompt></block>\n",
         f'    <transfer name="fallback_agent" type="blind" dest={destination}/>\n',
         "    <block><exit/></block>\n",
         "  </form>\n",

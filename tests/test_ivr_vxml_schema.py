@@ -191,3 +191,40 @@ def test_a_transfer_with_a_waiting_announcement_validates(caller):
     call.press("0")
     transfer = call.documents[-1].find(f"{VXML}form[@id='step']/{VXML}transfer")
     assert transfer.get("transferaudio", "").endswith(".wav")
+
+
+def test_text_with_characters_xml_cannot_hold_still_gives_a_valid_document(caller):
+    # A prompt or an announcement pasted from another program can carry control characters
+    # (a vertical tab, an escape, a form feed): XML 1.0 cannot hold them even escaped, and the
+    # platform could not read the document at all.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ivr.models import Announcement
+
+    pasted = "请\x0b按\x1b键\x0c、\x08查询 & <余额>\ud800\uffff"
+    body = vxml.document(
+        actions=[
+            {"type": "say", "prompt": "main_menu", "text": pasted},
+            {"type": "gather", "max_digits": 1, "timeout_s": 8},
+        ],
+        next_seq=1,
+        events_url="/api/ivr/calls/c/events/",
+        ended=False,
+        fallback_prompt="转\x01人工",
+    )
+    root = validated(body.encode())
+    assert root.find(f".//{VXML}prompt").text == "请按键、查询 & <余额>"
+    now = timezone.now()
+    Announcement.objects.create(
+        title="通知",
+        text="系统\x0b升级\x1f通知。",
+        position=Announcement.Position.AFTER_WELCOME,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    call = caller(call_id="1700000000.56")
+    call.start()  # every document is validated by the caller
+    said = ["".join(prompt.itertext()) for document in call.documents for prompt in document.iter(f"{VXML}prompt")]
+    assert "系统升级通知。" in said
