@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import spreadsheets
 from core.errors import DomainError
 from org.permissions import role_required, staff_user
 
@@ -220,15 +221,17 @@ def batch_reconciliation(request: HttpRequest, batch_id: int) -> FileResponse:
     )
     for item in BatchItem.objects.filter(batch=batch).order_by("line").iterator(chunk_size=5000):
         items.append(
-            [
-                item.line,
-                item.account_masked,
-                fen_to_yuan(item.amount_fen) if item.amount_fen is not None else "",
-                item.reference,
-                item.status,
-                item.reason,
-                item.transaction_id,
-            ]
+            spreadsheets.row(
+                [
+                    item.line,
+                    item.account_masked,
+                    fen_to_yuan(item.amount_fen) if item.amount_fen is not None else "",
+                    item.reference,
+                    item.status,
+                    item.reason,
+                    item.transaction_id,
+                ]
+            )
         )
     handle = tempfile.TemporaryFile()
     workbook.save(handle)

@@ -22,6 +22,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from core import spreadsheets
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Kinds of column: how a value is shown and exported.
@@ -198,7 +200,7 @@ class Sheet:
             self.ws.column_dimensions[get_column_letter(index)].width = max(8, min(width + 2, 48))
 
     def append(self, cells: Iterable[Any]) -> int:
-        self.ws.append(list(cells))
+        self.ws.append(spreadsheets.row(cells))
         self.row += 1
         return self.row
 
@@ -206,7 +208,7 @@ class Sheet:
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
 
-        cell = WriteOnlyCell(self.ws, value=xlsx_value(kind, value) if kind != TEXT else value)
+        cell = WriteOnlyCell(self.ws, value=xlsx_value(kind, value) if kind != TEXT else spreadsheets.cell_value(value))
         if kind in NUMBER_FORMATS:
             cell.number_format = NUMBER_FORMATS[kind]
         if bold or size:

@@ -277,3 +277,17 @@ def test_rollup_rows_of_other_months_are_left_out(client_for, two_months):
     assert CallInterval.objects.count() == 5
     rows = csv_rows(client_for(make_staff(Role.ANALYST)).get("/reports/intervals/", {**RANGE, "format": "csv"}))
     assert len(rows) == 1 + 2 + 1  # header, two intervals, total
+
+
+def test_a_name_with_a_character_a_worksheet_cannot_hold_still_exports(client_for, center):
+    # A vertical tab pasted into a staff name: openpyxl refuses such a cell, and the export was a 500.
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username="agent01")
+    user.last_name, user.first_name = "张\x0b", "\x1b伟"
+    user.save(update_fields=["last_name", "first_name"])
+    response = client_for(make_staff(Role.TEAM_LEAD)).get("/reports/agents/", {**RANGE, "format": "xlsx"})
+    assert response.status_code == 200
+    sheet = workbook(response).worksheets[0]
+    names = [row[0].value for row in sheet.iter_rows(min_row=5) if row[1].value == "agent01"]
+    assert names and "\x0b" not in names[0] and "\x1b" not in names[0] and "张" in names[0] and "伟" in names[0]

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from audit.services import audit_record
+from core import spreadsheets
 from core.errors import DomainError
 from org.permissions import role_required, staff_user
 
@@ -185,15 +186,17 @@ def _xlsx(rows: list[dict[str, Any]], date_from: date, date_to: date) -> bytes:
     zone = timezone.get_current_timezone()
     for row in rows:
         sheet.append(
-            [
-                str(CHANNEL_LABELS.get(row["channel"], row["channel"])),
-                row["customer"],
-                row["account"] or gettext("(customer)"),
-                row["who"],
-                row["count"],
-                row["first"].astimezone(zone).replace(tzinfo=None),
-                row["last"].astimezone(zone).replace(tzinfo=None),
-            ]
+            spreadsheets.row(
+                [
+                    str(CHANNEL_LABELS.get(row["channel"], row["channel"])),
+                    row["customer"],
+                    row["account"] or gettext("(customer)"),
+                    row["who"],
+                    row["count"],
+                    row["first"].astimezone(zone).replace(tzinfo=None),
+                    row["last"].astimezone(zone).replace(tzinfo=None),
+                ]
+            )
         )
     buffer = io.BytesIO()
     workbook.save(buffer)

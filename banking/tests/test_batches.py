@@ -719,3 +719,20 @@ def test_a_batch_page_for_a_batch_that_does_not_exist_is_404_not_500(client, ana
     response = client.get(reverse(name, args=[999999]))
     assert response.status_code == 404
     assert "批次不存在" in response.content.decode()  # the service's message, on the site's page
+
+
+def test_the_reconciliation_workbook_of_a_file_with_control_characters_downloads(client, analyst):
+    # A reference with a control character (a settlement system's export): openpyxl refuses the
+    # cell, and the reconciliation workbook was a 500 for that batch, for good.
+    client.force_login(analyst)
+    upload = io.BytesIO(b"bad,1,PG\x0b7\n")
+    upload.name = "p.csv"
+    response = client.post(reverse("banking:batch-upload"), {"kind": "refund", "period": "2026-11", "file": upload})
+    assert response.status_code == 302
+    batch = Batch.objects.get()
+    assert BatchItem.objects.get(batch=batch).reference == "PG\x0b7"  # stored as received
+    recon = client.get(reverse("banking:batch-reconciliation", args=[batch.pk]))
+    assert recon.status_code == 200
+    workbook = load_workbook(io.BytesIO(b"".join(recon.streaming_content)), read_only=True)
+    items = list(workbook.worksheets[1].iter_rows(values_only=True))
+    assert items[1][3] == "PG7"

@@ -139,3 +139,16 @@ def test_an_alerts_details_and_evidence_read_as_words_not_keys(client_for, risk_
         assert nested == [("Channel", "ivr"), ("After the change", "Wrong passwords in a row：2；Locked：yes")]
         evidence = presentation.AlertEvidence(kind=AccountEvent.Kind.PASSWORD_FAILED)
         assert presentation.kind_label(evidence) == str(AccountEvent.Kind.PASSWORD_FAILED.label)
+
+
+def test_the_export_holds_a_customer_name_with_a_control_character(api_for, client_for, monitor, pb, risk_officer):
+    # Customer records migrated from the core system can carry control characters; openpyxl
+    # refuses such a cell and the export was a 500.
+    pb.customer.name = "王\x0b五"
+    pb.customer.save(update_fields=["name"])
+    api_for(make_staff(Role.AGENT, username="lookup-agent2")).get(f"/api/banking/customers/{pb.customer.pk}/")
+    monitor()
+    export = client_for(risk_officer).get(reverse("risk:queried-accounts"), {"format": "xlsx"})
+    assert export.status_code == 200
+    rows = list(load_workbook(io.BytesIO(export.content)).active.iter_rows(min_row=3, values_only=True))
+    assert [row[1] for row in rows] == [f"王五 ({pb.customer.id_last6[-4:]})"]
