@@ -537,6 +537,9 @@ class SmppGateway:
         if session is not None and session.pid != os.getpid():
             # Forked: the reader thread did not come along, and the link is the parent's. Close
             # our copy of the descriptor only (no shutdown, no unbind: that would cut the parent).
+            # Our copy of the session is dead too: were its reader running here after all (a test
+            # that fakes the fork), it ends quietly instead of reading from a closed socket.
+            session.alive = False
             if session.client._socket is not None:
                 with contextlib.suppress(OSError):
                     session.client._socket.close()
