@@ -85,7 +85,11 @@ def test_occupancy_and_not_ready_time_are_plausible(seeded):
     worked = [row for row in rows if row["logged_in_s"]]
     assert len(worked) >= 10
     for row in worked:
-        assert 0.08 <= row["occupancy"] <= 0.95, row
+        # A whole shift is filled to its occupancy; a row of less than one (tonight's night shift,
+        # cut by now, or the history's first) keeps what its few calls give: a CI run at 03:50
+        # local found 7.9 % for 8 night calls in 8 hours, which a quiet night is.
+        low = 0.08 if row["logged_in_s"] >= 12 * 3600 else 0.05
+        assert low <= row["occupancy"] <= 0.95, row
         assert row["ready_s"] > 0
         # Nobody works four hours without a break; today's shift, cut by now, may not have had one yet.
         assert row["not_ready_s"] > 0 or row["logged_in_s"] < 4 * 3600, row
