@@ -90,8 +90,6 @@ class DomainErrorMiddleware:
             return None
         status = exception.status if 400 <= exception.status < 500 else 400
         if request.path.startswith("/api/"):
-            from core.api.exceptions import error_body
-
-            return JsonResponse(error_body(exception.code, exception.message), status=status)
+            return bad_request_response(request, exception.code, exception.message, status)
         template = {404: "errors/404.html", 403: "errors/403.html"}.get(status, "errors/refused.html")
         return render(request, template, {"message": exception.message}, status=status)

@@ -171,7 +171,8 @@ def test_the_schema_refuses_the_grammar_with_its_own_namespace():
     assert schema().validate(etree.fromstring(body.encode())) is True
 
 
-def test_a_transfer_with_a_waiting_announcement_validates(caller):
+def _announce(text: str, position: str) -> None:
+    """An announcement in force for the hour around now."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -180,12 +181,15 @@ def test_a_transfer_with_a_waiting_announcement_validates(caller):
 
     now = timezone.now()
     Announcement.objects.create(
-        title="等待",
-        text="感谢您的耐心等待。",
-        position=Announcement.Position.WHILE_WAITING,
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(hours=1),
+        title="通知", text=text, position=position, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1)
     )
+
+
+def test_a_transfer_with_a_waiting_announcement_validates(caller):
+
+    from ivr.models import Announcement
+
+    _announce("感谢您的耐心等待。", Announcement.Position.WHILE_WAITING)
     call = caller(call_id="1700000000.55")
     call.start()
     call.press("0")
@@ -197,9 +201,6 @@ def test_text_with_characters_xml_cannot_hold_still_gives_a_valid_document(calle
     # A prompt or an announcement pasted from another program can carry control characters
     # (a vertical tab, an escape, a form feed): XML 1.0 cannot hold them even escaped, and the
     # platform could not read the document at all.
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     from ivr.models import Announcement
 
@@ -216,14 +217,7 @@ def test_text_with_characters_xml_cannot_hold_still_gives_a_valid_document(calle
     )
     root = validated(body.encode())
     assert root.find(f".//{VXML}prompt").text == "请按键、查询 & <余额>"
-    now = timezone.now()
-    Announcement.objects.create(
-        title="通知",
-        text="系统\x0b升级\x1f通知。",
-        position=Announcement.Position.AFTER_WELCOME,
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(hours=1),
-    )
+    _announce("系统\x0b升级\x1f通知。", Announcement.Position.AFTER_WELCOME)
     call = caller(call_id="1700000000.56")
     call.start()  # every document is validated by the caller
     said = ["".join(prompt.itertext()) for document in call.documents for prompt in document.iter(f"{VXML}prompt")]
